@@ -1,0 +1,307 @@
+"""The database schema (SQLAlchemy Core), shared by SQLite and PostgreSQL.
+
+Table and column names of the seed system are kept (``curtailment_records``,
+``historical_bitcoin_calculations``, the six summary tables) so its users' SQL still reads.
+New columns carry their unit in the name. Signs: ``volume`` is Elexon's signed MWh (negative for
+bids); ``payment`` is £ paid **to** the farm (``original_price × volume``; positive when the bid
+price is negative, negative when the farm pays).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+TZ = DateTime(timezone=True)
+
+# --- Reference data -------------------------------------------------------------------------
+
+bm_units = Table(
+    "bm_units",
+    metadata,
+    Column("elexon_bm_unit", String(64), primary_key=True),
+    Column("national_grid_bm_unit", String(64)),
+    Column("bm_unit_name", Text),
+    Column("fuel_type", String(32)),
+    Column("lead_party_name", Text),
+    Column("lead_party_id", String(32)),
+    Column("bm_unit_type", String(8)),
+    Column("generation_capacity_mw", Float),
+    Column("is_wind", Boolean, nullable=False, comment="ever seen with fuelType WIND"),
+    Column("first_seen_at", TZ, nullable=False),
+    Column("last_seen_at", TZ, nullable=False),
+    Column("source", String(32), nullable=False, comment="snapshot | api"),
+)
+
+difficulty_epochs = Table(
+    "difficulty_epochs",
+    metadata,
+    Column("epoch", Integer, primary_key=True, autoincrement=False),
+    Column("start_height", Integer, nullable=False),
+    Column("start_time_utc", TZ, comment="NULL when unknown"),
+    Column("start_time_source", String(64), nullable=False),
+    Column("difficulty", Float, nullable=False),
+    Column("updated_at", TZ, nullable=False),
+)
+
+halvings = Table(
+    "halvings",
+    metadata,
+    Column("height", Integer, primary_key=True, autoincrement=False),
+    Column("time_utc", TZ, comment="NULL for a future halving"),
+    Column("subsidy_after_btc", Float, nullable=False),
+    Column("status", String(32), nullable=False),
+)
+
+miner_models = Table(
+    "miner_models",
+    metadata,
+    Column("model_key", String(32), primary_key=True),
+    Column("manufacturer", String(64), nullable=False),
+    Column("model_name", String(64), nullable=False),
+    Column("hashrate_th", Float, nullable=False),
+    Column("power_w", Float, nullable=False),
+    Column("efficiency_j_per_th", Float, nullable=False),
+    Column("release_year", Integer),
+    Column("is_custom", Boolean, nullable=False, default=False),
+)
+
+source_refreshes = Table(
+    "source_refreshes",
+    metadata,
+    Column("source", String(64), primary_key=True),
+    Column("refreshed_at", TZ, nullable=False),
+    Column("detail", Text),
+)
+
+btc_prices = Table(
+    "btc_prices",
+    metadata,
+    Column("price_date", Date, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("price", Float, nullable=False, comment="price of 1 BTC in currency"),
+    Column("source", String(64), nullable=False),
+    Column("fetched_at", TZ, nullable=False),
+    PrimaryKeyConstraint("price_date", "currency"),
+)
+
+# --- Source lines and curtailment ------------------------------------------------------------
+
+settlement_periods = Table(
+    "settlement_periods",
+    metadata,
+    Column("settlement_date", Date, nullable=False),
+    Column("settlement_period", Integer, nullable=False),
+    Column("start_time_utc", TZ, nullable=False),
+    Column(
+        "fetch_status",
+        String(16),
+        nullable=False,
+        comment="fetched_with_data | fetched_empty | missing | failed",
+    ),
+    Column("fetched_at", TZ),
+    Column("source_created_at", TZ, comment="latest createdDateTime among the period's lines"),
+    Column("stack_line_count", Integer, nullable=False, default=0),
+    Column("wind_line_count", Integer, nullable=False, default=0),
+    Column("record_count", Integer, nullable=False, default=0),
+    Column("curtailed_energy_mwh", Float, nullable=False, default=0.0),
+    Column("payment_gbp", Float, nullable=False, default=0.0),
+    Column("difficulty", Float, comment="effective difficulty over the period; NULL = pending"),
+    Column("block_subsidy_btc", Float, comment="time-weighted subsidy over the period"),
+    Column("error", Text),
+    PrimaryKeyConstraint("settlement_date", "settlement_period"),
+)
+
+bid_stack_lines = Table(
+    "bid_stack_lines",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("settlement_date", Date, nullable=False),
+    Column("settlement_period", Integer, nullable=False),
+    Column("bm_unit_id", String(64), nullable=False),
+    Column("sequence_number", Integer, nullable=False),
+    Column("acceptance_id", BigInteger),
+    Column("bid_offer_pair_id", Integer),
+    Column("start_time_utc", TZ),
+    Column("created_datetime", TZ),
+    Column("cadl_flag", Boolean),
+    Column("so_flag", Boolean),
+    Column("stor_provider_flag", Boolean),
+    Column("repriced_indicator", Boolean),
+    Column("reserve_scarcity_price", Float),
+    Column("original_price", Float),
+    Column("volume", Float, nullable=False),
+    Column("dmat_adjusted_volume", Float),
+    Column("arbitrage_adjusted_volume", Float),
+    Column("niv_adjusted_volume", Float),
+    Column("par_adjusted_volume", Float),
+    Column("final_price", Float),
+    Column("transmission_loss_multiplier", Float),
+    Column("tlm_adjusted_volume", Float),
+    Column("tlm_adjusted_cost", Float),
+    Column("fetched_at", TZ, nullable=False),
+    UniqueConstraint(
+        "settlement_date",
+        "settlement_period",
+        "sequence_number",
+        "bm_unit_id",
+        "acceptance_id",
+        "bid_offer_pair_id",
+        name="uq_bid_stack_lines_natural_key",
+    ),
+)
+
+curtailment_records = Table(
+    "curtailment_records",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("settlement_date", Date, nullable=False),
+    Column("settlement_period", Integer, nullable=False),
+    Column("farm_id", String(64), nullable=False, comment="Elexon BM unit id"),
+    Column("lead_party_name", Text),
+    Column("volume", Float, nullable=False, comment="signed MWh as Elexon (< 0)"),
+    Column("payment", Float, comment="£ paid to the farm = original_price × volume"),
+    Column("original_price", Float, comment="£/MWh"),
+    Column("final_price", Float, comment="£/MWh"),
+    Column("so_flag", Boolean, nullable=False),
+    Column("cadl_flag", Boolean),
+    Column("sequence_number", Integer, nullable=False),
+    Column("acceptance_id", BigInteger),
+    Column("bid_offer_pair_id", Integer),
+    Column("created_datetime", TZ),
+    Column("fetched_at", TZ, nullable=False),
+    UniqueConstraint(
+        "settlement_date",
+        "settlement_period",
+        "sequence_number",
+        "farm_id",
+        "acceptance_id",
+        "bid_offer_pair_id",
+        name="uq_curtailment_records_natural_key",
+    ),
+    Index(
+        "ix_curtailment_records_date_period_farm", "settlement_date", "settlement_period", "farm_id"
+    ),
+    Index("ix_curtailment_records_lead_party_date", "lead_party_name", "settlement_date"),
+)
+
+historical_bitcoin_calculations = Table(
+    "historical_bitcoin_calculations",
+    metadata,
+    Column("settlement_date", Date, nullable=False),
+    Column("settlement_period", Integer, nullable=False),
+    Column("farm_id", String(64), nullable=False),
+    Column("miner_model", String(32), nullable=False),
+    Column("curtailed_energy_mwh", Float, nullable=False, comment="energy used (positive)"),
+    Column("difficulty", Float, nullable=False, comment="effective difficulty used"),
+    Column("block_subsidy_btc", Float, nullable=False, comment="block subsidy used"),
+    Column("hashrate_th", Float, nullable=False),
+    Column("power_w", Float, nullable=False),
+    Column("bitcoin_mined", Float, nullable=False, comment="BTC"),
+    Column("calculated_at", TZ, nullable=False),
+    PrimaryKeyConstraint("settlement_date", "settlement_period", "farm_id", "miner_model"),
+    Index("ix_hbc_model_date", "miner_model", "settlement_date"),
+)
+
+# --- Summaries (always equal to the sums of their base rows) ---------------------------------
+
+daily_summaries = Table(
+    "daily_summaries",
+    metadata,
+    Column("summary_date", Date, primary_key=True),
+    Column("total_curtailed_energy", Float, nullable=False, comment="MWh, positive"),
+    Column("total_payment", Float, nullable=False, comment="£ paid to farms"),
+    Column("record_count", Integer, nullable=False),
+    Column("farm_count", Integer, nullable=False),
+    Column("updated_at", TZ, nullable=False),
+)
+
+monthly_summaries = Table(
+    "monthly_summaries",
+    metadata,
+    Column("year_month", String(7), primary_key=True),
+    Column("total_curtailed_energy", Float, nullable=False, comment="MWh, positive"),
+    Column("total_payment", Float, nullable=False, comment="£ paid to farms"),
+    Column("record_count", Integer, nullable=False),
+    Column("farm_count", Integer, nullable=False),
+    Column("updated_at", TZ, nullable=False),
+)
+
+yearly_summaries = Table(
+    "yearly_summaries",
+    metadata,
+    Column("year", String(4), primary_key=True),
+    Column("total_curtailed_energy", Float, nullable=False, comment="MWh, positive"),
+    Column("total_payment", Float, nullable=False, comment="£ paid to farms"),
+    Column("record_count", Integer, nullable=False),
+    Column("farm_count", Integer, nullable=False),
+    Column("updated_at", TZ, nullable=False),
+)
+
+bitcoin_daily_summaries = Table(
+    "bitcoin_daily_summaries",
+    metadata,
+    Column("summary_date", Date, nullable=False),
+    Column("miner_model", String(32), nullable=False),
+    Column("bitcoin_mined", Float, nullable=False),
+    Column("curtailed_energy_mwh", Float, nullable=False),
+    Column("updated_at", TZ, nullable=False),
+    PrimaryKeyConstraint("summary_date", "miner_model"),
+)
+
+bitcoin_monthly_summaries = Table(
+    "bitcoin_monthly_summaries",
+    metadata,
+    Column("year_month", String(7), nullable=False),
+    Column("miner_model", String(32), nullable=False),
+    Column("bitcoin_mined", Float, nullable=False),
+    Column("curtailed_energy_mwh", Float, nullable=False),
+    Column("updated_at", TZ, nullable=False),
+    PrimaryKeyConstraint("year_month", "miner_model"),
+)
+
+bitcoin_yearly_summaries = Table(
+    "bitcoin_yearly_summaries",
+    metadata,
+    Column("year", String(4), nullable=False),
+    Column("miner_model", String(32), nullable=False),
+    Column("bitcoin_mined", Float, nullable=False),
+    Column("curtailed_energy_mwh", Float, nullable=False),
+    Column("updated_at", TZ, nullable=False),
+    PrimaryKeyConstraint("year", "miner_model"),
+)
+
+# --- Coordination ----------------------------------------------------------------------------
+
+date_locks = Table(
+    "date_locks",
+    metadata,
+    Column("settlement_date", Date, primary_key=True),
+    Column("holder", String(128), nullable=False),
+    Column("acquired_at", TZ, nullable=False),
+    Column("expires_at", TZ, nullable=False),
+)

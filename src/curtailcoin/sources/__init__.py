@@ -1,0 +1,1 @@
+"""Clients for the outside world: Elexon Insights, mempool.space, price sources."""

@@ -1,0 +1,242 @@
+"""A JSON-over-HTTP request with bounded retries, backoff with jitter, a rate limit and a cap.
+
+Transient failures (429 honouring ``Retry-After``, 5xx, timeouts, connection resets, truncated
+or invalid JSON) are retried with exponential backoff and full jitter, bounded in tries and in
+time. Anything else fails at once. Errors are never turned into "no data".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+from aiolimiter import AsyncLimiter
+
+log = logging.getLogger("curtailcoin.http")
+
+
+class SourceError(Exception):
+    """A source could not give an answer. ``transient`` says whether a retry might help."""
+
+    transient = False
+
+    def __init__(self, message: str, *, url: str = "", status: int | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+        self.status = status
+
+
+class TransientSourceError(SourceError):
+    """Worth retrying: 429, 5xx, timeouts, resets, truncated or invalid bodies."""
+
+    transient = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str = "",
+        status: int | None = None,
+        kind: str = "error",
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(message, url=url, status=status)
+        self.kind = kind
+        self.retry_after_s = retry_after_s
+
+
+class PermanentSourceError(SourceError):
+    """Not worth retrying: 4xx other than 429, or a body that does not match the schema."""
+
+
+class NotFoundError(PermanentSourceError):
+    """404: the resource does not exist at the source."""
+
+
+class RetriesExhaustedError(SourceError):
+    """A transient failure persisted past the retry budget (tries or time)."""
+
+    transient = True
+
+    def __init__(self, message: str, *, url: str, tries: int, last: TransientSourceError) -> None:
+        super().__init__(message, url=url, status=last.status)
+        self.tries = tries
+        self.last = last
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_tries: int = 6
+    max_time_s: float = 180.0
+    backoff_base_s: float = 0.5
+    backoff_max_s: float = 30.0
+
+    def backoff_s(self, attempt: int) -> float:
+        """Full jitter: uniform in [0, min(max, base × 2^attempt)]."""
+        return random.uniform(0, min(self.backoff_max_s, self.backoff_base_s * 2**attempt))
+
+
+@dataclass
+class RequestStats:
+    """Counters a run reports (and the checkpoint's ``timeouts``)."""
+
+    requests: int = 0
+    retries: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+    def count(self, kind: str) -> None:
+        self.by_kind[kind] = self.by_kind.get(kind, 0) + 1
+
+    @property
+    def timeouts(self) -> int:
+        return self.by_kind.get("timeout", 0)
+
+
+def _retry_after_s(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, when.timestamp() - time.time())
+
+
+def _classify(response: httpx.Response, url: str) -> SourceError | None:
+    status = response.status_code
+    if status == 429:
+        return TransientSourceError(
+            f"429 Too Many Requests from {url}",
+            url=url,
+            status=status,
+            kind="429",
+            retry_after_s=_retry_after_s(response),
+        )
+    if status >= 500:
+        return TransientSourceError(f"HTTP {status} from {url}", url=url, status=status, kind="5xx")
+    if status == 404:
+        return NotFoundError(f"HTTP 404 Not Found from {url}", url=url, status=status)
+    if status >= 400:
+        body = response.text[:200].replace("\n", " ")
+        return PermanentSourceError(f"HTTP {status} from {url}: {body}", url=url, status=status)
+    return None
+
+
+class JsonHttpClient:
+    """An ``httpx.AsyncClient`` with a concurrency cap, a request-rate limit and retries."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        concurrency: int = 8,
+        requests_per_second: float = 4.0,
+        timeout_s: float = 30.0,
+        policy: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        user_agent: str = "curtailcoin/0.1 (+https://github.com/curtailcoin)",
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.policy = policy or RetryPolicy()
+        self.stats = RequestStats()
+        self._semaphore = asyncio.Semaphore(concurrency)
+        # Bucket of one second: at most ``requests_per_second`` starts in any second.
+        self._limiter = AsyncLimiter(max(1.0, requests_per_second), 1.0)
+        self._rate = requests_per_second
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout_s),
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+            headers={"User-Agent": user_agent, "Accept": "application/json"},
+            transport=transport,
+        )
+
+    async def __aenter__(self) -> JsonHttpClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def _once(self, url: str, params: dict[str, Any] | None) -> Any:
+        async with self._semaphore:
+            if self._rate < 1.0:
+                await asyncio.sleep(1.0 / self._rate)
+            else:
+                await self._limiter.acquire()
+            self.stats.requests += 1
+            try:
+                response = await self._client.get(url, params=params)
+                content = response.content
+            except httpx.TimeoutException as exc:
+                raise TransientSourceError(
+                    f"timeout from {url}: {type(exc).__name__}", url=url, kind="timeout"
+                ) from exc
+            except (
+                httpx.RemoteProtocolError,
+                httpx.ReadError,
+                httpx.ConnectError,
+                httpx.WriteError,
+            ) as exc:
+                raise TransientSourceError(
+                    f"connection failure from {url}: {type(exc).__name__}: {exc}",
+                    url=url,
+                    kind="connection",
+                ) from exc
+        problem = _classify(response, url)
+        if problem is not None:
+            raise problem
+        try:
+            return json.loads(content)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise TransientSourceError(
+                f"invalid or truncated JSON from {url} ({len(content)} bytes): {exc}",
+                url=url,
+                kind="invalid_json",
+            ) from exc
+
+    async def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        """GET ``base_url + path`` and decode JSON, retrying transient failures."""
+        url = f"{self.base_url}/{path.lstrip('/')}"
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            try:
+                return await self._once(url, params)
+            except TransientSourceError as exc:
+                attempt += 1
+                self.stats.count(exc.kind)
+                elapsed = time.monotonic() - started
+                wait = self.policy.backoff_s(attempt)
+                if exc.retry_after_s is not None:
+                    wait = max(wait, exc.retry_after_s)
+                if attempt >= self.policy.max_tries or elapsed + wait > self.policy.max_time_s:
+                    raise RetriesExhaustedError(
+                        f"gave up on {url} after {attempt} tries in {elapsed:.1f}s: {exc}",
+                        url=url,
+                        tries=attempt,
+                        last=exc,
+                    ) from exc
+                self.stats.retries += 1
+                log.warning(
+                    "retrying request",
+                    extra={
+                        "url": url,
+                        "attempt": attempt,
+                        "wait_s": round(wait, 3),
+                        "reason": str(exc),
+                    },
+                )
+                await asyncio.sleep(wait)
