@@ -14,7 +14,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Self
 
 import httpx
 from aiolimiter import AsyncLimiter
@@ -161,7 +161,7 @@ class JsonHttpClient:
             transport=transport,
         )
 
-    async def __aenter__(self) -> JsonHttpClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -1,0 +1,1 @@
+"""The ``curtailcoin`` command line."""

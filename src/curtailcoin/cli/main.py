@@ -1,0 +1,24 @@
+"""Entry point: ``curtailcoin <command>``."""
+
+from __future__ import annotations
+
+import typer
+
+from curtailcoin.cli import db, refs
+from curtailcoin.cli.reingest import reingest
+
+app = typer.Typer(
+    name="curtailcoin",
+    help="How much Bitcoin could have been mined with GB wind energy that was curtailed.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("reingest")(reingest)
+app.add_typer(db.app, name="db")
+app.add_typer(refs.bmunits_app, name="bmunits")
+app.add_typer(refs.difficulty_app, name="difficulty")
+
+
+def main() -> None:
+    app()

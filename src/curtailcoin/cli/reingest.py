@@ -1,0 +1,141 @@
+"""``curtailcoin reingest DATE``: the seed's ``reingest-data.ts`` and complete reingestion."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import typer
+from rich.table import Table
+
+from curtailcoin.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    console,
+    date_argument,
+    engine_for,
+    fail,
+    settings_and_logging,
+)
+from curtailcoin.miners import parse_models_option
+from curtailcoin.pipeline import (
+    BadInput,
+    ReingestResult,
+    prepare_database,
+    reingest_date,
+    resolve_model_keys,
+    validate_date,
+)
+
+
+def print_results(result: ReingestResult) -> None:
+    """A readable results table (the seed's ``printResults``)."""
+    table = Table(title=f"Reingestion of {result.settlement_date.isoformat()}", show_header=False)
+    table.add_column("item", style="bold")
+    table.add_column("value", justify="right")
+    table.add_row("Settlement periods", f"{result.periods_fetched} of {result.periods} fetched")
+    table.add_row("Requests (retries)", f"{result.requests} ({result.retries})")
+    table.add_row("Curtailment records", f"{result.records:,}")
+    table.add_row("Farms (BM units)", f"{result.farms:,}")
+    table.add_row("Curtailed energy", f"{result.curtailed_mwh:,.2f} MWh")
+    table.add_row("Paid to farms", f"£{result.payment_gbp:,.2f}")
+    for model, btc in result.bitcoin.items():
+        table.add_row(f"Bitcoin ({model})", f"{btc:.8f} BTC")
+    if result.bitcoin_skipped:
+        table.add_row("Bitcoin", "skipped (--skip-bitcoin): stored values shown")
+    if result.pending_periods:
+        table.add_row("Pending (difficulty unknown)", ", ".join(map(str, result.pending_periods)))
+    if result.failed_periods:
+        table.add_row("FAILED periods", ", ".join(map(str, sorted(result.failed_periods))))
+    table.add_row("Fetch / write", f"{result.fetch_seconds:.2f} s / {result.write_seconds:.2f} s")
+    table.add_row("Complete", "yes" if result.complete else "NO")
+    console.print(table)
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+    for period, error in sorted(result.failed_periods.items()):
+        console.print(f"[red]period {period} failed:[/] {error}")
+
+
+def print_verification(result: ReingestResult) -> None:
+    """Per period and model: farm-periods with curtailment vs calculations present."""
+    table = Table(title="Verification: every period and model")
+    for column in ("Period", "Model", "Farm-periods", "Calculations", "BTC", "Status"):
+        table.add_column(column, justify="right" if column != "Status" else "left")
+    for row in result.verification:
+        status = "pending" if row.pending else ("ok" if row.ok else "MISMATCH")
+        table.add_row(
+            str(row.settlement_period),
+            row.miner_model,
+            str(row.farm_periods),
+            str(row.calculations),
+            f"{row.bitcoin_mined:.8f}",
+            status,
+        )
+    console.print(table)
+    bad = [r for r in result.verification if not r.ok]
+    console.print(
+        f"{len(result.verification) - len(bad)} of {len(result.verification)} period-model "
+        f"checks passed" + (f"; {len(bad)} did not" if bad else "")
+    )
+
+
+def reingest(
+    date: str = typer.Argument(..., help="Settlement date, YYYY-MM-DD (Europe/London)."),
+    skip_bitcoin: bool = typer.Option(
+        False, "--skip-bitcoin", help="Do not recalculate Bitcoin (stored values are kept)."
+    ),
+    skip_verify: bool = typer.Option(False, "--skip-verify", help="Skip the verification step."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log each event to stderr."),
+    models: str | None = typer.Option(
+        None, "--models", help="Comma-separated miner models (default: the tracked models)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+    complete: bool = typer.Option(
+        False,
+        "--complete",
+        help="Complete reingestion: clear and reingest every period, compute every tracked "
+        "model, verify every period and model, print the verification table.",
+    ),
+) -> None:
+    """Reingest one settlement date from Elexon and recompute its Bitcoin potential.
+
+    Every period is fetched first; the date is then replaced in one transaction. If any period
+    fails after retries nothing changes and the exit code is 1. Exit 0 only when the date is
+    complete; 2 on bad input.
+    """
+    settings = settings_and_logging(verbose, "reingest")
+    settlement_date = date_argument(date)
+    try:
+        validate_date(settlement_date)
+    except BadInput as exc:
+        fail(str(exc))
+    if complete and (skip_bitcoin or skip_verify):
+        fail("--complete computes and verifies every model: drop --skip-bitcoin/--skip-verify")
+    engine = engine_for(settings)
+    try:
+        prepare_database(engine)
+        names = list(settings.tracked_models)
+        if models is not None and not complete:
+            names = parse_models_option(models)
+        elif models is not None and complete:
+            names = list(dict.fromkeys([*names, *parse_models_option(models)]))
+        model_objects = resolve_model_keys(engine, names)
+    except (BadInput, ValueError) as exc:
+        fail(str(exc))
+    result = asyncio.run(
+        reingest_date(
+            engine,
+            settings,
+            settlement_date,
+            models=model_objects,
+            skip_bitcoin=skip_bitcoin,
+            skip_verify=skip_verify,
+        )
+    )
+    if as_json:
+        print(json.dumps(result.to_json()))
+    else:
+        print_results(result)
+        if complete and result.verified:
+            print_verification(result)
+    raise typer.Exit(EXIT_OK if result.complete else EXIT_FAILED)

@@ -1,0 +1,38 @@
+"""Portable INSERT … ON CONFLICT DO UPDATE for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+
+def upsert(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    key_columns: Sequence[str],
+    update_columns: Sequence[str] | None = None,
+) -> None:
+    """Insert rows, updating ``update_columns`` (default: all non-key columns) on key conflict."""
+    if not rows:
+        return
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(table)
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table)
+    else:  # pragma: no cover - only the two supported databases
+        raise NotImplementedError(f"upsert not supported on {dialect}")
+    if update_columns is None:
+        update_columns = [c for c in rows[0] if c not in key_columns]
+    if update_columns:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(key_columns),
+            set_={name: stmt.excluded[name] for name in update_columns},
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(key_columns))
+    conn.execute(stmt, list(rows))

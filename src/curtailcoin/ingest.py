@@ -1,0 +1,285 @@
+"""Turn fetched stack periods into stored lines, curtailment records and period statuses.
+
+A date (or one period) is replaced inside the caller's transaction: the old rows go and the new
+rows arrive in the same commit, so readers never see a half-replaced date and a failed fetch
+(which never reaches this module) leaves the previous data untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, select
+
+from curtailcoin.db.schema import (
+    bid_stack_lines,
+    curtailment_records,
+    daily_summaries,
+    settlement_periods,
+)
+from curtailcoin.network import NetworkTimeline
+from curtailcoin.settlement import period_end_utc, period_start_utc, periods_in_day
+from curtailcoin.sources.elexon import PeriodResult, StackLine
+
+FETCHED_WITH_DATA = "fetched_with_data"
+FETCHED_EMPTY = "fetched_empty"
+MISSING = "missing"
+FAILED = "failed"
+SUCCESSFUL_STATUSES = (FETCHED_WITH_DATA, FETCHED_EMPTY)
+
+
+def is_curtailment(line: StackLine, wind: Mapping[str, str | None]) -> bool:
+    """The headline rule (SPEC §4): an SO-flagged bid (volume < 0) of a wind BM unit."""
+    return line.bm_unit_id in wind and line.so_flag is True and line.volume < 0
+
+
+def payment_gbp(line: StackLine) -> float | None:
+    """£ paid to the farm: ``originalPrice × volume`` (positive for the usual negative bid)."""
+    if line.original_price is None:
+        return None
+    return line.original_price * line.volume
+
+
+def _line_row(line: StackLine, fetched_at: datetime) -> dict[str, Any]:
+    return {
+        "settlement_date": line.settlement_date,
+        "settlement_period": line.settlement_period,
+        "bm_unit_id": line.bm_unit_id,
+        "sequence_number": line.sequence_number,
+        "acceptance_id": line.acceptance_id,
+        "bid_offer_pair_id": line.bid_offer_pair_id,
+        "start_time_utc": line.start_time,
+        "created_datetime": line.created_datetime,
+        "cadl_flag": line.cadl_flag,
+        "so_flag": line.so_flag,
+        "stor_provider_flag": line.stor_provider_flag,
+        "repriced_indicator": line.repriced_indicator,
+        "reserve_scarcity_price": line.reserve_scarcity_price,
+        "original_price": line.original_price,
+        "volume": line.volume,
+        "dmat_adjusted_volume": line.dmat_adjusted_volume,
+        "arbitrage_adjusted_volume": line.arbitrage_adjusted_volume,
+        "niv_adjusted_volume": line.niv_adjusted_volume,
+        "par_adjusted_volume": line.par_adjusted_volume,
+        "final_price": line.final_price,
+        "transmission_loss_multiplier": line.transmission_loss_multiplier,
+        "tlm_adjusted_volume": line.tlm_adjusted_volume,
+        "tlm_adjusted_cost": line.tlm_adjusted_cost,
+        "fetched_at": fetched_at,
+    }
+
+
+def _record_row(
+    line: StackLine, wind: Mapping[str, str | None], fetched_at: datetime
+) -> dict[str, Any]:
+    assert line.bm_unit_id is not None
+    return {
+        "settlement_date": line.settlement_date,
+        "settlement_period": line.settlement_period,
+        "farm_id": line.bm_unit_id,
+        "lead_party_name": wind[line.bm_unit_id],
+        "volume": line.volume,
+        "payment": payment_gbp(line),
+        "original_price": line.original_price,
+        "final_price": line.final_price,
+        "so_flag": True,
+        "cadl_flag": line.cadl_flag,
+        "sequence_number": line.sequence_number,
+        "acceptance_id": line.acceptance_id,
+        "bid_offer_pair_id": line.bid_offer_pair_id,
+        "created_datetime": line.created_datetime,
+        "fetched_at": fetched_at,
+    }
+
+
+@dataclass(frozen=True)
+class PeriodHeadline:
+    records: int
+    curtailed_energy_mwh: float
+    payment_gbp: float
+
+
+def _period_row(
+    settlement_date: date,
+    period: int,
+    result: PeriodResult | None,
+    wind: Mapping[str, str | None],
+    timeline: NetworkTimeline,
+) -> dict[str, Any]:
+    start = period_start_utc(settlement_date, period)
+    conditions = timeline.conditions(start, period_end_utc(settlement_date, period))
+    row: dict[str, Any] = {
+        "settlement_date": settlement_date,
+        "settlement_period": period,
+        "start_time_utc": start,
+        "difficulty": conditions.difficulty,
+        "block_subsidy_btc": conditions.block_subsidy_btc,
+        "fetch_status": MISSING,
+        "fetched_at": None,
+        "source_created_at": None,
+        "stack_line_count": 0,
+        "wind_line_count": 0,
+        "record_count": 0,
+        "curtailed_energy_mwh": 0.0,
+        "payment_gbp": 0.0,
+        "error": None,
+    }
+    if result is None:
+        return row
+    if result.error is not None:
+        row.update(fetch_status=FAILED, error=str(result.error)[:500])
+        return row
+    lines = result.lines
+    records = [line for line in lines if is_curtailment(line, wind)]
+    created = [line.created_datetime for line in lines if line.created_datetime is not None]
+    row.update(
+        fetch_status=FETCHED_WITH_DATA if lines else FETCHED_EMPTY,
+        fetched_at=result.fetched_at,
+        source_created_at=max(created) if created else None,
+        stack_line_count=len(lines),
+        wind_line_count=sum(1 for line in lines if line.bm_unit_id in wind),
+        record_count=len(records),
+        curtailed_energy_mwh=-sum(line.volume for line in records),
+        payment_gbp=sum(p for line in records if (p := payment_gbp(line)) is not None),
+    )
+    return row
+
+
+@dataclass(frozen=True)
+class StoredDate:
+    lines: int
+    records: int
+    periods_fetched: int
+    pending_periods: tuple[int, ...]
+
+
+def replace_periods(
+    conn: Connection,
+    settlement_date: date,
+    results: Mapping[int, PeriodResult],
+    wind: Mapping[str, str | None],
+    timeline: NetworkTimeline,
+    *,
+    whole_date: bool = True,
+) -> StoredDate:
+    """Replace the stored lines, records and statuses of the fetched periods.
+
+    With ``whole_date`` every period of the date is rewritten (periods absent from ``results``
+    become *missing*); otherwise only the periods in ``results`` change. Every result must be
+    successful: callers never store a failed fetch over good data.
+    """
+    failed = [p for p, r in results.items() if not r.ok]
+    if failed:
+        raise ValueError(f"refusing to store failed periods {failed} of {settlement_date}")
+    periods = list(range(1, periods_in_day(settlement_date) + 1)) if whole_date else sorted(results)
+    now = datetime.now(UTC)
+    for table in (bid_stack_lines, curtailment_records):
+        stmt = delete(table).where(table.c.settlement_date == settlement_date)
+        if not whole_date:
+            stmt = stmt.where(table.c.settlement_period.in_(periods))
+        conn.execute(stmt)
+    status_delete = delete(settlement_periods).where(
+        settlement_periods.c.settlement_date == settlement_date
+    )
+    if not whole_date:
+        status_delete = status_delete.where(settlement_periods.c.settlement_period.in_(periods))
+    conn.execute(status_delete)
+
+    line_rows: list[dict[str, Any]] = []
+    record_rows: list[dict[str, Any]] = []
+    status_rows: list[dict[str, Any]] = []
+    for period in periods:
+        result = results.get(period)
+        status_rows.append(_period_row(settlement_date, period, result, wind, timeline))
+        if result is None:
+            continue
+        fetched_at = result.fetched_at or now
+        for line in result.lines:
+            if line.bm_unit_id in wind:
+                line_rows.append(_line_row(line, fetched_at))
+                if is_curtailment(line, wind):
+                    record_rows.append(_record_row(line, wind, fetched_at))
+    if line_rows:
+        conn.execute(bid_stack_lines.insert(), line_rows)
+    if record_rows:
+        conn.execute(curtailment_records.insert(), record_rows)
+    conn.execute(settlement_periods.insert(), status_rows)
+    return StoredDate(
+        lines=len(line_rows),
+        records=len(record_rows),
+        periods_fetched=sum(1 for r in status_rows if r["fetch_status"] in SUCCESSFUL_STATUSES),
+        pending_periods=tuple(
+            r["settlement_period"] for r in status_rows if r["difficulty"] is None
+        ),
+    )
+
+
+def clear_curtailment_records(conn: Connection, settlement_date: date) -> int:
+    """Delete a date's curtailment records (the seed's ``clearCurtailmentRecords``)."""
+    stmt = delete(curtailment_records).where(
+        curtailment_records.c.settlement_date == settlement_date
+    )
+    return conn.execute(stmt).rowcount or 0
+
+
+@dataclass(frozen=True)
+class CurtailmentCheck:
+    """What the database holds for a date (the seed's ``checkCurtailmentData``)."""
+
+    settlement_date: date
+    records: int
+    farms: int
+    curtailed_energy_mwh: float
+    payment_gbp: float
+    periods_with_records: int
+    periods_fetched: int
+    periods_expected: int
+    summary_present: bool
+
+
+def check_curtailment_data(conn: Connection, settlement_date: date) -> CurtailmentCheck:
+    r = curtailment_records.c
+    totals = conn.execute(
+        select(
+            func.count(),
+            func.count(func.distinct(r.farm_id)),
+            func.coalesce(-func.sum(r.volume), 0.0),
+            func.coalesce(func.sum(r.payment), 0.0),
+            func.count(func.distinct(r.settlement_period)),
+        ).where(r.settlement_date == settlement_date)
+    ).one()
+    p = settlement_periods.c
+    fetched = conn.execute(
+        select(func.count()).where(
+            p.settlement_date == settlement_date, p.fetch_status.in_(SUCCESSFUL_STATUSES)
+        )
+    ).scalar_one()
+    summary = conn.execute(
+        select(daily_summaries.c.summary_date).where(
+            daily_summaries.c.summary_date == settlement_date
+        )
+    ).first()
+    return CurtailmentCheck(
+        settlement_date=settlement_date,
+        records=int(totals[0]),
+        farms=int(totals[1]),
+        curtailed_energy_mwh=float(totals[2]),
+        payment_gbp=float(totals[3]),
+        periods_with_records=int(totals[4]),
+        periods_fetched=int(fetched),
+        periods_expected=periods_in_day(settlement_date),
+        summary_present=summary is not None,
+    )
+
+
+def headline_of(lines: Sequence[StackLine], wind: Mapping[str, str | None]) -> PeriodHeadline:
+    """Headline totals of fetched lines, as stored (used to compare with the source)."""
+    records = [line for line in lines if is_curtailment(line, wind)]
+    return PeriodHeadline(
+        records=len(records),
+        curtailed_energy_mwh=-sum(line.volume for line in records),
+        payment_gbp=sum(p for line in records if (p := payment_gbp(line)) is not None),
+    )

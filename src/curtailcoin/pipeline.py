@@ -1,0 +1,305 @@
+"""Reingest a settlement date end to end: fetch every period, then replace the date atomically.
+
+This is the seed's ``reingest-data.ts`` and ``complete_reingestion_process.ts``: all periods are
+fetched first; only when every one succeeded does one transaction replace the date's raw lines,
+records, statuses, calculations and summaries. A failure leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import Engine, func, select
+
+from curtailcoin.calculations import VerificationRow, calculate, verify_calculations
+from curtailcoin.config import Settings
+from curtailcoin.db.schema import historical_bitcoin_calculations, settlement_periods
+from curtailcoin.ingest import check_curtailment_data, replace_periods
+from curtailcoin.miners import MinerModel, resolve_models
+from curtailcoin.network import NetworkTimeline
+from curtailcoin.reference import (
+    ensure_reference_data,
+    load_miner_models,
+    load_timeline,
+    refresh_difficulty,
+)
+from curtailcoin.registry import ensure_snapshot, refresh_registry, wind_units
+from curtailcoin.settlement import (
+    period_end_utc,
+    period_start_utc,
+    periods_in_day,
+    periods_started,
+    settlement_today,
+)
+from curtailcoin.sources.elexon import ElexonClient, PeriodResult
+from curtailcoin.sources.http import SourceError
+from curtailcoin.sources.mempool import mempool_client
+from curtailcoin.summaries import rebuild_bitcoin_summaries, rebuild_curtailment_summaries
+
+log = logging.getLogger("curtailcoin.pipeline")
+
+
+class BadInput(ValueError):
+    """Input the user must correct (exit code 2); the message is one line."""
+
+
+def validate_date(settlement_date: date, now: datetime | None = None) -> None:
+    today = settlement_today(now)
+    if settlement_date > today:
+        raise BadInput(
+            f"date {settlement_date.isoformat()} is in the future: allowed up to "
+            f"{today.isoformat()} (today, Europe/London)"
+        )
+
+
+@dataclass
+class ReingestResult:
+    """What a reingest did; ``to_json`` is the CLI's ``--json`` object."""
+
+    settlement_date: date
+    periods: int
+    periods_requested: int = 0
+    periods_fetched: int = 0
+    failed_periods: dict[int, str] = field(default_factory=dict)
+    written: bool = False
+    records: int = 0
+    farms: int = 0
+    curtailed_mwh: float = 0.0
+    payment_gbp: float = 0.0
+    bitcoin: dict[str, float] = field(default_factory=dict)
+    models: list[str] = field(default_factory=list)
+    pending_periods: list[int] = field(default_factory=list)
+    bitcoin_skipped: bool = False
+    verification: list[VerificationRow] = field(default_factory=list)
+    verified: bool = False
+    warnings: list[str] = field(default_factory=list)
+    requests: int = 0
+    retries: int = 0
+    timeouts: int = 0
+    fetch_seconds: float = 0.0
+    write_seconds: float = 0.0
+
+    @property
+    def verification_ok(self) -> bool:
+        return all(row.ok for row in self.verification)
+
+    @property
+    def complete(self) -> bool:
+        """Every period fetched and stored; every farm-period calculated for every model."""
+        return (
+            self.written
+            and self.periods_fetched == self.periods
+            and not self.failed_periods
+            and (self.bitcoin_skipped or not self.pending_periods)
+            and (not self.verified or self.verification_ok)
+        )
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "date": self.settlement_date.isoformat(),
+            "periods": self.periods,
+            "periods_fetched": self.periods_fetched,
+            "records": self.records,
+            "farms": self.farms,
+            "curtailed_mwh": self.curtailed_mwh,
+            "payment_gbp": self.payment_gbp,
+            "bitcoin": dict(self.bitcoin),
+            "complete": self.complete,
+            "failed_periods": {str(k): v for k, v in sorted(self.failed_periods.items())},
+            "pending_periods": self.pending_periods,
+            "written": self.written,
+            "verified": self.verified,
+            "warnings": self.warnings,
+        }
+
+
+def prepare_database(engine: Engine) -> None:
+    """Load the shipped reference data and BM unit snapshot where missing."""
+    with engine.begin() as conn:
+        ensure_reference_data(conn)
+        ensure_snapshot(conn)
+
+
+def resolve_model_keys(engine: Engine, names: Sequence[str]) -> list[MinerModel]:
+    """Resolve model keys against the database catalogue (``BadInput`` when unknown)."""
+    with engine.connect() as conn:
+        catalogue = load_miner_models(conn)
+    try:
+        return resolve_models(names, catalogue)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+
+
+def _pending_periods(timeline: NetworkTimeline, settlement_date: date) -> list[int]:
+    return [
+        p
+        for p in range(1, periods_in_day(settlement_date) + 1)
+        if timeline.conditions(
+            period_start_utc(settlement_date, p), period_end_utc(settlement_date, p)
+        ).difficulty
+        is None
+    ]
+
+
+async def ensure_network_conditions(
+    engine: Engine, settings: Settings, settlement_date: date, warnings: list[str]
+) -> NetworkTimeline:
+    """The timeline, refreshed from mempool.space when a period lies beyond the known epochs."""
+    with engine.connect() as conn:
+        timeline = load_timeline(conn)
+    last_end = period_end_utc(settlement_date, periods_in_day(settlement_date))
+    if timeline.needs_refresh(last_end):
+        try:
+            async with mempool_client(settings) as client:
+                await refresh_difficulty(engine, client)
+        except (SourceError, ValueError) as exc:
+            warnings.append(f"difficulty refresh from mempool.space failed: {exc}")
+            log.warning("difficulty refresh failed", extra={"error": str(exc)})
+        with engine.connect() as conn:
+            timeline = load_timeline(conn)
+    return timeline
+
+
+async def fetch_periods(
+    client: ElexonClient, settlement_date: date, periods: Sequence[int]
+) -> dict[int, PeriodResult]:
+    return await client.fetch_stack_periods(settlement_date, periods)
+
+
+async def reingest_date(
+    engine: Engine,
+    settings: Settings,
+    settlement_date: date,
+    *,
+    models: Sequence[MinerModel] | None = None,
+    skip_bitcoin: bool = False,
+    skip_verify: bool = False,
+    client: ElexonClient | None = None,
+    periods: Sequence[int] | None = None,
+    now: datetime | None = None,
+) -> ReingestResult:
+    """Fetch every published period of the date, then replace the date in one transaction.
+
+    ``models`` defaults to the tracked models. ``periods`` restricts the fetch to some periods
+    (those periods alone are replaced). Raises ``BadInput`` for a future date.
+    """
+    validate_date(settlement_date, now)
+    prepare_database(engine)
+    if models is None:
+        models = resolve_model_keys(engine, settings.tracked_models)
+    count = periods_in_day(settlement_date)
+    result = ReingestResult(settlement_date, count, models=[m.key for m in models])
+    result.bitcoin_skipped = skip_bitcoin
+    own_client = client is None
+    elexon = client or ElexonClient.from_settings(settings)
+    try:
+        try:
+            await refresh_registry(
+                engine, elexon, max_age=timedelta(seconds=settings.bmunit_refresh_max_age_s)
+            )
+        except SourceError as exc:
+            result.warnings.append(f"BM unit registry refresh failed, using stored list: {exc}")
+            log.warning("bm unit refresh failed", extra={"error": str(exc)})
+        whole_date = periods is None
+        wanted = (
+            list(periods)
+            if periods is not None
+            else list(range(1, periods_started(settlement_date, now) + 1))
+        )
+        result.periods_requested = len(wanted)
+        started = time.perf_counter()
+        requests_before = elexon.stats.requests
+        retries_before = elexon.stats.retries
+        timeouts_before = elexon.stats.timeouts
+        results = await fetch_periods(elexon, settlement_date, wanted)
+        result.fetch_seconds = time.perf_counter() - started
+        result.requests = elexon.stats.requests - requests_before
+        result.retries = elexon.stats.retries - retries_before
+        result.timeouts = elexon.stats.timeouts - timeouts_before
+    finally:
+        if own_client:
+            await elexon.aclose()
+
+    result.failed_periods = {p: str(r.error) for p, r in results.items() if r.error is not None}
+    if result.failed_periods:
+        log.error(
+            "fetch failed; date left unchanged",
+            extra={"date": settlement_date.isoformat(), "periods": sorted(result.failed_periods)},
+        )
+        _fill_stored_totals(engine, result)
+        return result
+
+    timeline = await ensure_network_conditions(engine, settings, settlement_date, result.warnings)
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        wind = wind_units(conn)
+        stored = replace_periods(
+            conn, settlement_date, results, wind, timeline, whole_date=whole_date
+        )
+        rebuild_curtailment_summaries(conn, settlement_date)
+        if not skip_bitcoin:
+            keys = [m.key for m in models]
+            calculate(conn, settlement_date, keys, None if whole_date else sorted(results))
+            rebuild_bitcoin_summaries(conn, settlement_date, keys)
+    result.write_seconds = time.perf_counter() - started
+    result.written = True
+    result.pending_periods = [
+        p for p in stored.pending_periods if _has_records(engine, settlement_date, p)
+    ]
+    _fill_stored_totals(engine, result)
+    if not skip_verify and not skip_bitcoin:
+        with engine.connect() as conn:
+            result.verification = verify_calculations(conn, settlement_date, list(models))
+        result.verified = True
+    log.info(
+        "date reingested",
+        extra={
+            "date": settlement_date.isoformat(),
+            "records": result.records,
+            "periods_fetched": result.periods_fetched,
+            "fetch_s": round(result.fetch_seconds, 3),
+            "write_s": round(result.write_seconds, 3),
+        },
+    )
+    return result
+
+
+def _has_records(engine: Engine, settlement_date: date, period: int) -> bool:
+    p = settlement_periods.c
+    with engine.connect() as conn:
+        count = conn.execute(
+            select(p.record_count).where(
+                p.settlement_date == settlement_date, p.settlement_period == period
+            )
+        ).scalar_one_or_none()
+    return bool(count)
+
+
+def _fill_stored_totals(engine: Engine, result: ReingestResult) -> None:
+    """Headline totals and BTC per model as the database now holds them for the date."""
+    with engine.connect() as conn:
+        check = check_curtailment_data(conn, result.settlement_date)
+        c = historical_bitcoin_calculations.c
+        btc = dict(
+            conn.execute(
+                select(c.miner_model, func.sum(c.bitcoin_mined))
+                .where(
+                    c.settlement_date == result.settlement_date, c.miner_model.in_(result.models)
+                )
+                .group_by(c.miner_model)
+            ).all()
+        )
+    result.records = check.records
+    result.farms = check.farms
+    result.curtailed_mwh = check.curtailed_energy_mwh
+    result.payment_gbp = check.payment_gbp
+    result.periods_fetched = check.periods_fetched
+    result.bitcoin = {key: float(btc.get(key, 0.0)) for key in result.models}
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,102 @@
+"""The BM unit registry: which units are wind, and their lead parties.
+
+Wind is the union of every unit ever seen with ``fuelType == "WIND"``, so retired units stay
+mapped. A snapshot ships with the package; the API list refreshes it when older than a day.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from importlib.resources import files
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select
+
+from curtailcoin.db.schema import bm_units
+from curtailcoin.db.upsert import upsert
+from curtailcoin.reference import last_refreshed, mark_refreshed
+from curtailcoin.sources.elexon import ElexonClient, parse_bm_units
+
+log = logging.getLogger("curtailcoin.registry")
+
+
+def load_snapshot() -> list[dict[str, Any]]:
+    text = (files("curtailcoin") / "data" / "bmunits_snapshot.json").read_text(encoding="utf-8")
+    return parse_bm_units(json.loads(text))
+
+
+def _capacity_mw(value: Any) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def store_units(conn: Connection, units: Iterable[dict[str, Any]], source: str) -> int:
+    """Upsert units; ``is_wind`` only ever turns on. Returns how many units were written."""
+    now = datetime.now(UTC)
+    existing_wind = {
+        row.elexon_bm_unit
+        for row in conn.execute(select(bm_units.c.elexon_bm_unit).where(bm_units.c.is_wind))
+    }
+    first_seen = {
+        row.elexon_bm_unit: row.first_seen_at
+        for row in conn.execute(select(bm_units.c.elexon_bm_unit, bm_units.c.first_seen_at))
+    }
+    rows = []
+    for unit in units:
+        unit_id = unit["elexonBmUnit"]
+        rows.append(
+            {
+                "elexon_bm_unit": unit_id,
+                "national_grid_bm_unit": unit.get("nationalGridBmUnit"),
+                "bm_unit_name": unit.get("bmUnitName"),
+                "fuel_type": unit.get("fuelType"),
+                "lead_party_name": unit.get("leadPartyName"),
+                "lead_party_id": unit.get("leadPartyId"),
+                "bm_unit_type": unit.get("bmUnitType"),
+                "generation_capacity_mw": _capacity_mw(unit.get("generationCapacity")),
+                "is_wind": unit.get("fuelType") == "WIND" or unit_id in existing_wind,
+                "first_seen_at": first_seen.get(unit_id, now),
+                "last_seen_at": now,
+                "source": source,
+            }
+        )
+    upsert(conn, bm_units, rows, ["elexon_bm_unit"])
+    return len(rows)
+
+
+def ensure_snapshot(conn: Connection) -> None:
+    """Load the shipped snapshot when the registry has never been filled."""
+    if conn.execute(select(bm_units.c.elexon_bm_unit).limit(1)).first() is None:
+        store_units(conn, load_snapshot(), "snapshot")
+
+
+async def refresh_registry(
+    engine: Engine, client: ElexonClient, *, max_age: timedelta | None = None
+) -> int | None:
+    """Refresh from ``/reference/bmunits/all`` if older than ``max_age`` (always if None).
+
+    Returns the number of units written, or None when the registry was fresh enough.
+    """
+    with engine.connect() as conn:
+        refreshed = last_refreshed(conn, "bmunits")
+    if max_age is not None and refreshed is not None and datetime.now(UTC) - refreshed < max_age:
+        return None
+    units = await client.fetch_bm_units()
+    with engine.begin() as conn:
+        count = store_units(conn, units, "api")
+        mark_refreshed(conn, "bmunits", f"{count} units")
+    log.info("bm unit registry refreshed", extra={"units": count})
+    return count
+
+
+def wind_units(conn: Connection) -> dict[str, str | None]:
+    """Wind BM unit id → lead party name."""
+    rows = conn.execute(
+        select(bm_units.c.elexon_bm_unit, bm_units.c.lead_party_name).where(bm_units.c.is_wind)
+    )
+    return {row.elexon_bm_unit: row.lead_party_name for row in rows}
