@@ -1,0 +1,87 @@
+"""Expected Bitcoin from curtailed energy: the seed system's energy-limited formula (SPEC §5).
+
+If every curtailed MWh had run miners of hashrate ``H`` (TH/s) drawing ``P`` (W), the energy buys
+``E × 3.6e9 / P`` miner-seconds, i.e. ``E × 3.6e9 / P × H × 1e12`` hashes. A block needs on average
+``D × 2^32`` hashes at difficulty ``D`` (the exact figure is ``D × 2^48 / 0xFFFF``; 2^32 is what
+every calculator and the seed system use, a 1.5e-5 relative difference), and pays the block
+subsidy ``R``. Hence
+
+    BTC = E × 3.6e9 / P × H × 1e12 / (D × 2^32) × R
+
+Nothing here depends on how long the energy took to deliver: the window length drops out, so
+the result is "energy-limited" (no cap on the number of machines). Luck, fees, pool fee and
+uptime are deliberately left out so the figures stay comparable with the seed system's.
+
+BTC is linear in ``E`` and in ``H / P`` (the miner's efficiency, TH/s per W), so for any model
+``BTC = E × (H / P) × btc_per_mwh_per_th_per_w(D, R)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+JOULES_PER_MWH = 3.6e9
+"""1 MWh = 1e6 Wh × 3600 s/h = 3.6e9 J; divided by a power in W gives miner-seconds."""
+
+HASHES_PER_TH = 1e12
+"""1 TH = 1e12 hashes."""
+
+HASHES_PER_DIFFICULTY = 2.0**32
+"""Expected hashes per block per unit of difficulty (the usual rounding of 2^48 / 0xFFFF)."""
+
+
+def _check(name: str, value: float, *, allow_zero: bool) -> None:
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
+
+
+def btc_for_energy(
+    energy_mwh: float,
+    hashrate_th: float,
+    power_w: float,
+    difficulty: float,
+    block_subsidy_btc: float,
+) -> float:
+    """Expected BTC from running miners of ``hashrate_th`` TH/s at ``power_w`` W on ``energy_mwh``.
+
+    ``E × 3.6e9 / P × H × 1e12 / (D × 2^32) × R`` — energy in MWh to joules, joules over watts to
+    miner-seconds, times TH/s and 1e12 to hashes, over the hashes per block at ``difficulty``,
+    times the block subsidy in BTC. ``energy_mwh`` is the positive curtailed energy; a negative
+    value, a non-positive hashrate, power or difficulty, or a negative subsidy raise ``ValueError``
+    (they mean a bug upstream, and a wrong BTC figure must never be stored silently).
+    """
+    _check("energy_mwh", energy_mwh, allow_zero=True)
+    _check("hashrate_th", hashrate_th, allow_zero=False)
+    _check("power_w", power_w, allow_zero=False)
+    _check("difficulty", difficulty, allow_zero=False)
+    _check("block_subsidy_btc", block_subsidy_btc, allow_zero=True)
+    miner_seconds = energy_mwh * JOULES_PER_MWH / power_w
+    hashes = miner_seconds * hashrate_th * HASHES_PER_TH
+    blocks = hashes / (difficulty * HASHES_PER_DIFFICULTY)
+    return blocks * block_subsidy_btc
+
+
+def btc_per_mwh(
+    hashrate_th: float,
+    power_w: float,
+    difficulty: float,
+    block_subsidy_btc: float,
+) -> float:
+    """Expected BTC per curtailed MWh for one miner model (``btc_for_energy`` with ``E = 1``).
+
+    Example: the seed's S19J_PRO (100 TH/s, 3,050 W) at difficulty 110,451,907,374,649.52 and
+    subsidy 3.125 gives 0.00077753 BTC/MWh, the figure behind the 2025-01-17 reference table.
+    """
+    return btc_for_energy(1.0, hashrate_th, power_w, difficulty, block_subsidy_btc)
+
+
+def btc_per_mwh_per_th_per_w(difficulty: float, block_subsidy_btc: float) -> float:
+    """The model-independent factor: BTC per MWh per (TH/s per W) of miner efficiency.
+
+    ``btc_for_energy(E, H, P, D, R) == E × (H / P) × btc_per_mwh_per_th_per_w(D, R)`` (up to
+    rounding), so one factor per settlement period serves every miner model.
+    """
+    _check("difficulty", difficulty, allow_zero=False)
+    _check("block_subsidy_btc", block_subsidy_btc, allow_zero=True)
+    return JOULES_PER_MWH * HASHES_PER_TH / (difficulty * HASHES_PER_DIFFICULTY) * block_subsidy_btc
