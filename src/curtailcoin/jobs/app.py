@@ -1,0 +1,300 @@
+"""The procrastinate application: tasks, the periodic schedule and the retry policy (PostgreSQL).
+
+* ``ingest_date(settlement_date)``: one idempotent task per date, always deferred through
+  :func:`defer_ingest_date` with ``queueing_lock`` = the date (never queued twice) and ``lock`` =
+  the date (never processed twice at once); failures are retried by the queue with exponential
+  backoff and jitter (:class:`BackoffRetry`), permanent failures are not.
+* One periodic task per :data:`~curtailcoin.jobs.schedule.SCHEDULE` entry, registered under
+  every UTC cron its London wall time can fall on; the job runs its work only when
+  :func:`~curtailcoin.jobs.schedule.is_due` says the scheduled instant is the day's run.
+  procrastinate records each deferral under the unique key ``(task, periodic_id, timestamp)``
+  in ``procrastinate_periodic_defers``, so each run is deferred once however many workers run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from procrastinate import (
+    App,
+    BaseRetryStrategy,
+    JobContext,
+    PsycopgConnector,
+    RetryDecision,
+)
+from procrastinate import exceptions as pexc
+from procrastinate.jobs import Job
+from sqlalchemy.engine import make_url
+
+from curtailcoin.config import Settings, get_settings
+from curtailcoin.jobs import work
+from curtailcoin.jobs.schedule import (
+    DAILY_RECONCILIATION,
+    INGEST_TODAY,
+    REFRESH_REFERENCE,
+    SCHEDULE,
+    UPDATE_PRICES,
+    WEEKLY_RECONCILIATION,
+    ScheduleEntry,
+    is_due,
+    utc_crons,
+)
+from curtailcoin.jobs.settings import WorkerSettings, get_worker_settings
+
+log = logging.getLogger("curtailcoin.jobs")
+
+INGEST_TASK = "ingest_date"
+#: periodic jobs run before queued dates; dates deferred by a backfill come last
+PERIODIC_PRIORITY = 10
+TODAY_PRIORITY = 5
+DEFAULT_PRIORITY = 0
+BACKFILL_PRIORITY = -5
+
+
+def is_postgresql(database_url: str) -> bool:
+    return make_url(database_url).get_backend_name() == "postgresql"
+
+
+def conninfo(database_url: str) -> str:
+    """A libpq connection string for psycopg from a SQLAlchemy URL (any PostgreSQL driver)."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "postgresql":
+        raise ValueError(
+            f"the task queue needs PostgreSQL; CURTAILCOIN_DATABASE_URL is {url.get_backend_name()}"
+        )
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+@dataclass
+class BackoffRetry(BaseRetryStrategy):
+    """Exponential backoff with jitter; no retry for permanent failures or after ``max_attempts``.
+
+    The n-th retry waits uniform(½, 1) × min(max_s, base_s × 2ⁿ) seconds.
+    """
+
+    max_attempts: int = 6
+    base_s: float = 30.0
+    max_s: float = 3600.0
+
+    def delay_s(self, attempts: int) -> float:
+        return random.uniform(0.5, 1.0) * min(self.max_s, self.base_s * 2.0**attempts)
+
+    def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
+        if isinstance(exception, work.JobFailed) and not exception.transient:
+            return None
+        if job.attempts + 1 >= self.max_attempts:
+            return None
+        retry_at = datetime.now(UTC) + timedelta(seconds=self.delay_s(job.attempts))
+        decision: RetryDecision = RetryDecision(retry_at=retry_at)
+        return decision
+
+
+async def defer_ingest_date(
+    app: App, settlement_date: date, *, priority: int = DEFAULT_PRIORITY
+) -> int | None:
+    """Queue ``ingest_date`` for a date; None when the date is already queued (not yet started)."""
+    day = settlement_date.isoformat()
+    try:
+        job_id: int = await app.configure_task(
+            INGEST_TASK, lock=day, queueing_lock=day, priority=priority
+        ).defer_async(settlement_date=day)
+    except pexc.AlreadyEnqueued:
+        log.info("date already queued", extra={"date": day})
+        return None
+    log.info("date queued", extra={"date": day, "job_id": job_id})
+    return job_id
+
+
+class ClientHolder:
+    """The worker process's one Elexon client (created in the worker's event loop)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._client: work.TrackingElexonClient | None = None
+
+    def get(self) -> work.TrackingElexonClient:
+        if self._client is None:
+            self._client = work.TrackingElexonClient.for_settings(self.settings)
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
+def _client(context: JobContext) -> work.TrackingElexonClient:
+    holder = (context.additional_context or {}).get("clients")
+    if isinstance(holder, ClientHolder):
+        return holder.get()
+    raise RuntimeError("the worker was started without an Elexon client holder")
+
+
+def _job_extra(context: JobContext, **more: Any) -> dict[str, Any]:
+    return {
+        "job_id": context.job.id,
+        "task": context.job.task_name,
+        "attempt": context.job.attempts + 1,
+        "worker": context.worker_name or worker_name(),
+        **more,
+    }
+
+
+def create_app(
+    database_url: str | None = None,
+    *,
+    schedule: bool = True,
+    worker_settings: WorkerSettings | None = None,
+    entries: tuple[ScheduleEntry, ...] = SCHEDULE,
+) -> App:
+    """The procrastinate app on ``database_url`` (default: the configured database)."""
+    settings_url = database_url or get_settings().database_url
+    wsettings = worker_settings or get_worker_settings()
+    app = App(
+        connector=PsycopgConnector(
+            conninfo=conninfo(settings_url),
+            min_size=1,
+            max_size=max(4, wsettings.concurrency + 3),
+            kwargs={"connect_timeout": 10},
+        ),
+        worker_defaults={
+            "concurrency": wsettings.concurrency,
+            "update_heartbeat_interval": wsettings.heartbeat_s,
+            "stalled_worker_timeout": wsettings.stalled_after_s,
+            "fetch_job_polling_interval": wsettings.poll_s,
+            "shutdown_graceful_timeout": wsettings.shutdown_grace_s,
+        },
+        periodic_defaults={"max_delay": wsettings.periodic_max_delay_s},
+    )
+    retry = BackoffRetry(
+        max_attempts=wsettings.max_attempts,
+        base_s=wsettings.retry_base_s,
+        max_s=wsettings.retry_max_s,
+    )
+
+    @app.task(name=INGEST_TASK, pass_context=True, retry=retry)
+    async def ingest_date(context: JobContext, settlement_date: str) -> dict[str, Any]:
+        day = date.fromisoformat(settlement_date)
+        if context.job.lock != settlement_date:
+            raise work.JobFailed(
+                f"ingest_date for {settlement_date} was deferred without its date lock; "
+                "queue dates with `curtailcoin backfill --enqueue` or defer_ingest_date()",
+                transient=False,
+            )
+        extra = _job_extra(context, date=settlement_date)
+        log.info("date started", extra={**extra, "t": time.time()})
+        try:
+            outcome = await work.ingest_date_job(get_settings(), day, client=_client(context))
+        except Exception as exc:
+            log.warning("date failed", extra={**extra, "t": time.time(), "error": str(exc)[:500]})
+            raise
+        log.info(
+            "date finished",
+            extra={
+                **extra,
+                "t": time.time(),
+                "records": outcome.records,
+                "periods": outcome.periods_fetched,
+            },
+        )
+        return outcome.to_json()
+
+    PeriodicFunc = Callable[[JobContext, int], Awaitable[Any]]
+
+    def periodic(entry: ScheduleEntry, retries: int = 3) -> Callable[[PeriodicFunc], Any]:
+        """Register ``func`` as ``entry``'s task under each of the entry's UTC crons."""
+
+        def decorator(func: PeriodicFunc) -> Any:
+            task = app.task(
+                name=entry.name,
+                pass_context=True,
+                retry=BackoffRetry(
+                    max_attempts=retries, base_s=wsettings.retry_base_s, max_s=wsettings.retry_max_s
+                ),
+                priority=PERIODIC_PRIORITY,
+                lock=f"periodic:{entry.name}",
+            )(func)
+            if schedule and entry in entries:
+                for cron in utc_crons(entry):
+                    app.periodic(cron=cron, periodic_id=f"utc {cron}")(task)
+            return task
+
+        return decorator
+
+    async def run_if_due(
+        entry: ScheduleEntry, context: JobContext, timestamp: int, job: Any
+    ) -> Any:
+        instant = datetime.fromtimestamp(timestamp, UTC)
+        extra = _job_extra(context, scheduled=instant.isoformat())
+        if not is_due(entry, instant):
+            log.debug("not due at this UTC time (other London offset)", extra=extra)
+            return {"due": False, "scheduled": instant.isoformat()}
+        log.info("periodic job started", extra=extra)
+        result = await job(instant)
+        log.info("periodic job finished", extra=extra)
+        return {"due": True, "scheduled": instant.isoformat(), "result": _jsonable(result)}
+
+    @periodic(INGEST_TODAY)
+    async def ingest_today(context: JobContext, timestamp: int) -> Any:
+        async def submit(day: date) -> None:
+            await defer_ingest_date(context.app, day, priority=TODAY_PRIORITY)
+
+        async def job(instant: datetime) -> Any:
+            return [d.isoformat() for d in await work.ingest_today_tick(instant, submit)]
+
+        return await run_if_due(INGEST_TODAY, context, timestamp, job)
+
+    @periodic(REFRESH_REFERENCE)
+    async def refresh_reference(context: JobContext, timestamp: int) -> Any:
+        async def job(instant: datetime) -> Any:
+            return await work.refresh_reference_job(get_settings(), client=_client(context))
+
+        return await run_if_due(REFRESH_REFERENCE, context, timestamp, job)
+
+    @periodic(UPDATE_PRICES)
+    async def update_prices(context: JobContext, timestamp: int) -> Any:
+        async def job(instant: datetime) -> Any:
+            return await work.update_prices_job(get_settings(), now=instant)
+
+        return await run_if_due(UPDATE_PRICES, context, timestamp, job)
+
+    @periodic(DAILY_RECONCILIATION, retries=2)
+    async def daily_reconciliation(context: JobContext, timestamp: int) -> Any:
+        async def job(instant: datetime) -> Any:
+            return await work.daily_reconciliation_job(get_settings(), now=instant)
+
+        return await run_if_due(DAILY_RECONCILIATION, context, timestamp, job)
+
+    @periodic(WEEKLY_RECONCILIATION, retries=2)
+    async def weekly_reconciliation(context: JobContext, timestamp: int) -> Any:
+        async def job(instant: datetime) -> Any:
+            return await work.weekly_reconciliation_job(get_settings(), now=instant)
+
+        return await run_if_due(WEEKLY_RECONCILIATION, context, timestamp, job)
+
+    return app
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    to_json = getattr(value, "to_json", None)
+    if callable(to_json):
+        return _jsonable(to_json())
+    return str(value)

@@ -1,0 +1,260 @@
+"""What the scheduled and queued jobs do: plain async functions shared by both backends.
+
+procrastinate (PostgreSQL, :mod:`curtailcoin.jobs.app`) and the in-process scheduler (SQLite,
+:mod:`curtailcoin.jobs.local`) both call these, so a job behaves the same whichever runs it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, cast
+
+from curtailcoin.config import Settings
+from curtailcoin.db.engine import get_engine
+from curtailcoin.jobs.schedule import dates_for_today_tick
+from curtailcoin.pipeline import BadInput, ReingestResult, prepare_database, reingest_date
+from curtailcoin.settlement import periods_started, settlement_today
+from curtailcoin.sources.elexon import ElexonClient, PeriodResult
+from curtailcoin.sources.http import SourceError
+
+log = logging.getLogger("curtailcoin.jobs")
+
+
+class JobFailed(RuntimeError):
+    """A job did not finish its work. ``transient``: a later retry may succeed."""
+
+    def __init__(self, message: str, *, transient: bool = True) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+class TrackingElexonClient(ElexonClient):
+    """An :class:`ElexonClient` that remembers whether each date's failed periods were transient.
+
+    One client is shared by every date a process works on, so the concurrency cap and the rate
+    limit bind across all of them.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.permanent_failures: dict[date, dict[int, str]] = {}
+
+    @classmethod
+    def for_settings(cls, settings: Settings, **overrides: Any) -> TrackingElexonClient:
+        return cast(TrackingElexonClient, cls.from_settings(settings, **overrides))
+
+    async def fetch_stack_periods(
+        self, settlement_date: date, periods: Iterable[int]
+    ) -> dict[int, PeriodResult]:
+        results = await super().fetch_stack_periods(settlement_date, periods)
+        permanent = {
+            p: str(r.error)
+            for p, r in results.items()
+            if r.error is not None and not r.error.transient
+        }
+        if permanent:
+            self.permanent_failures[settlement_date] = permanent
+        else:
+            self.permanent_failures.pop(settlement_date, None)
+        return results
+
+
+@dataclass
+class DateOutcome:
+    """A date's reingest, reduced to what a job or a backfill reports."""
+
+    settlement_date: date
+    ok: bool
+    skipped: bool = False
+    periods_fetched: int = 0
+    periods_requested: int = 0
+    records: int = 0
+    requests: int = 0
+    error: str | None = None
+    transient: bool = True
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "date": self.settlement_date.isoformat(),
+            "ok": self.ok,
+            "skipped": self.skipped,
+            "periods_fetched": self.periods_fetched,
+            "periods_requested": self.periods_requested,
+            "records": self.records,
+            "error": self.error,
+        }
+
+
+def _describe_failure(result: ReingestResult) -> str:
+    if result.failed_periods:
+        first = min(result.failed_periods)
+        return (
+            f"{len(result.failed_periods)} period(s) failed to fetch "
+            f"({', '.join(map(str, sorted(result.failed_periods)))}); "
+            f"period {first}: {result.failed_periods[first]}"
+        )
+    if not result.written:
+        return "nothing was written"
+    if result.pending_periods:
+        return "difficulty unknown (pending) for period(s) " + ", ".join(
+            map(str, result.pending_periods)
+        )
+    if result.verified and not result.verification_ok:
+        return "verification found farm-periods without calculations"
+    return "incomplete"
+
+
+async def ingest_one_date(
+    settings: Settings,
+    settlement_date: date,
+    *,
+    client: TrackingElexonClient,
+    now: datetime | None = None,
+) -> DateOutcome:
+    """Reingest and calculate one date; never raises for a source failure (see ``ok``).
+
+    Today's date counts as ``ok`` when every period published so far was stored. A date with no
+    period ended yet (just after midnight) is skipped.
+    """
+    now = now or datetime.now(UTC)
+    started = periods_started(settlement_date, now)
+    if started == 0:
+        return DateOutcome(settlement_date, ok=True, skipped=True)
+    engine = get_engine(settings.database_url)
+    result = await reingest_date(engine, settings, settlement_date, client=client, now=now)
+    is_today = settlement_date == settlement_today(now)
+    # Today is fine once every period published so far is stored; other dates must be complete.
+    ok = (result.written and not result.failed_periods) if is_today else result.complete
+    permanent = client.permanent_failures.pop(settlement_date, {})
+    outcome = DateOutcome(
+        settlement_date,
+        ok=ok,
+        periods_fetched=result.periods_fetched,
+        periods_requested=result.periods_requested,
+        records=result.records,
+        requests=result.requests,
+        error=None if ok else _describe_failure(result),
+        transient=not permanent,
+        warnings=list(result.warnings),
+    )
+    if result.written and result.pending_periods and not result.failed_periods:
+        # Difficulty not yet known: the data are stored; a later run fills in the Bitcoin.
+        outcome.transient = True
+    return outcome
+
+
+async def ingest_date_job(
+    settings: Settings,
+    settlement_date: date,
+    *,
+    client: TrackingElexonClient,
+    now: datetime | None = None,
+) -> DateOutcome:
+    """The ``ingest_date`` job: raises :class:`JobFailed` so the queue retries (or not)."""
+    try:
+        outcome = await ingest_one_date(settings, settlement_date, client=client, now=now)
+    except BadInput as exc:
+        raise JobFailed(str(exc), transient=False) from exc
+    if not outcome.ok:
+        raise JobFailed(
+            f"{settlement_date.isoformat()}: {outcome.error}", transient=outcome.transient
+        )
+    return outcome
+
+
+async def ingest_today_tick(
+    instant: datetime, submit: Callable[[date], Awaitable[object]]
+) -> list[date]:
+    """The 15-minute tick: hand today's date (and yesterday's after midnight) to ``submit``."""
+    dates = dates_for_today_tick(instant)
+    for day in dates:
+        await submit(day)
+    return dates
+
+
+# --- reference data, prices, reconciliation ----------------------------------------------------
+
+
+async def refresh_reference_job(settings: Settings, *, client: ElexonClient) -> dict[str, Any]:
+    """Refresh the BM unit registry and the difficulty epochs (each independently)."""
+    from curtailcoin.reference import refresh_difficulty
+    from curtailcoin.registry import refresh_registry
+    from curtailcoin.sources.mempool import mempool_client
+
+    engine = get_engine(settings.database_url)
+    prepare_database(engine)
+    out: dict[str, Any] = {}
+    errors: list[str] = []
+    try:
+        out["bm_units"] = await refresh_registry(engine, client)
+    except (SourceError, ValueError) as exc:
+        errors.append(f"BM unit refresh failed: {exc}")
+    try:
+        async with mempool_client(settings) as mempool:
+            out["epochs_changed"] = await refresh_difficulty(engine, mempool)
+    except (SourceError, ValueError) as exc:
+        errors.append(f"difficulty refresh failed: {exc}")
+    if errors:
+        raise JobFailed("; ".join(errors), transient=True)
+    return out
+
+
+async def update_prices_job(settings: Settings, *, now: datetime | None = None) -> Any:
+    """The daily price update (``curtailcoin.prices``): the last few days, so gaps fill in."""
+    try:
+        from curtailcoin import prices
+    except ImportError as exc:  # pragma: no cover - the price module is part of the product
+        raise JobFailed(f"price module unavailable: {exc}", transient=False) from exc
+    engine = get_engine(settings.database_url)
+    today = settlement_today(now)
+    update = prices.update_prices
+    try:
+        return await _maybe_await(update(engine, settings, today - timedelta(days=7), today))
+    except (SourceError, OSError) as exc:
+        raise JobFailed(f"price update failed: {exc}", transient=True) from exc
+
+
+async def daily_reconciliation_job(settings: Settings, *, now: datetime | None = None) -> Any:
+    """The daily check: the last 2 days, plus a 7-day source look-back (reconciliation module)."""
+    run_daily_check = _reconcile_function("run_daily_check")
+    engine = get_engine(settings.database_url)
+    result = await _maybe_await(run_daily_check(engine, settings, days=2, lookback_days=7))
+    _raise_if_failed(result, "daily reconciliation")
+    return result
+
+
+async def weekly_reconciliation_job(settings: Settings, *, now: datetime | None = None) -> Any:
+    """The unified reconciliation over every stored date (reconciliation module)."""
+    process_date_range = _reconcile_function("process_date_range")
+    engine = get_engine(settings.database_url)
+    result = await _maybe_await(process_date_range(engine, settings))
+    _raise_if_failed(result, "unified reconciliation")
+    return result
+
+
+def _reconcile_function(name: str) -> Callable[..., Any]:
+    try:
+        module = importlib.import_module("curtailcoin.reconcile")
+        function: Callable[..., Any] = getattr(module, name)
+    except (ImportError, AttributeError) as exc:  # pragma: no cover
+        raise JobFailed(
+            f"reconciliation function {name} unavailable: {exc}", transient=False
+        ) from exc
+    return function
+
+
+async def _maybe_await(value: Any) -> Any:
+    if isinstance(value, Awaitable):
+        return await value
+    return value
+
+
+def _raise_if_failed(result: Any, what: str) -> None:
+    failed = getattr(result, "failed", None) or getattr(result, "failed_dates", None)
+    if failed:
+        raise JobFailed(f"{what}: {len(failed)} date(s) failed: {failed}", transient=True)
