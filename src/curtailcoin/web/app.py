@@ -1,0 +1,168 @@
+"""The FastAPI application: JSON API, dashboard, error handling and security headers."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from curtailcoin import __version__
+from curtailcoin.config import Settings, get_settings
+from curtailcoin.web import dashboard
+from curtailcoin.web.api import ApiError, AppContext, router
+from curtailcoin.web.params import InputError
+
+log = logging.getLogger("curtailcoin.web")
+
+DESCRIPTION = """
+How much Bitcoin could have been mined with the wind energy Great Britain paid wind farms to
+curtail, and how that compares with what the curtailment cost.
+
+**Units and signs (every route):**
+* energy (`curtailedEnergy`, `totalCurtailedEnergy`): **MWh, positive** (−Σ Elexon volume);
+* money (`totalPayment`, `payment`, `curtailmentPayment`): **£ paid to the farms** — positive
+  when farms were paid to switch off (usual), negative when farms paid. Never an absolute value;
+* Bitcoin (`bitcoinMined`, `potentialBtc`): **BTC** expected had all curtailed energy run the
+  chosen miner model: `E × 3.6e9 / P × H × 1e12 / (D × 2^32) × R` with each settlement period's
+  difficulty `D` and block subsidy `R`;
+* prices: 1 BTC in GBP/USD on a date = its UTC close; values are given at each date's price and at
+  the latest stored price, labelled. A missing price gives `null` and a `missingReason`.
+
+Settlement dates are Europe/London days of 46, 48 or 50 half-hour periods. Dates may not be in
+the future. Errors are `{"error": "...", "detail": [...]}` with 422 for invalid input.
+"""
+
+TAGS = [
+    {"name": "summary", "description": "Curtailed energy and payments to farms"},
+    {"name": "curtailment", "description": "Curtailment by local clock hour"},
+    {"name": "mining potential", "description": "Bitcoin the curtailed energy could have mined"},
+    {"name": "farms", "description": "Lead parties and their BM units"},
+    {"name": "reference", "description": "Miner models, lead parties, prices, data range"},
+    {"name": "service", "description": "Health and data completeness"},
+    {"name": "ingestion", "description": "Token-protected reingestion"},
+]
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+]
+DASHBOARD_CSP = (
+    b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    b"img-src 'self' data: blob:; connect-src 'self'; font-src 'self' data:; "
+    b"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+class SecurityHeaders:
+    """Adds security headers to every response (a CSP on the dashboard pages)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        is_page = path == "/" or path.startswith("/static/") or path.startswith("/vendor/")
+
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                for key, value in SECURITY_HEADERS:
+                    if key not in present:
+                        headers.append((key, value))
+                if is_page:
+                    headers.append((b"content-security-policy", DASHBOARD_CSP))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, wrapped)
+
+
+def _error(
+    status: int,
+    message: str,
+    detail: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {"error": message}
+    if detail is not None:
+        body["detail"] = detail
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _loc_name(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc]
+    return parts[-1] if parts else "request"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The application for ``settings`` (default: the process settings)."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="CurtailCoin API",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+    )
+    app.state.ctx = AppContext(settings=settings, started_at=datetime.now(UTC))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        first = detail[0] if detail else {"loc": [], "msg": "invalid request"}
+        name = _loc_name(first["loc"])  # type: ignore[arg-type]
+        return _error(422, f"invalid {name}: {first['msg']}", detail)
+
+    @app.exception_handler(InputError)
+    async def input_error(_request: Request, exc: InputError) -> JSONResponse:
+        return _error(
+            422, str(exc), [{"loc": list(exc.loc), "msg": str(exc), "type": "value_error"}]
+        )
+
+    @app.exception_handler(ApiError)
+    async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return _error(exc.status, str(exc), headers=exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = exc.detail if isinstance(exc.detail, str) else "request failed"
+        return _error(exc.status_code, message, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(SQLAlchemyError)
+    async def database_error(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        log.error(
+            "database error",
+            extra={"path": request.url.path, "error": type(exc).__name__},
+            exc_info=exc,
+        )
+        if (
+            (isinstance(exc, OperationalError | DBAPIError)
+            and getattr(exc, "connection_invalidated", False))
+            or isinstance(exc, OperationalError)
+        ):
+            return _error(503, "database unavailable; try again shortly")
+        return _error(500, "internal error (logged on the server)")
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error", extra={"path": request.url.path}, exc_info=exc)
+        return _error(500, "internal error (logged on the server)")
+
+    app.include_router(router)
+    app.include_router(dashboard.router)
+    app.add_middleware(SecurityHeaders)
+    return app

@@ -1,0 +1,688 @@
+"""Read-only analytics queries behind the JSON API and the dashboard.
+
+Every figure comes from the database, with parameterised SQL (SQLAlchemy Core) only:
+
+* curtailment (MWh, positive; £ paid **to** farms, signed) without a farm filter from the summary
+  tables, with a lead-party / BM-unit filter from ``curtailment_records``;
+* Bitcoin for a **tracked** model from ``bitcoin_daily_summaries`` (no filter) or
+  ``historical_bitcoin_calculations`` (filtered); for any other catalogue model it is **computed**
+  from the records and each period's stored difficulty and subsidy with the same SQL expression
+  as the stored calculations (:func:`curtailcoin.calculations.btc_sql`), per (date, period, farm);
+* every Bitcoin query also returns the energy its figure covers, so energy without a Bitcoin
+  figure (difficulty pending, or a tracked calculation missing) is reported, never hidden.
+
+A *scope* is a half-open date range (a day, a month or a year) plus optional filters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import (
+    Connection,
+    Float,
+    and_,
+    case,
+    func,
+    literal,
+    literal_column,
+    select,
+    true,
+)
+from sqlalchemy.sql import ColumnElement
+
+from curtailcoin.calculations import btc_sql
+from curtailcoin.db.schema import (
+    bitcoin_daily_summaries,
+    bm_units,
+    curtailment_records,
+    daily_summaries,
+    historical_bitcoin_calculations,
+    miner_models,
+    monthly_summaries,
+    settlement_periods,
+    yearly_summaries,
+)
+from curtailcoin.ingest import FAILED, SUCCESSFUL_STATUSES
+from curtailcoin.miners import MinerModel, load_catalogue
+from curtailcoin.settlement import local_hours, periods_in_day, periods_started, settlement_today
+
+Timeframe = Literal["day", "month", "year"]
+
+r = curtailment_records.c
+c = historical_bitcoin_calculations.c
+sp = settlement_periods.c
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A day, month or year (``start`` inclusive, ``end`` exclusive) and optional filters."""
+
+    timeframe: Timeframe
+    label: str
+    start: date
+    end: date
+    lead_party: str | None = None
+    farm_id: str | None = None
+
+    @property
+    def filtered(self) -> bool:
+        return self.lead_party is not None or self.farm_id is not None
+
+    def days(self) -> list[date]:
+        return [self.start + timedelta(days=i) for i in range((self.end - self.start).days)]
+
+
+def day_scope(day: date, lead_party: str | None = None, farm_id: str | None = None) -> Scope:
+    return Scope("day", day.isoformat(), day, day + timedelta(days=1), lead_party, farm_id)
+
+
+def month_scope(
+    year: int, month: int, lead_party: str | None = None, farm_id: str | None = None
+) -> Scope:
+    start = date(year, month, 1)
+    end = date(year + (month == 12), month % 12 + 1, 1)
+    return Scope("month", f"{year:04d}-{month:02d}", start, end, lead_party, farm_id)
+
+
+def year_scope(year: int, lead_party: str | None = None, farm_id: str | None = None) -> Scope:
+    return Scope("year", f"{year:04d}", date(year, 1, 1), date(year + 1, 1, 1), lead_party, farm_id)
+
+
+def _record_filter(scope: Scope) -> ColumnElement[bool]:
+    cond = and_(r.settlement_date >= scope.start, r.settlement_date < scope.end)
+    if scope.lead_party is not None:
+        cond = and_(cond, r.lead_party_name == scope.lead_party)
+    if scope.farm_id is not None:
+        cond = and_(cond, r.farm_id == scope.farm_id)
+    return cond
+
+
+def month_key(conn: Connection, column: Any) -> Any:
+    """``YYYY-MM`` of a date column, on either database."""
+    if conn.dialect.name == "postgresql":
+        return func.to_char(column, "YYYY-MM")
+    return func.strftime("%Y-%m", column)
+
+
+# --- reference lists -------------------------------------------------------------------------
+
+
+def miner_catalogue(conn: Connection) -> dict[str, MinerModel]:
+    """Every model in ``miner_models`` (user models included); the packaged list if empty."""
+    rows = conn.execute(select(miner_models).order_by(miner_models.c.model_key)).all()
+    if not rows:
+        return load_catalogue()
+    return {
+        row.model_key: MinerModel(
+            key=row.model_key,
+            manufacturer=row.manufacturer,
+            model_name=row.model_name,
+            hashrate_th=row.hashrate_th,
+            power_w=row.power_w,
+            efficiency_j_per_th=row.efficiency_j_per_th,
+            release_year=row.release_year,
+            is_custom=bool(row.is_custom),
+        )
+        for row in rows
+    }
+
+
+def lead_parties(conn: Connection) -> list[str]:
+    """Distinct lead parties of the curtailment records, sorted (a loose index scan)."""
+    name: Any = literal_column("name")
+    first = select(func.min(r.lead_party_name).label("name")).cte("lp", recursive=True)
+    following = select(
+        select(func.min(r.lead_party_name))
+        .where(r.lead_party_name > first.c.name)
+        .scalar_subquery()
+        .label("name")
+    ).where(first.c.name.is_not(None))
+    lp = first.union_all(following)
+    rows = conn.execute(select(lp.c.name).where(lp.c.name.is_not(None)).order_by(name)).scalars()
+    return list(rows)
+
+
+def lead_parties_on(conn: Connection, day: date) -> list[str]:
+    rows = conn.execute(
+        select(r.lead_party_name)
+        .where(r.settlement_date == day, r.lead_party_name.is_not(None))
+        .group_by(r.lead_party_name)
+        .order_by(r.lead_party_name)
+    ).scalars()
+    return list(rows)
+
+
+def lead_party_exists(conn: Connection, name: str) -> bool:
+    found = conn.execute(
+        select(r.lead_party_name).where(r.lead_party_name == name).limit(1)
+    ).first()
+    if found is not None:
+        return True
+    return (
+        conn.execute(
+            select(bm_units.c.elexon_bm_unit).where(bm_units.c.lead_party_name == name).limit(1)
+        ).first()
+        is not None
+    )
+
+
+def farm_exists(conn: Connection, farm_id: str) -> bool:
+    found = conn.execute(
+        select(bm_units.c.elexon_bm_unit).where(bm_units.c.elexon_bm_unit == farm_id)
+    ).first()
+    if found is not None:
+        return True
+    return conn.execute(select(r.farm_id).where(r.farm_id == farm_id).limit(1)).first() is not None
+
+
+@dataclass(frozen=True)
+class DataRange:
+    first_date: date | None
+    last_date: date | None
+    last_date_with_curtailment: date | None
+
+
+def data_range(conn: Connection) -> DataRange:
+    first, last = conn.execute(
+        select(func.min(sp.settlement_date), func.max(sp.settlement_date)).where(
+            sp.fetch_status.in_(SUCCESSFUL_STATUSES)
+        )
+    ).one()
+    d = daily_summaries.c
+    last_curtailed = conn.execute(
+        select(func.max(d.summary_date)).where(d.record_count > 0)
+    ).scalar_one_or_none()
+    return DataRange(first, last, last_curtailed)
+
+
+# --- data completeness -----------------------------------------------------------------------
+
+
+@dataclass
+class DataStatus:
+    """How complete the stored data is for a scope, from ``settlement_periods``."""
+
+    periods_expected: int = 0
+    periods_fetched: int = 0
+    periods_failed: int = 0
+    periods_missing: int = 0
+    days_expected: int = 0
+    days_complete: int = 0
+    incomplete_dates: list[date] = field(default_factory=list)
+    missing_periods: list[int] = field(default_factory=list)  # day scope only
+    pending_periods: int = 0  # periods with curtailment and no known difficulty
+    last_fetched_at: datetime | None = None
+
+    @property
+    def state(self) -> str:
+        if self.periods_expected == 0:
+            return "not_started"
+        if self.periods_fetched == 0:
+            return "no_data"
+        if self.periods_fetched < self.periods_expected:
+            return "incomplete"
+        return "complete"
+
+
+def data_status(conn: Connection, scope: Scope, now: datetime | None = None) -> DataStatus:
+    """Fetch status of every period of the scope up to now (Europe/London days)."""
+    today = settlement_today(now)
+    last = min(scope.end - timedelta(days=1), today)
+    status = DataStatus()
+    if last < scope.start:
+        return status
+    rows = conn.execute(
+        select(
+            sp.settlement_date,
+            sp.settlement_period,
+            sp.fetch_status,
+            sp.difficulty,
+            sp.record_count,
+            sp.fetched_at,
+        ).where(sp.settlement_date >= scope.start, sp.settlement_date <= last)
+    ).all()
+    by_day: dict[date, dict[int, Any]] = {}
+    for row in rows:
+        by_day.setdefault(row.settlement_date, {})[row.settlement_period] = row
+        if row.fetched_at is not None and (
+            status.last_fetched_at is None or row.fetched_at > status.last_fetched_at
+        ):
+            status.last_fetched_at = row.fetched_at
+        if row.record_count and row.difficulty is None:
+            status.pending_periods += 1
+    day = scope.start
+    while day <= last:
+        expected = periods_started(day, now) if day == today else periods_in_day(day)
+        stored = by_day.get(day, {})
+        fetched = [
+            p
+            for p in range(1, expected + 1)
+            if p in stored and stored[p].fetch_status in SUCCESSFUL_STATUSES
+        ]
+        failed = sum(
+            1 for p in range(1, expected + 1) if p in stored and stored[p].fetch_status == FAILED
+        )
+        status.periods_expected += expected
+        status.periods_fetched += len(fetched)
+        status.periods_failed += failed
+        status.days_expected += 1
+        if len(fetched) == expected:
+            status.days_complete += 1
+        else:
+            status.incomplete_dates.append(day)
+            if scope.timeframe == "day":
+                have = set(fetched)
+                status.missing_periods = [p for p in range(1, expected + 1) if p not in have]
+        day += timedelta(days=1)
+    status.periods_missing = status.periods_expected - status.periods_fetched
+    return status
+
+
+# --- curtailment totals ----------------------------------------------------------------------
+
+
+@dataclass
+class Totals:
+    """Curtailment of a scope or a row: MWh positive, £ paid to farms (signed)."""
+
+    energy_mwh: float = 0.0
+    payment_gbp: float = 0.0
+    records: int = 0
+    farms: int = 0
+
+
+def _float(value: Any) -> float:
+    return float(value) if value is not None else 0.0
+
+
+def _int(value: Any) -> int:
+    return int(value) if value is not None else 0
+
+
+def scope_totals(conn: Connection, scope: Scope) -> Totals:
+    """Totals of the whole scope (farm count is distinct over the scope)."""
+    if not scope.filtered:
+        table: Any
+        value: Any
+        if scope.timeframe == "day":
+            table, key, value = daily_summaries, "summary_date", scope.start
+        elif scope.timeframe == "month":
+            table, key, value = monthly_summaries, "year_month", scope.label
+        else:
+            table, key, value = yearly_summaries, "year", scope.label
+        t = table.c
+        row = conn.execute(
+            select(t.total_curtailed_energy, t.total_payment, t.record_count, t.farm_count).where(
+                t[key] == value
+            )
+        ).first()
+        if row is None:
+            return Totals()
+        return Totals(_float(row[0]), _float(row[1]), _int(row[2]), _int(row[3]))
+    row = conn.execute(
+        select(
+            -func.sum(r.volume),
+            func.sum(r.payment),
+            func.count(),
+            func.count(func.distinct(r.farm_id)),
+        ).where(_record_filter(scope))
+    ).one()
+    return Totals(_float(row[0]), _float(row[1]), _int(row[2]), _int(row[3]))
+
+
+def totals_by_day(conn: Connection, scope: Scope) -> dict[date, Totals]:
+    """One row per day with data (daily summaries, or the filtered records)."""
+    if not scope.filtered:
+        d = daily_summaries.c
+        rows = conn.execute(
+            select(
+                d.summary_date,
+                d.total_curtailed_energy,
+                d.total_payment,
+                d.record_count,
+                d.farm_count,
+            ).where(d.summary_date >= scope.start, d.summary_date < scope.end)
+        ).all()
+    else:
+        rows = conn.execute(
+            select(
+                r.settlement_date,
+                -func.sum(r.volume),
+                func.sum(r.payment),
+                func.count(),
+                func.count(func.distinct(r.farm_id)),
+            )
+            .where(_record_filter(scope))
+            .group_by(r.settlement_date)
+        ).all()
+    return {
+        row[0]: Totals(_float(row[1]), _float(row[2]), _int(row[3]), _int(row[4])) for row in rows
+    }
+
+
+def totals_by_month(conn: Connection, scope: Scope) -> dict[str, Totals]:
+    """One row per month with data (monthly summaries, or the filtered records)."""
+    if not scope.filtered:
+        m = monthly_summaries.c
+        rows = conn.execute(
+            select(
+                m.year_month,
+                m.total_curtailed_energy,
+                m.total_payment,
+                m.record_count,
+                m.farm_count,
+            ).where(
+                m.year_month >= scope.start.isoformat()[:7],
+                m.year_month < scope.end.isoformat()[:7],
+            )
+        ).all()
+    else:
+        ym = month_key(conn, r.settlement_date).label("ym")
+        rows = conn.execute(
+            select(
+                ym,
+                -func.sum(r.volume),
+                func.sum(r.payment),
+                func.count(),
+                func.count(func.distinct(r.farm_id)),
+            )
+            .where(_record_filter(scope))
+            .group_by(ym)
+        ).all()
+    return {
+        str(row[0]): Totals(_float(row[1]), _float(row[2]), _int(row[3]), _int(row[4]))
+        for row in rows
+    }
+
+
+def totals_by_period(conn: Connection, scope: Scope) -> dict[int, Totals]:
+    """One row per settlement period of a day with records."""
+    rows = conn.execute(
+        select(
+            r.settlement_period,
+            -func.sum(r.volume),
+            func.sum(r.payment),
+            func.count(),
+            func.count(func.distinct(r.farm_id)),
+        )
+        .where(_record_filter(scope))
+        .group_by(r.settlement_period)
+    ).all()
+    return {
+        int(row[0]): Totals(_float(row[1]), _float(row[2]), _int(row[3]), _int(row[4]))
+        for row in rows
+    }
+
+
+# --- Bitcoin ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Btc:
+    """BTC of a row and the curtailed energy (MWh) that figure covers."""
+
+    btc: float = 0.0
+    covered_mwh: float = 0.0
+
+    def add(self, other: Btc) -> None:
+        self.btc += other.btc
+        self.covered_mwh += other.covered_mwh
+
+
+GroupBy = Literal["day", "period", "farm", "farm_day"]
+
+
+def _computed_btc(scope: Scope, model: MinerModel, group: GroupBy) -> Any:
+    """BTC for a non-tracked model from the records and each period's stored conditions.
+
+    Energy is summed per (date, period, farm) first, exactly as the stored calculations do, then
+    :func:`btc_sql` applies the formula with the period's difficulty and subsidy.
+    """
+    fp = (
+        select(
+            r.settlement_date,
+            r.settlement_period,
+            r.farm_id,
+            func.min(r.lead_party_name).label("lead_party_name"),
+            (-func.sum(r.volume)).label("energy_mwh"),
+        )
+        .where(_record_filter(scope))
+        .group_by(r.settlement_date, r.settlement_period, r.farm_id)
+        .subquery("fp")
+    )
+    btc = btc_sql(
+        fp.c.energy_mwh,
+        literal(model.power_w, Float),
+        literal(model.hashrate_th, Float),
+        sp.difficulty,
+        sp.block_subsidy_btc,
+    )
+    keys = _group_keys(group, fp.c)
+    return (
+        select(*keys, func.sum(btc).label("btc"), func.sum(fp.c.energy_mwh).label("covered"))
+        .select_from(
+            fp.join(
+                settlement_periods,
+                and_(
+                    sp.settlement_date == fp.c.settlement_date,
+                    sp.settlement_period == fp.c.settlement_period,
+                ),
+            )
+        )
+        .where(sp.difficulty.is_not(None), sp.block_subsidy_btc.is_not(None))
+        .group_by(*keys)
+    )
+
+
+def _group_keys(group: GroupBy, cols: Any) -> list[Any]:
+    if group == "day":
+        return [cols.settlement_date]
+    if group == "period":
+        return [cols.settlement_period]
+    if group == "farm":
+        return [cols.farm_id]
+    return [cols.farm_id, cols.settlement_date]
+
+
+def _tracked_btc(scope: Scope, model: MinerModel, group: GroupBy) -> Any:
+    """BTC for a tracked model from ``historical_bitcoin_calculations``.
+
+    With a lead-party filter the calculations are matched to the (date, period, farm) keys of
+    that lead party's records in the scope, so a farm counts under the lead party it had then.
+    """
+    keys = _group_keys(group, c)
+    query = select(
+        *keys,
+        func.sum(c.bitcoin_mined).label("btc"),
+        func.sum(c.curtailed_energy_mwh).label("covered"),
+    ).where(
+        c.miner_model == model.key,
+        c.settlement_date >= scope.start,
+        c.settlement_date < scope.end,
+    )
+    if scope.farm_id is not None:
+        query = query.where(c.farm_id == scope.farm_id)
+    if scope.lead_party is not None:
+        k = (
+            select(r.settlement_date, r.settlement_period, r.farm_id)
+            .where(_record_filter(scope))
+            .distinct()
+            .subquery("k")
+        )
+        query = query.select_from(
+            historical_bitcoin_calculations.join(
+                k,
+                and_(
+                    c.settlement_date == k.c.settlement_date,
+                    c.settlement_period == k.c.settlement_period,
+                    c.farm_id == k.c.farm_id,
+                ),
+            )
+        )
+    return query.group_by(*keys)
+
+
+def btc_rows(
+    conn: Connection, scope: Scope, model: MinerModel, tracked: bool, group: GroupBy
+) -> dict[Any, Btc]:
+    """BTC (and the energy it covers) grouped by day, period, farm or (farm, day)."""
+    if tracked and group == "day" and not scope.filtered:
+        b = bitcoin_daily_summaries.c
+        rows = conn.execute(
+            select(b.summary_date, b.bitcoin_mined, b.curtailed_energy_mwh).where(
+                b.miner_model == model.key,
+                b.summary_date >= scope.start,
+                b.summary_date < scope.end,
+            )
+        ).all()
+        return {row[0]: Btc(_float(row[1]), _float(row[2])) for row in rows}
+    query = _tracked_btc(scope, model, group) if tracked else _computed_btc(scope, model, group)
+    out: dict[Any, Btc] = {}
+    for row in conn.execute(query):
+        key = tuple(row[:2]) if group == "farm_day" else row[0]
+        out[key] = Btc(_float(row.btc), _float(row.covered))
+    return out
+
+
+# --- farms -----------------------------------------------------------------------------------
+
+
+@dataclass
+class FarmRow:
+    """One BM unit's curtailment in a scope (lead party as recorded)."""
+
+    farm_id: str
+    lead_party: str | None
+    totals: Totals
+    btc: Btc = field(default_factory=Btc)
+    by_day_btc: dict[date, float] = field(default_factory=dict)
+
+
+def farm_totals(conn: Connection, scope: Scope) -> list[FarmRow]:
+    """Curtailment per BM unit in the scope (and its lead party), largest energy first."""
+    rows = conn.execute(
+        select(
+            r.farm_id,
+            func.min(r.lead_party_name),
+            -func.sum(r.volume),
+            func.sum(r.payment),
+            func.count(),
+        )
+        .where(_record_filter(scope))
+        .group_by(r.farm_id)
+    ).all()
+    farms = [
+        FarmRow(row[0], row[1], Totals(_float(row[2]), _float(row[3]), _int(row[4]), 1))
+        for row in rows
+    ]
+    farms.sort(key=lambda f: (-f.totals.energy_mwh, f.farm_id))
+    return farms
+
+
+def farm_btc(
+    conn: Connection, scope: Scope, model: MinerModel, tracked: bool, *, per_day: bool
+) -> dict[str, tuple[Btc, dict[date, float]]]:
+    """BTC per BM unit; with ``per_day`` also each unit's BTC per day (for date prices)."""
+    out: dict[str, tuple[Btc, dict[date, float]]] = {}
+    if per_day:
+        for (farm, day), value in btc_rows(conn, scope, model, tracked, "farm_day").items():
+            total, days = out.setdefault(farm, (Btc(), {}))
+            total.add(value)
+            days[day] = days.get(day, 0.0) + value.btc
+    else:
+        for farm, value in btc_rows(conn, scope, model, tracked, "farm").items():
+            out[farm] = (value, {})
+    return out
+
+
+def period_conditions(conn: Connection, day: date) -> dict[int, tuple[float | None, float | None]]:
+    rows = conn.execute(
+        select(sp.settlement_period, sp.difficulty, sp.block_subsidy_btc).where(
+            sp.settlement_date == day
+        )
+    ).all()
+    return {int(row[0]): (row[1], row[2]) for row in rows}
+
+
+def difficulty_range(conn: Connection, scope: Scope) -> tuple[float | None, float | None]:
+    """Min and max effective difficulty over the scope's periods with curtailment."""
+    row = conn.execute(
+        select(func.min(sp.difficulty), func.max(sp.difficulty)).where(
+            sp.settlement_date >= scope.start,
+            sp.settlement_date < scope.end,
+            sp.record_count > 0,
+            sp.difficulty.is_not(None),
+        )
+    ).one()
+    return (row[0], row[1])
+
+
+# --- reconciliation status -------------------------------------------------------------------
+
+
+@dataclass
+class ReconciliationStatus:
+    start: date
+    end: date  # inclusive
+    status: DataStatus
+    farm_periods: int
+    calculations: dict[str, int]
+    pending_farm_periods: int
+
+
+def reconciliation_status(
+    conn: Connection, start: date, end: date, models: Sequence[str], now: datetime | None = None
+) -> ReconciliationStatus:
+    """Completeness of fetches and of the tracked calculations over ``start``..``end``."""
+    scope = Scope("month", f"{start}..{end}", start, end + timedelta(days=1))
+    status = data_status(conn, scope, now)
+    fp = (
+        select(r.settlement_date, r.settlement_period, r.farm_id)
+        .where(r.settlement_date >= start, r.settlement_date <= end)
+        .group_by(r.settlement_date, r.settlement_period, r.farm_id)
+        .subquery("fp")
+    )
+    known = and_(sp.difficulty.is_not(None), sp.block_subsidy_btc.is_not(None))
+    counts = conn.execute(
+        select(
+            func.count(),
+            func.sum(case((known, 0), else_=1)),
+        ).select_from(
+            fp.join(
+                settlement_periods,
+                and_(
+                    sp.settlement_date == fp.c.settlement_date,
+                    sp.settlement_period == fp.c.settlement_period,
+                ),
+                isouter=True,
+            )
+        )
+    ).one()
+    calcs: dict[str, int] = dict(
+        conn.execute(
+            select(c.miner_model, func.count())
+            .where(
+                c.settlement_date >= start,
+                c.settlement_date <= end,
+                c.miner_model.in_(list(models)) if models else true(),
+            )
+            .group_by(c.miner_model)
+        ).all()
+    )
+    return ReconciliationStatus(
+        start,
+        end,
+        status,
+        _int(counts[0]),
+        {m: _int(calcs.get(m)) for m in models},
+        _int(counts[1]),
+    )
+
+
+def hour_periods(day: date) -> list[tuple[str, datetime, tuple[int, ...]]]:
+    """The day's local clock hours (23, 24 or 25) and their periods."""
+    return [(h.label, h.start_utc, h.periods) for h in local_hours(day)]
