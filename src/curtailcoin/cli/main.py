@@ -5,7 +5,9 @@ from __future__ import annotations
 import typer
 
 from curtailcoin.cli import db, refs
+from curtailcoin.cli import prices as prices_cli
 from curtailcoin.cli.reingest import reingest
+from curtailcoin.cli.serve import serve
 
 app = typer.Typer(
     name="curtailcoin",
@@ -18,6 +20,8 @@ app.command("reingest")(reingest)
 app.add_typer(db.app, name="db")
 app.add_typer(refs.bmunits_app, name="bmunits")
 app.add_typer(refs.difficulty_app, name="difficulty")
+app.command("serve")(serve)
+app.add_typer(prices_cli.app, name="prices")
 
 
 def main() -> None:
