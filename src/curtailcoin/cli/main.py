@@ -8,6 +8,7 @@ from curtailcoin.cli import db, refs
 from curtailcoin.cli import prices as prices_cli
 from curtailcoin.cli.reingest import reingest
 from curtailcoin.cli.serve import serve
+from curtailcoin.cli.worker import backfill_command, jobs_app, worker
 
 app = typer.Typer(
     name="curtailcoin",
@@ -22,6 +23,9 @@ app.add_typer(refs.bmunits_app, name="bmunits")
 app.add_typer(refs.difficulty_app, name="difficulty")
 app.command("serve")(serve)
 app.add_typer(prices_cli.app, name="prices")
+app.command("worker")(worker)
+app.add_typer(jobs_app, name="jobs")
+app.command("backfill")(backfill_command)
 
 
 def main() -> None:

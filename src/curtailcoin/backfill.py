@@ -1,0 +1,308 @@
+"""Backfill a date range: reingest and calculate every date, resumably, at the configured rate.
+
+* Several dates are in flight at once (``concurrency``), all sharing **one** Elexon client, so
+  the configured concurrency cap and request rate bind across the whole run, not per date.
+* Dates are streamed from the range and each result is reduced to counters at once: memory does
+  not grow with the length of the range.
+* After every finished date a checkpoint (``<checkpoint_dir>/backfill_START_END.json``) is
+  written atomically (temporary file + rename). It holds a *watermark* (every date up to it is
+  settled: done or failed) plus the few dates finished beyond it, and the failed dates with
+  their reasons. A run killed at any point and started again with the same range skips what is
+  done and retries what failed; each date is one transaction, so a date is either stored whole
+  or not at all, and redoing a date is idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from curtailcoin.config import Settings
+from curtailcoin.db.engine import get_engine
+from curtailcoin.jobs.local import write_json_atomic
+from curtailcoin.jobs.work import DateOutcome, TrackingElexonClient, ingest_one_date
+from curtailcoin.pipeline import BadInput, prepare_database, validate_date
+from curtailcoin.registry import refresh_registry
+from curtailcoin.settlement import settlement_today
+from curtailcoin.sources.http import SourceError
+
+log = logging.getLogger("curtailcoin.backfill")
+
+CHECKPOINT_VERSION = 1
+
+
+def validate_range(start: date, end: date, now: datetime | None = None) -> None:
+    """``BadInput`` (one line) unless ``start <= end <= today``."""
+    if start > end:
+        raise BadInput(
+            f"start {start.isoformat()} is after end {end.isoformat()}: allowed START <= END"
+        )
+    validate_date(end, now)
+
+
+def iter_dates(start: date, end: date) -> Iterator[date]:
+    day = start
+    while day <= end:
+        yield day
+        day += timedelta(days=1)
+
+
+@dataclass
+class Checkpoint:
+    """Resumable progress through ``[start, end]`` (small whatever the length of the range)."""
+
+    start: date
+    end: date
+    path: Path
+    watermark: date | None = None  # every date <= watermark is settled (done or failed)
+    done_beyond: set[date] = field(default_factory=set)
+    failed: dict[date, str] = field(default_factory=dict)
+    in_flight: set[date] = field(default_factory=set)
+    started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    finished: bool = False
+
+    @staticmethod
+    def path_for(settings: Settings, start: date, end: date) -> Path:
+        name = f"backfill_{start.isoformat()}_{end.isoformat()}.json"
+        return Path(settings.checkpoint_dir) / name
+
+    @classmethod
+    def load(cls, settings: Settings, start: date, end: date, *, restart: bool) -> Checkpoint:
+        path = cls.path_for(settings, start, end)
+        fresh = cls(start, end, path)
+        if restart or not path.exists():
+            return fresh
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            if raw.get("version") != CHECKPOINT_VERSION or raw.get("finished"):
+                return fresh
+            return cls(
+                start,
+                end,
+                path,
+                watermark=date.fromisoformat(raw["watermark"]) if raw.get("watermark") else None,
+                done_beyond={date.fromisoformat(d) for d in raw.get("done_beyond", [])},
+                failed={date.fromisoformat(d): str(r) for d, r in raw.get("failed", {}).items()},
+                started_at=str(raw.get("started_at") or fresh.started_at),
+            )
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning(
+                "unreadable backfill checkpoint ignored",
+                extra={"path": str(path), "error": str(exc)},
+            )
+            return fresh
+
+    def is_done(self, day: date) -> bool:
+        """Finished successfully in an earlier (or this) run."""
+        if day in self.failed:
+            return False
+        return (self.watermark is not None and day <= self.watermark) or day in self.done_beyond
+
+    def _settled(self, day: date) -> bool:
+        return self.is_done(day) or day in self.failed
+
+    def mark(self, day: date, error: str | None) -> None:
+        self.in_flight.discard(day)
+        if error is None:
+            self.failed.pop(day, None)
+            if self.watermark is None or day > self.watermark:
+                self.done_beyond.add(day)
+        else:
+            self.failed[day] = error
+        # advance the watermark over every settled date
+        nxt = self.start if self.watermark is None else self.watermark + timedelta(days=1)
+        while nxt <= self.end and nxt not in self.in_flight and self._settled(nxt):
+            self.done_beyond.discard(nxt)
+            self.watermark = nxt
+            nxt += timedelta(days=1)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": CHECKPOINT_VERSION,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "watermark": self.watermark.isoformat() if self.watermark else None,
+            "done_beyond": sorted(d.isoformat() for d in self.done_beyond),
+            "failed": {d.isoformat(): r for d, r in sorted(self.failed.items())},
+            "started_at": self.started_at,
+            "updated_at": datetime.now(UTC).isoformat(),
+            "finished": self.finished,
+        }
+
+    def save(self) -> None:
+        write_json_atomic(self.path, self.to_json())
+
+
+@dataclass
+class BackfillStats:
+    """Counters only: the run's memory does not depend on the number of dates."""
+
+    total: int = 0
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    periods: int = 0
+    records: int = 0
+    requests: int = 0
+    started: float = field(default_factory=time.perf_counter)
+    finished: float | None = None
+    interrupted: bool = False
+
+    @property
+    def settled(self) -> int:
+        return self.done + self.skipped + self.failed
+
+    @property
+    def elapsed_s(self) -> float:
+        return (self.finished or time.perf_counter()) - self.started
+
+    @property
+    def periods_per_s(self) -> float:
+        elapsed = self.elapsed_s
+        return self.periods / elapsed if elapsed > 0 else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "dates": self.total,
+            "done": self.done,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "periods": self.periods,
+            "records": self.records,
+            "requests": self.requests,
+            "elapsed_s": round(self.elapsed_s, 3),
+            "periods_per_s": round(self.periods_per_s, 2),
+            "interrupted": self.interrupted,
+        }
+
+
+@dataclass
+class BackfillResult:
+    stats: BackfillStats
+    failures: dict[date, str]
+    checkpoint_path: Path
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and not self.stats.interrupted
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self.stats.to_json(),
+            "ok": self.ok,
+            "failures": {d.isoformat(): r for d, r in sorted(self.failures.items())},
+            "checkpoint": str(self.checkpoint_path),
+        }
+
+
+ProgressCallback = Callable[[date, DateOutcome | None, BackfillStats], None]
+
+
+async def backfill(
+    settings: Settings,
+    start: date,
+    end: date,
+    *,
+    concurrency: int = 4,
+    restart: bool = False,
+    on_date: ProgressCallback | None = None,
+    client: TrackingElexonClient | None = None,
+    now: datetime | None = None,
+) -> BackfillResult:
+    """Reingest and calculate every date of ``[start, end]`` with ``concurrency`` dates in flight.
+
+    ``on_date(day, outcome, stats)`` is called after each date (``outcome`` None = skipped, done
+    in an earlier run). Raises ``BadInput`` for a bad range before anything is written.
+    """
+    validate_range(start, end, now)
+    if concurrency < 1:
+        raise BadInput(f"concurrency {concurrency} is not allowed: use 1 or more")
+    engine = get_engine(settings.database_url)
+    prepare_database(engine)
+    checkpoint = Checkpoint.load(settings, start, end, restart=restart)
+    stats = BackfillStats(total=(end - start).days + 1)
+    own_client = client is None
+    shared = client or TrackingElexonClient.for_settings(settings)
+    requests_before = shared.stats.requests
+    # One registry refresh up front instead of one per date in flight.
+    try:
+        await refresh_registry(
+            engine, shared, max_age=timedelta(seconds=settings.bmunit_refresh_max_age_s)
+        )
+    except SourceError as exc:
+        log.warning("bm unit refresh failed; using the stored list", extra={"error": str(exc)})
+
+    dates = iter_dates(start, end)
+    today = settlement_today(now)
+
+    async def worker() -> None:
+        for day in dates:  # a shared generator: each date goes to exactly one worker
+            if checkpoint.is_done(day):
+                stats.skipped += 1
+                if on_date:
+                    on_date(day, None, stats)
+                continue
+            checkpoint.in_flight.add(day)
+            try:
+                outcome = await ingest_one_date(settings, day, client=shared, now=now)
+            except BadInput as exc:  # pragma: no cover - validated above
+                outcome = DateOutcome(day, ok=False, error=str(exc), transient=False)
+            except SourceError as exc:
+                outcome = DateOutcome(day, ok=False, error=str(exc))
+            if day == today and outcome.ok and not outcome.skipped:
+                # Today is never "done": its later periods are not published yet.
+                checkpoint.in_flight.discard(day)
+            else:
+                checkpoint.mark(day, None if outcome.ok else outcome.error or "failed")
+            checkpoint.save()
+            stats.periods += outcome.periods_fetched
+            stats.records += outcome.records
+            stats.requests = shared.stats.requests - requests_before
+            if outcome.ok:
+                stats.done += 1
+            else:
+                stats.failed += 1
+                log.error("date failed", extra={"date": day.isoformat(), "error": outcome.error})
+            if on_date:
+                on_date(day, outcome, stats)
+
+    try:
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    except asyncio.CancelledError:
+        stats.interrupted = True
+        raise
+    finally:
+        stats.finished = time.perf_counter()
+        stats.requests = shared.stats.requests - requests_before
+        if own_client:
+            await shared.aclose()
+        if not stats.interrupted:
+            checkpoint.finished = not checkpoint.failed
+        checkpoint.in_flight.clear()
+        checkpoint.save()
+    return BackfillResult(stats, dict(checkpoint.failed), checkpoint.path)
+
+
+async def enqueue_range(settings: Settings, start: date, end: date) -> tuple[int, int]:
+    """Defer one ``ingest_date`` job per date (PostgreSQL); returns (queued, already queued)."""
+    from curtailcoin.jobs.app import BACKFILL_PRIORITY, create_app, defer_ingest_date
+
+    validate_range(start, end)
+    get_engine(settings.database_url)  # migrated, including the queue's schema
+    app = create_app(settings.database_url, schedule=False)
+    queued = already = 0
+    async with app.open_async():
+        for day in iter_dates(start, end):
+            job_id = await defer_ingest_date(app, day, priority=BACKFILL_PRIORITY)
+            if job_id is None:
+                already += 1
+            else:
+                queued += 1
+    return queued, already
