@@ -119,7 +119,7 @@ settlement_periods = Table(
     Column("start_time_utc", TZ, nullable=False),
     Column(
         "fetch_status",
-        String(16),
+        String(24),
         nullable=False,
         comment="fetched_with_data | fetched_empty | missing | failed",
     ),

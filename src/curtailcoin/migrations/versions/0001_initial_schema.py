@@ -256,7 +256,7 @@ def upgrade() -> None:
         sa.Column("start_time_utc", sa.DateTime(timezone=True), nullable=False),
         sa.Column(
             "fetch_status",
-            sa.String(length=16),
+            sa.String(length=24),
             nullable=False,
             comment="fetched_with_data | fetched_empty | missing | failed",
         ),
