@@ -322,6 +322,9 @@ class BaseTestServer:
         httpd.server_close()
         if thread is not None:
             thread.join(timeout=5)
+        deadline = time.monotonic() + 2.0
+        while self.in_flight and time.monotonic() < deadline:
+            time.sleep(0.005)  # let woken handlers finish and log
         self._httpd = None
         self._thread = None
 
@@ -429,53 +432,41 @@ class BaseTestServer:
             return self.error_response(500, detail=f"test server bug: {exc!r}")
 
     def _serve(self, handler: BaseHTTPRequestHandler, method: str) -> None:
-        start = time.monotonic()
         parts = urlsplit(handler.path)
-        path, raw_query = parts.path, parts.query
-        target = f"{path}?{raw_query}" if raw_query else path
-        query = parse_qs(raw_query, keep_blank_values=True)
+        ex = _Exchange(self, handler, method, parts.path, parts.query)
         with self._state_lock:
             self._in_flight += 1
             self._max_in_flight = max(self._max_in_flight, self._in_flight)
-        status: int | None = None
-        fault_kind: str | None = None
         try:
             if self.latency_s > 0 and self._stopping.wait(self.latency_s):
-                self._abort(handler)
+                ex.abort()
                 return
-            fault = self.faults.take(path, target)
+            fault = self.faults.take(ex.path, ex.target)
             if fault is None:
-                resp = self._dispatch(method, path, query)
-                status = resp.status
-                self._send(handler, resp, method)
+                ex.send(self._dispatch(method, ex.path, ex.query))
             else:
-                fault_kind = fault.kind
-                status = self._apply_fault(handler, fault, method, path, query)
+                ex.fault = fault.kind
+                self._apply_fault(ex, fault)
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             handler.close_connection = True
         finally:
-            end = time.monotonic()
-            record = RequestRecord(method, path, raw_query, status, fault_kind, start, end)
-            with self._state_lock:
-                self._in_flight -= 1
-                self._log.append(record)
-            if self.verbose:
-                shown = "-" if status is None else str(status)
-                extra = f" fault={fault_kind}" if fault_kind else ""
-                print(
-                    f"{method} {target} {shown}{extra} {1000 * (end - start):.1f} ms",
-                    file=sys.stderr,
-                    flush=True,
-                )
+            ex.log(ex.status)
 
-    def _apply_fault(
-        self,
-        handler: BaseHTTPRequestHandler,
-        fault: Fault,
-        method: str,
-        path: str,
-        query: Query,
-    ) -> int | None:
+    def _record(self, record: RequestRecord) -> None:
+        """Log a finished request (it stops counting as in flight)."""
+        with self._state_lock:
+            self._log.append(record)
+            self._in_flight -= 1
+        if self.verbose:
+            shown = "-" if record.status is None else str(record.status)
+            extra = f" fault={record.fault}" if record.fault else ""
+            print(
+                f"{record.method} {record.target} {shown}{extra} {1000 * record.duration:.1f} ms",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def _apply_fault(self, ex: _Exchange, fault: Fault) -> None:
         if fault.kind == "429":
             resp = self.error_response(
                 429,
@@ -483,49 +474,79 @@ class BaseTestServer:
                 retry_after_s=fault.retry_after_s,
             )
             resp.headers["Retry-After"] = format_retry_after(fault.retry_after_s)
-            self._send(handler, resp, method)
-            return 429
-        if fault.kind == "5xx":
-            self._send(handler, self.error_response(fault.status), method)
-            return fault.status
-        if fault.kind == "timeout":
+            ex.send(resp)
+        elif fault.kind == "5xx":
+            ex.send(self.error_response(fault.status))
+        elif fault.kind == "timeout":
             delay = self.timeout_s if fault.delay_s is None else fault.delay_s
             if self._stopping.wait(delay):
-                self._abort(handler)
-                return None
-            resp = self._dispatch(method, path, query)
-            self._send(handler, resp, method)
-            return resp.status
-        if fault.kind == "reset":
-            self._reset(handler)
-            return None
-        if fault.kind == "truncated":
-            resp = self._dispatch(method, path, query)
-            declared = max(len(resp.body), 2)
-            self._send(
-                handler,
+                ex.abort()
+            else:
+                ex.send(self._dispatch(ex.method, ex.path, ex.query))
+        elif fault.kind == "reset":
+            ex.abort()
+        elif fault.kind == "truncated":
+            resp = self._dispatch(ex.method, ex.path, ex.query)
+            ex.send(
                 resp,
-                method,
                 body=resp.body[: len(resp.body) // 2],
-                declared_length=declared,
+                declared_length=max(len(resp.body), 2),
                 close=True,
             )
-            return resp.status
-        # invalid_json
-        self._send(handler, Response(200, INVALID_JSON_BODY), method)
-        return 200
+        else:  # invalid_json
+            ex.send(Response(200, INVALID_JSON_BODY))
 
-    @staticmethod
-    def _send(
+
+class _Exchange:
+    """One request being answered. The log entry is written just before the last bytes go
+    out, so a client that has its answer always finds the request in the log."""
+
+    def __init__(
+        self,
+        server: BaseTestServer,
         handler: BaseHTTPRequestHandler,
-        resp: Response,
         method: str,
+        path: str,
+        raw_query: str,
+    ) -> None:
+        self.server = server
+        self.handler = handler
+        self.method = method
+        self.path = path
+        self.raw_query = raw_query
+        self.target = f"{path}?{raw_query}" if raw_query else path
+        self.query = parse_qs(raw_query, keep_blank_values=True)
+        self.start = time.monotonic()
+        self.status: int | None = None
+        self.fault: str | None = None
+        self._logged = False
+
+    def log(self, status: int | None) -> None:
+        if self._logged:
+            return
+        self._logged = True
+        record = RequestRecord(
+            self.method,
+            self.path,
+            self.raw_query,
+            status,
+            self.fault,
+            self.start,
+            time.monotonic(),
+        )
+        self.server._record(record)
+
+    def send(
+        self,
+        resp: Response,
         *,
         body: bytes | None = None,
         declared_length: int | None = None,
         close: bool = False,
     ) -> None:
+        handler = self.handler
         payload = resp.body if body is None else body
+        self.status = resp.status
         handler.send_response(resp.status)
         handler.send_header("Content-Type", resp.content_type)
         length = len(payload) if declared_length is None else declared_length
@@ -535,14 +556,16 @@ class BaseTestServer:
         if close:
             handler.send_header("Connection", "close")
             handler.close_connection = True
+        self.log(resp.status)
         handler.end_headers()
-        if method != "HEAD":
+        if self.method != "HEAD":
             handler.wfile.write(payload)
         handler.wfile.flush()
 
-    @staticmethod
-    def _reset(handler: BaseHTTPRequestHandler) -> None:
-        """Close the connection with SO_LINGER 0: the peer gets a TCP RST."""
+    def abort(self) -> None:
+        """Close the connection with SO_LINGER 0 (the peer gets a TCP RST), answering nothing."""
+        self.log(None)
+        handler = self.handler
         handler.close_connection = True
         conn = handler.connection
         with contextlib.suppress(OSError):
@@ -551,7 +574,3 @@ class BaseTestServer:
             handler.rfile.close()  # drop the makefile reference so close() is real
         with contextlib.suppress(OSError):
             conn.close()
-
-    @classmethod
-    def _abort(cls, handler: BaseHTTPRequestHandler) -> None:
-        cls._reset(handler)

@@ -557,11 +557,13 @@ class StackGenerator:
         lines: list[StackLine] = []
         if side == "bid":
             self._wind_bids(lines, rng, ctx, d, period, kind)
+            others: list[StackLine] = []
             for _ in range(rng.randint(60, 140)):
                 line = self._nonwind_bid(rng, ctx, rng.choice(self.nonwind_units))
                 if line is not None:
-                    lines.append(line)
-            self._split(lines, rng, ctx, round(len(lines) * 0.02), wind=False)
+                    others.append(line)
+            self._split(others, rng, ctx, round(len(others) * 0.03), wind=False)
+            lines.extend(others)
             for _ in range(rng.randint(2, 6)):
                 lines.append(self._null_id_line(rng, ctx))
         else:
@@ -746,7 +748,7 @@ class StackGenerator:
         lines: list[StackLine], rng: Random, ctx: _PeriodContext, count: int, *, wind: bool
     ) -> None:
         """Split ``count`` lines in two: same acceptance and pair, different sequenceNumber."""
-        candidates = [ln for ln in lines if ln.unit is not None and abs(ln.volume) >= 0.3]
+        candidates = [ln for ln in lines if ln.unit is not None and abs(ln.volume) >= 0.5]
         for _ in range(count):
             if not candidates:
                 return
@@ -759,7 +761,7 @@ class StackGenerator:
             if not wind and rng.random() < 0.3:
                 part.so = not original.so
             lines.append(part)
-            if abs(original.volume) < 0.3:
+            if abs(original.volume) < 0.5:
                 candidates.remove(original)
 
     # -- revisions -------------------------------------------------------------------------
