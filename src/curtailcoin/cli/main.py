@@ -6,6 +6,7 @@ import typer
 
 from curtailcoin.cli import db, refs
 from curtailcoin.cli import prices as prices_cli
+from curtailcoin.cli import testserver as testserver_cli
 from curtailcoin.cli.reingest import reingest
 from curtailcoin.cli.serve import serve
 from curtailcoin.cli.worker import backfill_command, jobs_app, worker
@@ -26,6 +27,7 @@ app.add_typer(prices_cli.app, name="prices")
 app.command("worker")(worker)
 app.add_typer(jobs_app, name="jobs")
 app.command("backfill")(backfill_command)
+app.add_typer(testserver_cli.app, name="testserver")
 
 
 def main() -> None:
