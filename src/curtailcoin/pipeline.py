@@ -7,13 +7,14 @@ records, statuses, calculations and summaries. A failure leaves the database as 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select, text
 
 from curtailcoin.calculations import VerificationRow, calculate, verify_calculations
 from curtailcoin.config import Settings
@@ -234,27 +235,37 @@ async def reingest_date(
         return result
 
     timeline = await ensure_network_conditions(engine, settings, settlement_date, result.warnings)
-    started = time.perf_counter()
-    with engine.begin() as conn:
-        wind = wind_units(conn)
-        stored = replace_periods(
-            conn, settlement_date, results, wind, timeline, whole_date=whole_date
-        )
-        rebuild_curtailment_summaries(conn, settlement_date)
-        if not skip_bitcoin:
-            keys = [m.key for m in models]
-            calculate(conn, settlement_date, keys, None if whole_date else sorted(results))
-            rebuild_bitcoin_summaries(conn, settlement_date, keys)
-    result.write_seconds = time.perf_counter() - started
-    result.written = True
-    result.pending_periods = [
-        p for p in stored.pending_periods if _has_records(engine, settlement_date, p)
-    ]
-    _fill_stored_totals(engine, result)
-    if not skip_verify and not skip_bitcoin:
-        with engine.connect() as conn:
-            result.verification = verify_calculations(conn, settlement_date, list(models))
-        result.verified = True
+
+    def write_and_verify() -> None:
+        started = time.perf_counter()
+        with engine.begin() as conn:
+            wind = wind_units(conn)
+            stored = replace_periods(
+                conn, settlement_date, results, wind, timeline, whole_date=whole_date
+            )
+            lock_rollups(conn, settlement_date.year)
+            rebuild_curtailment_summaries(conn, settlement_date)
+            if not skip_bitcoin:
+                keys = [m.key for m in models]
+                calculate(conn, settlement_date, keys, None if whole_date else sorted(results))
+                rebuild_bitcoin_summaries(conn, settlement_date, keys)
+        result.write_seconds = time.perf_counter() - started
+        result.written = True
+        result.pending_periods = [
+            p for p in stored.pending_periods if _has_records(engine, settlement_date, p)
+        ]
+        _fill_stored_totals(engine, result)
+        if not skip_verify and not skip_bitcoin:
+            with engine.connect() as conn:
+                result.verification = verify_calculations(conn, settlement_date, list(models))
+            result.verified = True
+
+    # The database work is blocking: run it in a thread so that the event loop keeps serving
+    # other dates' requests and a worker's heartbeat (an in-memory SQLite stays on this thread).
+    if _thread_safe(engine):
+        await asyncio.to_thread(write_and_verify)
+    else:
+        write_and_verify()
     log.info(
         "date reingested",
         extra={
@@ -266,6 +277,31 @@ async def reingest_date(
         },
     )
     return result
+
+
+#: first key of the advisory locks that serialise a year's summary roll-ups (PostgreSQL)
+_ROLLUP_LOCK_NAMESPACE = 0x43435355
+
+
+def lock_rollups(conn: Connection, year: int) -> None:
+    """Serialise the month/year summary roll-ups of ``year`` between concurrent transactions.
+
+    On PostgreSQL two dates of one month written at once would each sum the month's daily rows
+    without the other's (READ COMMITTED) and race on the month's row (a unique violation or a
+    stale month). A transaction-level advisory lock, held until commit, makes the second wait
+    and then see the first's rows. SQLite serialises writers already.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(:namespace, :year)"),
+            {"namespace": _ROLLUP_LOCK_NAMESPACE, "year": year},
+        )
+
+
+def _thread_safe(engine: Engine) -> bool:
+    """False for an in-memory SQLite database (one connection per thread would be empty)."""
+    url = engine.url
+    return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
 
 
 def _has_records(engine: Engine, settlement_date: date, period: int) -> bool:
