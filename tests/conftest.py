@@ -19,6 +19,7 @@ from sqlalchemy import Engine, text
 from curtailcoin.config import get_settings
 from curtailcoin.db.engine import dispose_all, get_engine
 from curtailcoin.db.schema import metadata
+from curtailcoin.testservers import ElexonTestServer, MempoolTestServer
 
 PG_ADMIN_URL = os.environ.get(
     "CURTAILCOIN_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -100,3 +101,30 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str) -> d
     get_settings.cache_clear()
     yield_env = dict(os.environ)
     return yield_env
+
+
+@pytest.fixture
+def elexon_server() -> Iterator[ElexonTestServer]:
+    """A fresh local Elexon server (deterministic data, no faults)."""
+    with ElexonTestServer(seed=1, timeout_s=3.0) as server:
+        yield server
+
+
+@pytest.fixture
+def mempool_server() -> Iterator[MempoolTestServer]:
+    with MempoolTestServer(seed=1) as server:
+        yield server
+
+
+@pytest.fixture
+def source_env(
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    elexon_server: ElexonTestServer,
+    mempool_server: MempoolTestServer,
+) -> dict[str, str]:
+    """``env`` pointed at the local Elexon and mempool.space servers."""
+    monkeypatch.setenv("CURTAILCOIN_ELEXON_BASE_URL", elexon_server.base_url)
+    monkeypatch.setenv("CURTAILCOIN_MEMPOOL_BASE_URL", mempool_server.base_url)
+    get_settings.cache_clear()
+    return dict(os.environ)

@@ -1,22 +1,23 @@
-"""Bitcoin calculations per (date, period, farm, model), set-based in SQL.
+"""Bitcoin calculations per (date, period, farm, model), in bulk.
 
-One ``INSERT … SELECT`` joins the curtailment aggregated per farm-period with the period's
-network conditions (``settlement_periods.difficulty``/``block_subsidy_btc``) and the miner models,
-so the cost does not grow with round trips. Each row stores the energy, difficulty, subsidy and
-miner figures it used, so reconciliation can tell a *stale* row from a *missing* one.
+One read of the date's records (summed per farm-period with ``math.fsum``) and one bulk insert
+per date: the cost does not grow with round trips, and the result is reproducible bit for bit.
+Each row stores the energy, difficulty, subsidy and miner figures it used, so reconciliation
+can tell a *stale* row from a *missing* one.
 
-The SQL expression evaluates the formula in the same order as
-:func:`curtailcoin.mining.btc_for_energy`.
+``btc_sql`` is the same formula as a SQL expression (same operation order as
+:func:`curtailcoin.mining.btc_for_energy`) for models computed on the fly.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, literal, select
+from sqlalchemy import Connection, delete, literal, select
 
 from curtailcoin.db.schema import (
     curtailment_records,
@@ -30,20 +31,6 @@ from curtailcoin.mining import btc_for_energy
 JOULES_PER_MWH = 3.6e9
 HASHES_PER_TH = 1e12
 HASHES_PER_DIFFICULTY = 4294967296.0  # 2^32
-
-
-def farm_period_energy(settlement_date: date, periods: Sequence[int] | None = None) -> Any:
-    """Subquery: curtailed MWh (positive) per (date, period, farm) for one date."""
-    r = curtailment_records.c
-    query = select(
-        r.settlement_date,
-        r.settlement_period,
-        r.farm_id,
-        (-func.sum(r.volume)).label("energy_mwh"),
-    ).where(r.settlement_date == settlement_date)
-    if periods is not None:
-        query = query.where(r.settlement_period.in_(list(periods)))
-    return query.group_by(r.settlement_date, r.settlement_period, r.farm_id).subquery("e")
 
 
 def btc_sql(energy: Any, power_w: Any, hashrate_th: Any, difficulty: Any, subsidy: Any) -> Any:
@@ -75,6 +62,46 @@ def clear_bitcoin_calculations(
     return conn.execute(stmt).rowcount or 0
 
 
+def farm_period_energies(
+    conn: Connection,
+    settlement_date: date,
+    periods: Sequence[int] | None = None,
+    farm_id: str | None = None,
+) -> dict[tuple[int, str], float]:
+    """Curtailed MWh (positive) per (period, farm) of a date.
+
+    Summed with ``math.fsum`` (correctly rounded, independent of row order), so the stored
+    energy is reproducible bit for bit on SQLite and PostgreSQL whatever plan the database picks.
+    """
+    r = curtailment_records.c
+    query = select(r.settlement_period, r.farm_id, r.volume).where(
+        r.settlement_date == settlement_date
+    )
+    if periods is not None:
+        query = query.where(r.settlement_period.in_(list(periods)))
+    if farm_id is not None:
+        query = query.where(r.farm_id == farm_id)
+    volumes: dict[tuple[int, str], list[float]] = {}
+    for period, farm, volume in conn.execute(query):
+        volumes.setdefault((period, farm), []).append(volume)
+    return {key: -math.fsum(values) for key, values in volumes.items()}
+
+
+def period_conditions(
+    conn: Connection, settlement_date: date
+) -> dict[int, tuple[float | None, float | None]]:
+    """Each period's stored (difficulty, block subsidy); ``(None, None)`` when pending."""
+    p = settlement_periods.c
+    return {
+        row.settlement_period: (row.difficulty, row.block_subsidy_btc)
+        for row in conn.execute(
+            select(p.settlement_period, p.difficulty, p.block_subsidy_btc).where(
+                p.settlement_date == settlement_date
+            )
+        )
+    }
+
+
 def calculate(
     conn: Connection,
     settlement_date: date,
@@ -85,7 +112,8 @@ def calculate(
 ) -> int:
     """Replace the calculations of a date (or some periods / one farm) for ``models``.
 
-    Periods whose difficulty is unknown (pending) get no rows. Returns rows written.
+    One read of the date's records, one bulk insert: no round trip per row. Periods whose
+    difficulty is unknown (pending) get no rows. Returns rows written.
     """
     c = historical_bitcoin_calculations.c
     clear = delete(historical_bitcoin_calculations).where(
@@ -97,53 +125,40 @@ def calculate(
         clear = clear.where(c.farm_id == farm_id)
     conn.execute(clear)
 
-    e = farm_period_energy(settlement_date, periods)
-    p = settlement_periods.c
     m = miner_models.c
-    source = (
-        select(
-            e.c.settlement_date,
-            e.c.settlement_period,
-            e.c.farm_id,
-            m.model_key,
-            e.c.energy_mwh,
-            p.difficulty,
-            p.block_subsidy_btc,
-            m.hashrate_th,
-            m.power_w,
-            btc_sql(e.c.energy_mwh, m.power_w, m.hashrate_th, p.difficulty, p.block_subsidy_btc),
-            literal(datetime.now(UTC), type_=c.calculated_at.type),
-        )
-        .select_from(
-            e.join(
-                settlement_periods,
-                and_(
-                    p.settlement_date == e.c.settlement_date,
-                    p.settlement_period == e.c.settlement_period,
-                ),
-            ).join(miner_models, m.model_key.in_(list(models)))
-        )
-        .where(p.difficulty.is_not(None), p.block_subsidy_btc.is_not(None))
-    )
-    if farm_id is not None:
-        source = source.where(e.c.farm_id == farm_id)
-    insert = historical_bitcoin_calculations.insert().from_select(
-        [
-            "settlement_date",
-            "settlement_period",
-            "farm_id",
-            "miner_model",
-            "curtailed_energy_mwh",
-            "difficulty",
-            "block_subsidy_btc",
-            "hashrate_th",
-            "power_w",
-            "bitcoin_mined",
-            "calculated_at",
-        ],
-        source,
-    )
-    return conn.execute(insert).rowcount or 0
+    specs = conn.execute(
+        select(m.model_key, m.hashrate_th, m.power_w).where(m.model_key.in_(list(models)))
+    ).all()
+    conditions = period_conditions(conn, settlement_date)
+    now = datetime.now(UTC)
+    rows: list[dict[str, Any]] = []
+    for (period, farm), energy_mwh in farm_period_energies(
+        conn, settlement_date, periods, farm_id
+    ).items():
+        difficulty, subsidy = conditions.get(period, (None, None))
+        if difficulty is None or subsidy is None:
+            continue
+        for key, hashrate_th, power_w in specs:
+            rows.append(
+                {
+                    "settlement_date": settlement_date,
+                    "settlement_period": period,
+                    "farm_id": farm,
+                    "miner_model": key,
+                    "curtailed_energy_mwh": energy_mwh,
+                    "difficulty": difficulty,
+                    "block_subsidy_btc": subsidy,
+                    "hashrate_th": hashrate_th,
+                    "power_w": power_w,
+                    "bitcoin_mined": btc_for_energy(
+                        energy_mwh, hashrate_th, power_w, difficulty, subsidy
+                    ),
+                    "calculated_at": now,
+                }
+            )
+    if rows:
+        conn.execute(historical_bitcoin_calculations.insert(), rows)
+    return len(rows)
 
 
 @dataclass(frozen=True)
@@ -164,24 +179,10 @@ def verify_calculations(
     conn: Connection, settlement_date: date, models: Sequence[MinerModel]
 ) -> list[VerificationRow]:
     """Check every period and model of a date against a fresh recomputation in Python."""
-    r = curtailment_records.c
-    energy_rows = conn.execute(
-        select(r.settlement_period, r.farm_id, (-func.sum(r.volume)).label("energy_mwh"))
-        .where(r.settlement_date == settlement_date)
-        .group_by(r.settlement_period, r.farm_id)
-    ).all()
     energy: dict[int, dict[str, float]] = {}
-    for row in energy_rows:
-        energy.setdefault(row.settlement_period, {})[row.farm_id] = row.energy_mwh
-    p = settlement_periods.c
-    conditions = {
-        row.settlement_period: (row.difficulty, row.block_subsidy_btc)
-        for row in conn.execute(
-            select(p.settlement_period, p.difficulty, p.block_subsidy_btc).where(
-                p.settlement_date == settlement_date
-            )
-        )
-    }
+    for (period, farm), mwh in farm_period_energies(conn, settlement_date).items():
+        energy.setdefault(period, {})[farm] = mwh
+    conditions = period_conditions(conn, settlement_date)
     c = historical_bitcoin_calculations.c
     stored: dict[tuple[int, str], dict[str, tuple[float, float]]] = {}
     for calc in conn.execute(

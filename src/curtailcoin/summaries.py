@@ -2,16 +2,18 @@
 
 Daily summaries are sums of ``curtailment_records`` (and of ``historical_bitcoin_calculations``);
 monthly summaries are sums of the month's daily rows, yearly of the year's monthly rows, so
-every summary equals the sum of the rows below it.
+every summary equals the sum of the rows below it. Sums use ``math.fsum`` (correctly rounded,
+independent of row order), so rebuilding gives the same bits on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, literal, select
+from sqlalchemy import Connection, Table, delete, func, select
 
 from curtailcoin.db.schema import (
     bitcoin_daily_summaries,
@@ -46,72 +48,108 @@ def _farm_count(conn: Connection, start: date, end: date) -> int:
     )
 
 
+def _replace(conn: Connection, table: Table, where: Any, row: dict[str, Any]) -> None:
+    conn.execute(delete(table).where(where))
+    conn.execute(table.insert().values(**row))
+
+
 def rebuild_curtailment_summaries(conn: Connection, settlement_date: date) -> None:
     """Daily row of the date (zeros for a fetched date without curtailment), then month, year."""
     now = datetime.now(UTC)
     r = curtailment_records.c
-    totals = conn.execute(
-        select(
-            func.coalesce(-func.sum(r.volume), 0.0),
-            func.coalesce(func.sum(r.payment), 0.0),
-            func.count(),
-            func.count(func.distinct(r.farm_id)),
-        ).where(r.settlement_date == settlement_date)
-    ).one()
-    conn.execute(delete(daily_summaries).where(daily_summaries.c.summary_date == settlement_date))
-    conn.execute(
-        daily_summaries.insert().values(
-            summary_date=settlement_date,
-            total_curtailed_energy=float(totals[0]),
-            total_payment=float(totals[1]),
-            record_count=int(totals[2]),
-            farm_count=int(totals[3]),
-            updated_at=now,
-        )
+    rows = conn.execute(
+        select(r.volume, r.payment, r.farm_id).where(r.settlement_date == settlement_date)
+    ).all()
+    _replace(
+        conn,
+        daily_summaries,
+        daily_summaries.c.summary_date == settlement_date,
+        {
+            "summary_date": settlement_date,
+            "total_curtailed_energy": -math.fsum(v for v, _, _ in rows) + 0.0,
+            "total_payment": math.fsum(p for _, p, _ in rows if p is not None),
+            "record_count": len(rows),
+            "farm_count": len({f for _, _, f in rows}),
+            "updated_at": now,
+        },
     )
     first, following = month_bounds(settlement_date)
     d = daily_summaries.c
-    month = conn.execute(
-        select(
-            func.coalesce(func.sum(d.total_curtailed_energy), 0.0),
-            func.coalesce(func.sum(d.total_payment), 0.0),
-            func.coalesce(func.sum(d.record_count), 0),
-        ).where(d.summary_date >= first, d.summary_date < following)
-    ).one()
-    ym = year_month(settlement_date)
-    conn.execute(delete(monthly_summaries).where(monthly_summaries.c.year_month == ym))
-    conn.execute(
-        monthly_summaries.insert().values(
-            year_month=ym,
-            total_curtailed_energy=float(month[0]),
-            total_payment=float(month[1]),
-            record_count=int(month[2]),
-            farm_count=_farm_count(conn, first, following),
-            updated_at=now,
+    days = conn.execute(
+        select(d.total_curtailed_energy, d.total_payment, d.record_count).where(
+            d.summary_date >= first, d.summary_date < following
         )
+    ).all()
+    ym = year_month(settlement_date)
+    _replace(
+        conn,
+        monthly_summaries,
+        monthly_summaries.c.year_month == ym,
+        {
+            "year_month": ym,
+            "total_curtailed_energy": math.fsum(e for e, _, _ in days),
+            "total_payment": math.fsum(p for _, p, _ in days),
+            "record_count": sum(n for _, _, n in days),
+            "farm_count": _farm_count(conn, first, following),
+            "updated_at": now,
+        },
     )
     year = f"{settlement_date.year:04d}"
     m = monthly_summaries.c
-    annual = conn.execute(
-        select(
-            func.coalesce(func.sum(m.total_curtailed_energy), 0.0),
-            func.coalesce(func.sum(m.total_payment), 0.0),
-            func.coalesce(func.sum(m.record_count), 0),
-        ).where(m.year_month.like(f"{year}-%"))
-    ).one()
-    conn.execute(delete(yearly_summaries).where(yearly_summaries.c.year == year))
-    conn.execute(
-        yearly_summaries.insert().values(
-            year=year,
-            total_curtailed_energy=float(annual[0]),
-            total_payment=float(annual[1]),
-            record_count=int(annual[2]),
-            farm_count=_farm_count(
+    months = conn.execute(
+        select(m.total_curtailed_energy, m.total_payment, m.record_count).where(
+            m.year_month.like(f"{year}-%")
+        )
+    ).all()
+    _replace(
+        conn,
+        yearly_summaries,
+        yearly_summaries.c.year == year,
+        {
+            "year": year,
+            "total_curtailed_energy": math.fsum(e for e, _, _ in months),
+            "total_payment": math.fsum(p for _, p, _ in months),
+            "record_count": sum(n for _, _, n in months),
+            "farm_count": _farm_count(
                 conn, date(settlement_date.year, 1, 1), date(settlement_date.year + 1, 1, 1)
             ),
-            updated_at=now,
-        )
+            "updated_at": now,
+        },
     )
+
+
+def _model_sums(rows: Sequence[Any]) -> dict[str, tuple[float, float]]:
+    """model → (BTC, MWh) with correctly rounded sums."""
+    grouped: dict[str, tuple[list[float], list[float]]] = {}
+    for model, btc, mwh in rows:
+        btcs, mwhs = grouped.setdefault(model, ([], []))
+        btcs.append(btc)
+        mwhs.append(mwh)
+    return {k: (math.fsum(b), math.fsum(e)) for k, (b, e) in grouped.items()}
+
+
+def _store_model_sums(
+    conn: Connection,
+    table: Table,
+    key: str,
+    value: Any,
+    models: list[str],
+    sums: dict[str, tuple[float, float]],
+    now: datetime,
+) -> None:
+    conn.execute(delete(table).where(table.c[key] == value, table.c.miner_model.in_(models)))
+    rows = [
+        {
+            key: value,
+            "miner_model": model,
+            "bitcoin_mined": btc,
+            "curtailed_energy_mwh": mwh,
+            "updated_at": now,
+        }
+        for model, (btc, mwh) in sorted(sums.items())
+    ]
+    if rows:
+        conn.execute(table.insert(), rows)
 
 
 def rebuild_bitcoin_summaries(
@@ -120,74 +158,44 @@ def rebuild_bitcoin_summaries(
     """Per-model daily sums of the calculations, then the month and the year."""
     if not models:
         return
-    now = literal(datetime.now(UTC), type_=bitcoin_daily_summaries.c.updated_at.type)
+    now = datetime.now(UTC)
     models = list(models)
     c = historical_bitcoin_calculations.c
-    conn.execute(
-        delete(bitcoin_daily_summaries).where(
-            bitcoin_daily_summaries.c.summary_date == settlement_date,
-            bitcoin_daily_summaries.c.miner_model.in_(models),
-        )
-    )
-    conn.execute(
-        bitcoin_daily_summaries.insert().from_select(
-            ["summary_date", "miner_model", "bitcoin_mined", "curtailed_energy_mwh", "updated_at"],
-            select(
-                c.settlement_date,
-                c.miner_model,
-                func.sum(c.bitcoin_mined),
-                func.sum(c.curtailed_energy_mwh),
-                now,
+    daily = _model_sums(
+        conn.execute(
+            select(c.miner_model, c.bitcoin_mined, c.curtailed_energy_mwh).where(
+                c.settlement_date == settlement_date, c.miner_model.in_(models)
             )
-            .where(c.settlement_date == settlement_date, c.miner_model.in_(models))
-            .group_by(c.settlement_date, c.miner_model),
-        )
+        ).all()
+    )
+    _store_model_sums(
+        conn, bitcoin_daily_summaries, "summary_date", settlement_date, models, daily, now
     )
     first, following = month_bounds(settlement_date)
-    ym = year_month(settlement_date)
     d = bitcoin_daily_summaries.c
-    _rollup(
+    monthly = _model_sums(
+        conn.execute(
+            select(d.miner_model, d.bitcoin_mined, d.curtailed_energy_mwh).where(
+                d.summary_date >= first, d.summary_date < following, d.miner_model.in_(models)
+            )
+        ).all()
+    )
+    _store_model_sums(
         conn,
         bitcoin_monthly_summaries,
         "year_month",
-        ym,
-        select(
-            literal(ym),
-            d.miner_model,
-            func.sum(d.bitcoin_mined),
-            func.sum(d.curtailed_energy_mwh),
-            now,
-        )
-        .where(d.summary_date >= first, d.summary_date < following, d.miner_model.in_(models))
-        .group_by(d.miner_model),
+        year_month(settlement_date),
         models,
+        monthly,
+        now,
     )
     year = f"{settlement_date.year:04d}"
     m = bitcoin_monthly_summaries.c
-    _rollup(
-        conn,
-        bitcoin_yearly_summaries,
-        "year",
-        year,
-        select(
-            literal(year),
-            m.miner_model,
-            func.sum(m.bitcoin_mined),
-            func.sum(m.curtailed_energy_mwh),
-            now,
-        )
-        .where(m.year_month.like(f"{year}-%"), m.miner_model.in_(models))
-        .group_by(m.miner_model),
-        models,
+    yearly = _model_sums(
+        conn.execute(
+            select(m.miner_model, m.bitcoin_mined, m.curtailed_energy_mwh).where(
+                m.year_month.like(f"{year}-%"), m.miner_model.in_(models)
+            )
+        ).all()
     )
-
-
-def _rollup(
-    conn: Connection, table: Any, key: str, value: str, source: Any, models: list[str]
-) -> None:
-    conn.execute(delete(table).where(and_(table.c[key] == value, table.c.miner_model.in_(models))))
-    conn.execute(
-        table.insert().from_select(
-            [key, "miner_model", "bitcoin_mined", "curtailed_energy_mwh", "updated_at"], source
-        )
-    )
+    _store_model_sums(conn, bitcoin_yearly_summaries, "year", year, models, yearly, now)

@@ -869,7 +869,10 @@ def load_difficulty_epochs(seed: int = 1) -> list[Epoch]:
             jitter = Random(f"{seed}|epoch|{n}").randint(-43_200, 43_200)
             ts = epochs[-1].time + 14 * 86_400 + jitter
             source = "generated"
-        epochs.append(Epoch(n, int(row["start_height"]), ts, float(row["difficulty"]), source))
+        # mempool.space answers the exact difficulty (max_target / target), not the CSV's
+        # two-decimal rounding.
+        difficulty = 0xFFFF * 2**208 / int(row["target_hex"], 16)
+        epochs.append(Epoch(n, int(row["start_height"]), ts, difficulty, source))
     return epochs
 
 
