@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -10,7 +11,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
+from typer.testing import CliRunner, Result
 
+from curtailcoin.cli.main import app
+from curtailcoin.config import get_settings
+from curtailcoin.db.engine import get_engine
 from curtailcoin.prices import (
     PriceInputError,
     import_csv,
@@ -22,7 +27,7 @@ from curtailcoin.prices import (
 )
 from curtailcoin.sources.prices import COINGECKO, MEMPOOL, MEMPOOL_LIVE
 from curtailcoin.testservers import CoinGeckoTestServer, MempoolTestServer, PriceBook
-from test_api_support import make_settings
+from test_api_support import clean, make_settings
 
 START, END = date(2025, 1, 10), date(2025, 1, 14)
 CLI = str(Path(__file__).resolve().parents[1] / ".venv" / "bin" / "curtailcoin")
@@ -169,7 +174,7 @@ def test_csv_import_refuses_bad_files_and_writes_nothing(
     engine: Engine, tmp_path: Path, content: str, message: str
 ) -> None:
     path = tmp_path / "bad.csv"
-    path.write_text("date,currency,price\n2020-01-01,GBP,1\n" if False else content)
+    path.write_text(content)
     with pytest.raises(PriceInputError, match=message):
         import_csv(engine, path)
     with engine.connect() as conn:
@@ -177,60 +182,54 @@ def test_csv_import_refuses_bad_files_and_writes_nothing(
 
 
 def test_cli_update_and_import(
-    env: dict[str, str],
-    engine: Engine,
+    sqlite_database: str,
+    monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     sources: tuple[MempoolTestServer, CoinGeckoTestServer],
 ) -> None:
+    """``curtailcoin prices update|import``: in-process for speed, plus one real subprocess."""
     mempool, coingecko = sources
+    engine = get_engine(sqlite_database)
+    clean(engine)
     run_env = {
-        **env,
+        "CURTAILCOIN_DATABASE_URL": sqlite_database,
         "CURTAILCOIN_MEMPOOL_BASE_URL": mempool.base_url,
         "CURTAILCOIN_COINGECKO_BASE_URL": coingecko.base_url,
         "CURTAILCOIN_MAX_TRIES": "2",
+        "CURTAILCOIN_REQUESTS_PER_SECOND": "1000",
+        "CURTAILCOIN_BACKOFF_BASE_S": "0.01",
+        "CURTAILCOIN_CONFIG_FILE": str(tmp_path / "none.toml"),
     }
-    done = subprocess.run(
-        [CLI, "prices", "update", "--from", str(START), "--to", str(END)],
-        env=run_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "latest BTC/GBP" in done.stdout
+    for key, value in run_env.items():
+        monkeypatch.setenv(key, value)
+    runner = CliRunner()
+
+    def cli(*args: str) -> Result:
+        get_settings.cache_clear()
+        return runner.invoke(app, list(args))
+
+    done = cli("prices", "update", "--from", str(START), "--to", str(END))
+    assert done.exit_code == 0, done.output
+    assert "latest BTC/GBP" in done.output
     with engine.connect() as conn:
         assert len(stored_prices(conn, START, END)) == 10
     mempool.set_no_price(date(2025, 1, 21))
     coingecko.set_no_price(date(2025, 1, 21))
-    failed = subprocess.run(
-        [CLI, "prices", "update", "--from", "2025-01-20", "--to", "2025-01-20"],
-        env=run_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert failed.returncode == 1 and "2025-01-20" in failed.stdout
+    failed = cli("prices", "update", "--from", "2025-01-20", "--to", "2025-01-20")
+    assert failed.exit_code == 1 and "2025-01-20" in failed.output
+    future = cli("prices", "update", "--from", "2999-01-01", "--to", "2999-01-02")
+    assert future.exit_code == 2 and "future" in future.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("date,gbp\nnot-a-date,1\n")
+    refused = cli("prices", "import", str(bad))
+    assert refused.exit_code == 2 and "line 2" in refused.output
     good = tmp_path / "p.csv"
     good.write_text("date,gbp,usd\n2024-12-31,70000,88000\n")
     done = subprocess.run(
         [CLI, "prices", "import", str(good)],
-        env=run_env,
+        env={**os.environ, **run_env},
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
     )
-    assert done.returncode == 0 and "imported 2 prices" in done.stdout
-    bad = tmp_path / "bad.csv"
-    bad.write_text("date,gbp\nnot-a-date,1\n")
-    done = subprocess.run(
-        [CLI, "prices", "import", str(bad)], env=run_env, capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 2 and "line 2" in done.stderr
-    future = subprocess.run(
-        [CLI, "prices", "update", "--from", "2999-01-01", "--to", "2999-01-02"],
-        env=run_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert future.returncode == 2 and "future" in future.stderr
+    assert done.returncode == 0 and "imported 2 prices" in done.stdout, done.stderr

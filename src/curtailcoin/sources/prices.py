@@ -156,7 +156,9 @@ class CoinGeckoPrices:
             JsonHttpClient(
                 settings.coingecko_base_url,
                 concurrency=1,
-                requests_per_second=0.5,
+                # Public CoinGecko allows ~30 calls/min: an eighth of the configured rate
+                # (0.5/s with the default 4/s).
+                requests_per_second=settings.requests_per_second / 8.0,
                 timeout_s=settings.request_timeout_s,
                 policy=_policy(settings),
             )
