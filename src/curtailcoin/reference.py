@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, func, inspect, select
+from sqlalchemy.engine import make_url
 
+from curtailcoin.db.engine import make_engine, normalise_url
 from curtailcoin.db.schema import difficulty_epochs, halvings, miner_models, source_refreshes
 from curtailcoin.db.upsert import upsert
 from curtailcoin.miners import MinerModel, load_catalogue
@@ -174,3 +177,25 @@ async def refresh_difficulty(engine: Engine, client: JsonHttpClient) -> int:
         mark_refreshed(conn, "difficulty", f"{len(changed)} epochs changed")
     log.info("difficulty refreshed", extra={"epochs_changed": len(changed)})
     return len(changed)
+
+
+def known_models(database_url: str) -> dict[str, MinerModel]:
+    """The shipped catalogue plus the database's custom models, without writing anything.
+
+    Used to validate user input before the database is created or migrated.
+    """
+    catalogue = load_catalogue()
+    url = make_url(normalise_url(database_url))
+    if url.get_backend_name() == "sqlite" and (
+        not url.database or url.database == ":memory:" or not Path(url.database).exists()
+    ):
+        return catalogue
+    engine = make_engine(database_url)
+    try:
+        if not inspect(engine).has_table(miner_models.name):
+            return catalogue
+        with engine.connect() as conn:
+            catalogue.update({k: m for k, m in load_miner_models(conn).items() if m.is_custom})
+    finally:
+        engine.dispose()
+    return catalogue

@@ -17,15 +17,15 @@ from curtailcoin.cli.common import (
     fail,
     settings_and_logging,
 )
-from curtailcoin.miners import parse_models_option
+from curtailcoin.miners import parse_models_option, resolve_models
 from curtailcoin.pipeline import (
     BadInput,
     ReingestResult,
     prepare_database,
     reingest_date,
-    resolve_model_keys,
     validate_date,
 )
+from curtailcoin.reference import known_models
 
 
 def print_results(result: ReingestResult) -> None:
@@ -111,17 +111,16 @@ def reingest(
         fail(str(exc))
     if complete and (skip_bitcoin or skip_verify):
         fail("--complete computes and verifies every model: drop --skip-bitcoin/--skip-verify")
-    engine = engine_for(settings)
+    names = list(settings.tracked_models)
     try:
-        prepare_database(engine)
-        names = list(settings.tracked_models)
-        if models is not None and not complete:
-            names = parse_models_option(models)
-        elif models is not None and complete:
-            names = list(dict.fromkeys([*names, *parse_models_option(models)]))
-        model_objects = resolve_model_keys(engine, names)
-    except (BadInput, ValueError) as exc:
+        if models is not None:
+            extra = parse_models_option(models)
+            names = list(dict.fromkeys([*names, *extra])) if complete else extra
+        model_objects = resolve_models(names, known_models(settings.database_url))
+    except ValueError as exc:
         fail(str(exc))
+    engine = engine_for(settings)
+    prepare_database(engine)
     result = asyncio.run(
         reingest_date(
             engine,
