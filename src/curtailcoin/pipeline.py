@@ -243,11 +243,13 @@ async def reingest_date(
             stored = replace_periods(
                 conn, settlement_date, results, wind, timeline, whole_date=whole_date
             )
+            keys = [m.key for m in models]
+            if not skip_bitcoin:
+                calculate(conn, settlement_date, keys, None if whole_date else sorted(results))
+            # the date's own rows are written; the month/year roll-ups wait for other dates
             lock_rollups(conn, settlement_date.year)
             rebuild_curtailment_summaries(conn, settlement_date)
             if not skip_bitcoin:
-                keys = [m.key for m in models]
-                calculate(conn, settlement_date, keys, None if whole_date else sorted(results))
                 rebuild_bitcoin_summaries(conn, settlement_date, keys)
         result.write_seconds = time.perf_counter() - started
         result.written = True

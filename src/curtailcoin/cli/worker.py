@@ -106,7 +106,7 @@ def worker(
 
 async def _run_local(settings: Settings, *, no_schedule: bool, burst: bool) -> bool:
     wsettings = get_worker_settings()
-    entries = () if no_schedule else SCHEDULE
+    entries = () if no_schedule else wsettings.scheduled_entries()
     scheduler = LocalScheduler(settings, wsettings, entries=entries)
     logger = logging.getLogger("curtailcoin.jobs")
     if burst:

@@ -40,7 +40,6 @@ from curtailcoin.jobs.schedule import (
     DAILY_RECONCILIATION,
     INGEST_TODAY,
     REFRESH_REFERENCE,
-    SCHEDULE,
     UPDATE_PRICES,
     WEEKLY_RECONCILIATION,
     ScheduleEntry,
@@ -157,11 +156,17 @@ def create_app(
     *,
     schedule: bool = True,
     worker_settings: WorkerSettings | None = None,
-    entries: tuple[ScheduleEntry, ...] = SCHEDULE,
+    entries: tuple[ScheduleEntry, ...] | None = None,
 ) -> App:
-    """The procrastinate app on ``database_url`` (default: the configured database)."""
+    """The procrastinate app on ``database_url`` (default: the configured database).
+
+    With ``schedule`` the periodic jobs of ``entries`` (default: the worker settings' selection
+    of :data:`SCHEDULE`) are registered; every task is registered in any case.
+    """
     settings_url = database_url or get_settings().database_url
     wsettings = worker_settings or get_worker_settings()
+    if entries is None:
+        entries = wsettings.scheduled_entries()
     app = App(
         connector=PsycopgConnector(
             conninfo=conninfo(settings_url),

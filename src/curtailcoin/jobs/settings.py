@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from curtailcoin.jobs.schedule import ScheduleEntry
 
 
 class WorkerSettings(BaseSettings):
@@ -44,6 +48,31 @@ class WorkerSettings(BaseSettings):
         default=600.0, gt=0, description="a periodic run missed by more than this is skipped"
     )
     schedule: bool = Field(default=True, description="defer the periodic jobs")
+    jobs: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), description="comma-separated periodic jobs to run (default: all of them)"
+    )
+
+    @field_validator("jobs", mode="before")
+    @classmethod
+    def _split_jobs(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = tuple(part.strip() for part in value.split(",") if part.strip())
+        if isinstance(value, list | tuple):
+            from curtailcoin.jobs.schedule import SCHEDULE
+
+            known = [e.name for e in SCHEDULE]
+            for name in value:
+                if name not in known:
+                    raise ValueError(f"unknown job {name!r}: allowed {', '.join(known)}")
+        return value
+
+    def scheduled_entries(self) -> tuple[ScheduleEntry, ...]:
+        """The schedule's entries this worker runs (``jobs``; all when empty)."""
+        from curtailcoin.jobs.schedule import SCHEDULE
+
+        if not self.schedule:
+            return ()
+        return tuple(e for e in SCHEDULE if not self.jobs or e.name in self.jobs)
 
     @classmethod
     def settings_customise_sources(
