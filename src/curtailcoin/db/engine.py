@@ -77,6 +77,10 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Run the Alembic migrations up to ``revision`` on this engine's database."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Several processes (workers on several machines) may start on a database that
+            # needs migrating: one migrates, the others wait here and then find it at head.
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(1129530701)")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
 
