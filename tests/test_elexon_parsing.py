@@ -86,8 +86,8 @@ def test_schema_drift_is_a_permanent_error(field: str, value: Any, message: str)
 
 def test_stack_response_checks_date_and_period() -> None:
     raw = _sample("ISPSTACK (settlement")["record"]
-    assert len(parse_stack_response({"data": [raw]}, date(2026, 7, 10), 20)) == 1
-    assert parse_stack_response({"data": []}, date(2026, 7, 10), 20) == []
+    assert len(parse_stack_response({"data": [raw]}, date(2026, 7, 10), 20)[0]) == 1
+    assert parse_stack_response({"data": []}, date(2026, 7, 10), 20) == ([], 0)
     with pytest.raises(ElexonSchemaError, match="period 20"):
         parse_stack_response({"data": [raw]}, date(2026, 7, 10), 21)
     with pytest.raises(ElexonSchemaError, match="expected an object with 'data'"):

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, literal, select
 
+from curtailcoin.db.bulk import bulk_insert
 from curtailcoin.db.schema import (
     curtailment_records,
     historical_bitcoin_calculations,
@@ -102,6 +103,21 @@ def period_conditions(
     }
 
 
+CALCULATION_COLUMNS = (
+    "settlement_date",
+    "settlement_period",
+    "farm_id",
+    "miner_model",
+    "curtailed_energy_mwh",
+    "difficulty",
+    "block_subsidy_btc",
+    "hashrate_th",
+    "power_w",
+    "bitcoin_mined",
+    "calculated_at",
+)
+
+
 def calculate(
     conn: Connection,
     settlement_date: date,
@@ -131,7 +147,8 @@ def calculate(
     ).all()
     conditions = period_conditions(conn, settlement_date)
     now = datetime.now(UTC)
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
+    factors: dict[tuple[int, str], float] = {}  # BTC per MWh of each (period, model)
     for (period, farm), energy_mwh in farm_period_energies(
         conn, settlement_date, periods, farm_id
     ).items():
@@ -139,26 +156,27 @@ def calculate(
         if difficulty is None or subsidy is None:
             continue
         for key, hashrate_th, power_w in specs:
+            per_mwh = factors.get((period, key))
+            if per_mwh is None:
+                per_mwh = factors[(period, key)] = btc_for_energy(
+                    1.0, hashrate_th, power_w, difficulty, subsidy
+                )
             rows.append(
-                {
-                    "settlement_date": settlement_date,
-                    "settlement_period": period,
-                    "farm_id": farm,
-                    "miner_model": key,
-                    "curtailed_energy_mwh": energy_mwh,
-                    "difficulty": difficulty,
-                    "block_subsidy_btc": subsidy,
-                    "hashrate_th": hashrate_th,
-                    "power_w": power_w,
-                    "bitcoin_mined": btc_for_energy(
-                        energy_mwh, hashrate_th, power_w, difficulty, subsidy
-                    ),
-                    "calculated_at": now,
-                }
+                (
+                    settlement_date,
+                    period,
+                    farm,
+                    key,
+                    energy_mwh,
+                    difficulty,
+                    subsidy,
+                    hashrate_th,
+                    power_w,
+                    energy_mwh * per_mwh,  # BTC is linear in the energy
+                    now,
+                )
             )
-    if rows:
-        conn.execute(historical_bitcoin_calculations.insert(), rows)
-    return len(rows)
+    return bulk_insert(conn, historical_bitcoin_calculations, CALCULATION_COLUMNS, rows)
 
 
 @dataclass(frozen=True)

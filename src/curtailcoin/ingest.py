@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, select
 
+from curtailcoin.db.bulk import bulk_insert
 from curtailcoin.db.schema import (
     bid_stack_lines,
     curtailment_records,
@@ -43,56 +44,104 @@ def payment_gbp(line: StackLine) -> float | None:
     return line.original_price * line.volume
 
 
-def _line_row(line: StackLine, fetched_at: datetime) -> dict[str, Any]:
-    return {
-        "settlement_date": line.settlement_date,
-        "settlement_period": line.settlement_period,
-        "bm_unit_id": line.bm_unit_id,
-        "sequence_number": line.sequence_number,
-        "acceptance_id": line.acceptance_id,
-        "bid_offer_pair_id": line.bid_offer_pair_id,
-        "start_time_utc": line.start_time,
-        "created_datetime": line.created_datetime,
-        "cadl_flag": line.cadl_flag,
-        "so_flag": line.so_flag,
-        "stor_provider_flag": line.stor_provider_flag,
-        "repriced_indicator": line.repriced_indicator,
-        "reserve_scarcity_price": line.reserve_scarcity_price,
-        "original_price": line.original_price,
-        "volume": line.volume,
-        "dmat_adjusted_volume": line.dmat_adjusted_volume,
-        "arbitrage_adjusted_volume": line.arbitrage_adjusted_volume,
-        "niv_adjusted_volume": line.niv_adjusted_volume,
-        "par_adjusted_volume": line.par_adjusted_volume,
-        "final_price": line.final_price,
-        "transmission_loss_multiplier": line.transmission_loss_multiplier,
-        "tlm_adjusted_volume": line.tlm_adjusted_volume,
-        "tlm_adjusted_cost": line.tlm_adjusted_cost,
-        "fetched_at": fetched_at,
-    }
+LINE_COLUMNS = (
+    "settlement_date",
+    "settlement_period",
+    "bm_unit_id",
+    "sequence_number",
+    "acceptance_id",
+    "bid_offer_pair_id",
+    "start_time_utc",
+    "created_datetime",
+    "cadl_flag",
+    "so_flag",
+    "stor_provider_flag",
+    "repriced_indicator",
+    "reserve_scarcity_price",
+    "original_price",
+    "volume",
+    "dmat_adjusted_volume",
+    "arbitrage_adjusted_volume",
+    "niv_adjusted_volume",
+    "par_adjusted_volume",
+    "final_price",
+    "transmission_loss_multiplier",
+    "tlm_adjusted_volume",
+    "tlm_adjusted_cost",
+    "fetched_at",
+)
+
+RECORD_COLUMNS = (
+    "settlement_date",
+    "settlement_period",
+    "farm_id",
+    "lead_party_name",
+    "volume",
+    "payment",
+    "original_price",
+    "final_price",
+    "so_flag",
+    "cadl_flag",
+    "sequence_number",
+    "acceptance_id",
+    "bid_offer_pair_id",
+    "created_datetime",
+    "fetched_at",
+)
+
+
+def _line_row(line: StackLine, fetched_at: datetime) -> tuple[Any, ...]:
+    """A ``bid_stack_lines`` row in ``LINE_COLUMNS`` order."""
+    return (
+        line.settlement_date,
+        line.settlement_period,
+        line.bm_unit_id,
+        line.sequence_number,
+        line.acceptance_id,
+        line.bid_offer_pair_id,
+        line.start_time,
+        line.created_datetime,
+        line.cadl_flag,
+        line.so_flag,
+        line.stor_provider_flag,
+        line.repriced_indicator,
+        line.reserve_scarcity_price,
+        line.original_price,
+        line.volume,
+        line.dmat_adjusted_volume,
+        line.arbitrage_adjusted_volume,
+        line.niv_adjusted_volume,
+        line.par_adjusted_volume,
+        line.final_price,
+        line.transmission_loss_multiplier,
+        line.tlm_adjusted_volume,
+        line.tlm_adjusted_cost,
+        fetched_at,
+    )
 
 
 def _record_row(
     line: StackLine, wind: Mapping[str, str | None], fetched_at: datetime
-) -> dict[str, Any]:
+) -> tuple[Any, ...]:
+    """A ``curtailment_records`` row in ``RECORD_COLUMNS`` order."""
     assert line.bm_unit_id is not None
-    return {
-        "settlement_date": line.settlement_date,
-        "settlement_period": line.settlement_period,
-        "farm_id": line.bm_unit_id,
-        "lead_party_name": wind[line.bm_unit_id],
-        "volume": line.volume,
-        "payment": payment_gbp(line),
-        "original_price": line.original_price,
-        "final_price": line.final_price,
-        "so_flag": True,
-        "cadl_flag": line.cadl_flag,
-        "sequence_number": line.sequence_number,
-        "acceptance_id": line.acceptance_id,
-        "bid_offer_pair_id": line.bid_offer_pair_id,
-        "created_datetime": line.created_datetime,
-        "fetched_at": fetched_at,
-    }
+    return (
+        line.settlement_date,
+        line.settlement_period,
+        line.bm_unit_id,
+        wind[line.bm_unit_id],
+        line.volume,
+        payment_gbp(line),
+        line.original_price,
+        line.final_price,
+        True,
+        line.cadl_flag,
+        line.sequence_number,
+        line.acceptance_id,
+        line.bid_offer_pair_id,
+        line.created_datetime,
+        fetched_at,
+    )
 
 
 @dataclass(frozen=True)
@@ -136,10 +185,10 @@ def _period_row(
     records = [line for line in lines if is_curtailment(line, wind)]
     created = [line.created_datetime for line in lines if line.created_datetime is not None]
     row.update(
-        fetch_status=FETCHED_WITH_DATA if lines else FETCHED_EMPTY,
+        fetch_status=FETCHED_WITH_DATA if result.stack_line_count else FETCHED_EMPTY,
         fetched_at=result.fetched_at,
         source_created_at=max(created) if created else None,
-        stack_line_count=len(lines),
+        stack_line_count=result.stack_line_count,
         wind_line_count=sum(1 for line in lines if line.bm_unit_id in wind),
         record_count=len(records),
         curtailed_energy_mwh=-sum(line.volume for line in records),
@@ -188,8 +237,8 @@ def replace_periods(
         status_delete = status_delete.where(settlement_periods.c.settlement_period.in_(periods))
     conn.execute(status_delete)
 
-    line_rows: list[dict[str, Any]] = []
-    record_rows: list[dict[str, Any]] = []
+    line_rows: list[tuple[Any, ...]] = []
+    record_rows: list[tuple[Any, ...]] = []
     status_rows: list[dict[str, Any]] = []
     for period in periods:
         result = results.get(period)
@@ -202,10 +251,8 @@ def replace_periods(
                 line_rows.append(_line_row(line, fetched_at))
                 if is_curtailment(line, wind):
                     record_rows.append(_record_row(line, wind, fetched_at))
-    if line_rows:
-        conn.execute(bid_stack_lines.insert(), line_rows)
-    if record_rows:
-        conn.execute(curtailment_records.insert(), record_rows)
+    bulk_insert(conn, bid_stack_lines, LINE_COLUMNS, line_rows)
+    bulk_insert(conn, curtailment_records, RECORD_COLUMNS, record_rows)
     conn.execute(settlement_periods.insert(), status_rows)
     return StoredDate(
         lines=len(line_rows),

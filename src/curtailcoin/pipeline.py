@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -166,9 +166,14 @@ async def ensure_network_conditions(
 
 
 async def fetch_periods(
-    client: ElexonClient, settlement_date: date, periods: Sequence[int]
+    client: ElexonClient,
+    settlement_date: date,
+    periods: Sequence[int],
+    wind: Mapping[str, str | None] | None = None,
 ) -> dict[int, PeriodResult]:
-    return await client.fetch_stack_periods(settlement_date, periods)
+    """Fetch the periods; with ``wind`` only wind units' lines are parsed in full."""
+    keep = None if wind is None else wind.__contains__
+    return await client.fetch_stack_periods(settlement_date, periods, keep=keep)
 
 
 async def reingest_date(
@@ -216,7 +221,9 @@ async def reingest_date(
         requests_before = elexon.stats.requests
         retries_before = elexon.stats.retries
         timeouts_before = elexon.stats.timeouts
-        results = await fetch_periods(elexon, settlement_date, wanted)
+        with engine.connect() as conn:
+            wind = wind_units(conn)
+        results = await fetch_periods(elexon, settlement_date, wanted, wind)
         result.fetch_seconds = time.perf_counter() - started
         result.requests = elexon.stats.requests - requests_before
         result.retries = elexon.stats.retries - retries_before
@@ -239,7 +246,6 @@ async def reingest_date(
     def write_and_verify() -> None:
         started = time.perf_counter()
         with engine.begin() as conn:
-            wind = wind_units(conn)
             stored = replace_periods(
                 conn, settlement_date, results, wind, timeline, whole_date=whole_date
             )

@@ -10,7 +10,7 @@ import importlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any, cast
 
 from curtailcoin.config import Settings
@@ -48,9 +48,13 @@ class TrackingElexonClient(ElexonClient):
         return cast(TrackingElexonClient, cls.from_settings(settings, **overrides))
 
     async def fetch_stack_periods(
-        self, settlement_date: date, periods: Iterable[int]
+        self,
+        settlement_date: date,
+        periods: Iterable[int],
+        *,
+        keep: Callable[[str | None], bool] | None = None,
     ) -> dict[int, PeriodResult]:
-        results = await super().fetch_stack_periods(settlement_date, periods)
+        results = await super().fetch_stack_periods(settlement_date, periods, keep=keep)
         permanent = {
             p: str(r.error)
             for p, r in results.items()
@@ -205,18 +209,24 @@ async def refresh_reference_job(settings: Settings, *, client: ElexonClient) -> 
 
 
 async def update_prices_job(settings: Settings, *, now: datetime | None = None) -> Any:
-    """The daily price update (``curtailcoin.prices``): the last few days, so gaps fill in."""
-    try:
-        from curtailcoin import prices
-    except ImportError as exc:  # pragma: no cover - the price module is part of the product
-        raise JobFailed(f"price module unavailable: {exc}", transient=False) from exc
+    """The daily price update: from the day after the latest stored price up to today."""
+    from curtailcoin.prices import PriceInputError, update_prices
+
     engine = get_engine(settings.database_url)
-    today = settlement_today(now)
-    update = prices.update_prices
     try:
-        return await _maybe_await(update(engine, settings, today - timedelta(days=7), today))
+        result = await update_prices(engine, settings, now=now)
+    except PriceInputError as exc:
+        raise JobFailed(f"price update: {exc}", transient=False) from exc
     except (SourceError, OSError) as exc:
         raise JobFailed(f"price update failed: {exc}", transient=True) from exc
+    if result.failed:
+        first = next(iter(result.failed.items()))
+        raise JobFailed(
+            f"price update: {len(result.failed)} date(s) without a price "
+            f"(first {first[0]}: {first[1]})",
+            transient=True,
+        )
+    return {"stored": dict(result.stored), "skipped": result.skipped}
 
 
 async def daily_reconciliation_job(settings: Settings, *, now: datetime | None = None) -> Any:

@@ -7,7 +7,7 @@ Parsing is strict: a line that does not match Elexon's ``SettlementStackResponse
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -183,19 +183,36 @@ def _data_array(payload: Any, url_hint: str) -> list[Any]:
     return data
 
 
-def parse_stack_response(payload: Any, settlement_date: date, period: int) -> list[StackLine]:
-    """Parse a stack response and check every line belongs to the requested date and period."""
+def parse_stack_response(
+    payload: Any,
+    settlement_date: date,
+    period: int,
+    keep: Callable[[str | None], bool] | None = None,
+) -> tuple[list[StackLine], int]:
+    """Parse a stack response; return the kept lines and the number of lines in the stack.
+
+    Every line must belong to the requested date and period. Lines whose BM unit ``keep``
+    rejects (non-wind units, say) are checked for their shape only, not parsed field by field.
+    """
     hint = f"stack {settlement_date.isoformat()} period {period}"
-    lines = [
-        parse_stack_line(raw, f"{hint} line {index}")
-        for index, raw in enumerate(_data_array(payload, hint))
-    ]
-    for line in lines:
+    data = _data_array(payload, hint)
+    day = settlement_date.isoformat()
+    lines: list[StackLine] = []
+    for index, raw in enumerate(data):
+        context = f"{hint} line {index}"
+        if keep is not None and isinstance(raw, dict) and not keep(raw.get("id")):
+            same_day = str(raw.get("settlementDate", ""))[:10] == day
+            if not same_day or raw.get("settlementPeriod") != period:
+                raise ElexonSchemaError(f"{context} is for another date or period")
+            _req_float(raw, "volume", context)
+            continue
+        line = parse_stack_line(raw, context)
         if line.settlement_date != settlement_date or line.settlement_period != period:
             raise ElexonSchemaError(
                 f"{hint}: a line is for {line.settlement_date} period {line.settlement_period}"
             )
-    return lines
+        lines.append(line)
+    return lines, len(data)
 
 
 def parse_acceptance_volumes(payload: Any, settlement_date: date) -> list[AcceptanceVolume]:
@@ -241,6 +258,7 @@ class PeriodResult:
     lines: tuple[StackLine, ...] = ()
     error: SourceError | None = None
     fetched_at: datetime | None = None
+    stack_line_count: int = 0  # lines in the period's stack, kept or not
 
     @property
     def ok(self) -> bool:
@@ -266,27 +284,47 @@ class ElexonClient(JsonHttpClient):
         options.update(overrides)
         return cls(settings.elexon_base_url, **options)
 
-    async def fetch_stack_period(
-        self, settlement_date: date, period: int, bid_offer: str = "bid"
-    ) -> list[StackLine]:
-        """All lines of one period's settlement stack. The period must exist that day."""
+    async def fetch_stack(
+        self,
+        settlement_date: date,
+        period: int,
+        bid_offer: str = "bid",
+        keep: Callable[[str | None], bool] | None = None,
+    ) -> tuple[list[StackLine], int]:
+        """One period's stack: the lines of units ``keep`` accepts, and the stack's line count."""
         check_period(settlement_date, period)
         payload = await self.get_json(
             f"/balancing/settlement/stack/all/{bid_offer}/{settlement_date.isoformat()}/{period}"
         )
-        return parse_stack_response(payload, settlement_date, period)
+        return parse_stack_response(payload, settlement_date, period, keep)
+
+    async def fetch_stack_period(
+        self, settlement_date: date, period: int, bid_offer: str = "bid"
+    ) -> list[StackLine]:
+        """All lines of one period's settlement stack. The period must exist that day."""
+        lines, _ = await self.fetch_stack(settlement_date, period, bid_offer)
+        return lines
 
     async def fetch_stack_periods(
-        self, settlement_date: date, periods: Iterable[int]
+        self,
+        settlement_date: date,
+        periods: Iterable[int],
+        *,
+        keep: Callable[[str | None], bool] | None = None,
     ) -> dict[int, PeriodResult]:
-        """Fetch periods concurrently (under the cap and rate limit); errors are kept per period."""
+        """Fetch periods concurrently (under the cap and rate limit); errors are kept per period.
+
+        ``keep`` selects the BM units whose lines are parsed and returned (default: all).
+        """
 
         async def one(period: int) -> PeriodResult:
             try:
-                lines = await self.fetch_stack_period(settlement_date, period)
+                lines, count = await self.fetch_stack(settlement_date, period, keep=keep)
             except SourceError as exc:
                 return PeriodResult(period, error=exc)
-            return PeriodResult(period, tuple(lines), fetched_at=datetime.now(UTC))
+            return PeriodResult(
+                period, tuple(lines), fetched_at=datetime.now(UTC), stack_line_count=count
+            )
 
         results = await asyncio.gather(*(one(p) for p in periods))
         return {result.settlement_period: result for result in results}
