@@ -11,7 +11,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from curtailcoin.db.schema import curtailment_records, settlement_periods
+from curtailcoin.db.schema import (
+    bitcoin_daily_summaries,
+    curtailment_records,
+    historical_bitcoin_calculations,
+    settlement_periods,
+)
 from curtailcoin.testservers import ElexonTestServer
 
 DAY = "2025-01-17"
@@ -156,3 +161,21 @@ def test_help_lists_the_seed_options() -> None:
     ):
         assert option in done.stdout
     assert date.today().year > 2000
+
+
+@pytest.mark.db
+def test_complete_clears_other_models(
+    engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
+) -> None:
+    elexon_server.set_day(DAY, "light")
+    assert cli("reingest", DAY, "--models", "S21_XP", "--json", env=source_env).returncode == 0
+    done = cli("reingest", DAY, "--complete", env=source_env)
+    assert done.returncode == 0, done.stderr
+    with engine.connect() as conn:
+        models = set(
+            conn.execute(select(historical_bitcoin_calculations.c.miner_model).distinct()).scalars()
+        )
+        summary_models = set(
+            conn.execute(select(bitcoin_daily_summaries.c.miner_model).distinct()).scalars()
+        )
+    assert models == summary_models == {"S19J_PRO", "S9", "M20S", "S21"}

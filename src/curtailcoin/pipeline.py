@@ -16,7 +16,12 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, func, select, text
 
-from curtailcoin.calculations import VerificationRow, calculate, verify_calculations
+from curtailcoin.calculations import (
+    VerificationRow,
+    calculate,
+    clear_bitcoin_calculations,
+    verify_calculations,
+)
 from curtailcoin.config import Settings
 from curtailcoin.db.schema import historical_bitcoin_calculations, settlement_periods
 from curtailcoin.ingest import check_curtailment_data, replace_periods
@@ -184,14 +189,16 @@ async def reingest_date(
     models: Sequence[MinerModel] | None = None,
     skip_bitcoin: bool = False,
     skip_verify: bool = False,
+    clear_all_models: bool = False,
     client: ElexonClient | None = None,
     periods: Sequence[int] | None = None,
     now: datetime | None = None,
 ) -> ReingestResult:
     """Fetch every published period of the date, then replace the date in one transaction.
 
-    ``models`` defaults to the tracked models. ``periods`` restricts the fetch to some periods
-    (those periods alone are replaced). Raises ``BadInput`` for a future date.
+    ``models`` defaults to the tracked models; ``clear_all_models`` (complete reingestion) also
+    removes the date's calculations of every other model. ``periods`` restricts the fetch to
+    some periods (those periods alone are replaced). Raises ``BadInput`` for a future date.
     """
     validate_date(settlement_date, now)
     prepare_database(engine)
@@ -250,8 +257,21 @@ async def reingest_date(
                 conn, settlement_date, results, wind, timeline, whole_date=whole_date
             )
             keys = [m.key for m in models]
+            if clear_all_models and not skip_bitcoin:
+                # complete reingestion: no calculation of any other model survives the date
+                c = historical_bitcoin_calculations.c
+                stored_models = conn.execute(
+                    select(c.miner_model).distinct().where(c.settlement_date == settlement_date)
+                ).scalars()
+                keys = list(dict.fromkeys([*keys, *stored_models]))
+                clear_bitcoin_calculations(conn, settlement_date)
             if not skip_bitcoin:
-                calculate(conn, settlement_date, keys, None if whole_date else sorted(results))
+                calculate(
+                    conn,
+                    settlement_date,
+                    [m.key for m in models],
+                    None if whole_date else sorted(results),
+                )
             # the date's own rows are written; the month/year roll-ups wait for other dates
             lock_rollups(conn, settlement_date.year)
             rebuild_curtailment_summaries(conn, settlement_date)

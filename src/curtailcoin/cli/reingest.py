@@ -129,6 +129,7 @@ def reingest(
             models=model_objects,
             skip_bitcoin=skip_bitcoin,
             skip_verify=skip_verify,
+            clear_all_models=complete,
         )
     )
     if as_json:
