@@ -1,0 +1,1148 @@
+"""What is wrong, computed set-based over any date range (SPEC §6–7).
+
+Definitions (each counted exactly, overall and per date):
+
+*incomplete* date
+    a date with a period (of its 46/48/50; for today, of those that have ended) whose fetch status
+    is not ``fetched_with_data``/``fetched_empty`` — including a period with no status row at all.
+*missing* calculation
+    a (date, period, farm) with curtailment records and a known difficulty (from the epoch table
+    now) but no ``historical_bitcoin_calculations`` row for a tracked model.
+*stale* calculation
+    a row for a tracked model whose stored energy differs from the records' current energy for
+    that farm-period (or the farm-period has no records any more), whose difficulty or subsidy
+    differs from ``settlement_periods`` or from what the epoch table gives now (or the period is
+    pending now), whose hashrate/power differ from the model's, or whose ``bitcoin_mined`` does not
+    follow from its stored inputs.
+*pending*
+    a (farm-period, tracked model) whose period has no known difficulty: no row is expected until
+    a difficulty refresh supplies one (never a default).
+*summary mismatch*
+    a summary row not equal to the sum of its base rows (daily ← records or calculations,
+    monthly ← daily, yearly ← monthly), a base without its summary, or a summary without a base.
+*period totals mismatch*
+    a period whose stored records no longer add up to the headline totals recorded when it was
+    fetched (``settlement_periods.record_count``/``curtailed_energy_mwh``/``payment_gbp``):
+    the records were changed after the fetch; only a refetch can tell the right values.
+*stale period conditions*
+    a period whose stored difficulty/subsidy differ from what the epoch table gives now.
+
+The large tables are read by a few ``GROUP BY`` queries (records per farm-period, calculations per
+farm-period joined with their period); no query runs per row or per date. Expected network
+conditions come from :class:`~curtailcoin.network.NetworkTimeline` for every period in range
+(one call per day when no epoch change or halving falls in it) and are compared in Python with the
+~50 k period rows; the few periods where they disagree with ``settlement_periods`` are checked row
+by row against the epoch table through a temporary table.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Date,
+    Float,
+    Integer,
+    MetaData,
+    Table,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+)
+
+from curtailcoin.calculations import btc_sql
+from curtailcoin.db.schema import (
+    bitcoin_daily_summaries,
+    bitcoin_monthly_summaries,
+    bitcoin_yearly_summaries,
+    curtailment_records,
+    daily_summaries,
+    historical_bitcoin_calculations,
+    miner_models,
+    monthly_summaries,
+    settlement_periods,
+    yearly_summaries,
+)
+from curtailcoin.ingest import SUCCESSFUL_STATUSES
+from curtailcoin.network import NetworkTimeline
+from curtailcoin.settlement import (
+    PERIOD,
+    date_range,
+    day_start_utc,
+    periods_in_day,
+    periods_started,
+    settlement_today,
+)
+
+REL_TOL = 1e-9
+"""Relative tolerance for comparing stored floats with recomputed sums (summation order)."""
+ABS_TOL = 1e-9
+
+
+def close(a: float | None, b: float | None, rel: float = REL_TOL, abs_: float = ABS_TOL) -> bool:
+    """Equal within float noise (both None counts as equal)."""
+    if a is None or b is None:
+        return a is None and b is None
+    return math.isclose(a, b, rel_tol=rel, abs_tol=abs_)
+
+
+# -- expected network conditions ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Expected:
+    """What the epoch table gives now for a period (``difficulty`` None = pending)."""
+
+    start_utc: datetime
+    difficulty: float | None
+    block_subsidy_btc: float | None
+
+    @property
+    def pending(self) -> bool:
+        return self.difficulty is None or self.block_subsidy_btc is None
+
+
+def expected_conditions(
+    timeline: NetworkTimeline, dates: Iterable[date]
+) -> dict[tuple[date, int], Expected]:
+    """Difficulty and subsidy in force for every period of ``dates``.
+
+    A day lying within one epoch and one subsidy era gives the same values for all its periods
+    (exactly what :meth:`NetworkTimeline.conditions` returns per period), so one call covers it;
+    other days are computed period by period.
+    """
+    out: dict[tuple[date, int], Expected] = {}
+    for d in dates:
+        start = day_start_utc(d)
+        count = periods_in_day(d)
+        whole = timeline.conditions(start, start + count * PERIOD)
+        if whole.difficulty is not None and len(whole.segments) == 1:
+            for p in range(1, count + 1):
+                out[(d, p)] = Expected(
+                    start + (p - 1) * PERIOD, whole.difficulty, whole.block_subsidy_btc
+                )
+            continue
+        for p in range(1, count + 1):
+            a = start + (p - 1) * PERIOD
+            cond = timeline.conditions(a, a + PERIOD)
+            out[(d, p)] = Expected(a, cond.difficulty, cond.block_subsidy_btc)
+    return out
+
+
+# -- results ------------------------------------------------------------------------------------
+
+
+@dataclass
+class DateReport:
+    """What is wrong with one settlement date (counts are exact; see the module doc)."""
+
+    settlement_date: date
+    periods_expected: int
+    periods_fetched: int = 0
+    unfetched_periods: list[int] = field(default_factory=list)
+    records: int = 0
+    farms: int = 0
+    curtailed_energy_mwh: float = 0.0
+    payment_gbp: float = 0.0
+    farm_periods: int = 0
+    expected_calculations: int = 0
+    fresh_calculations: int = 0
+    missing: int = 0
+    stale: int = 0
+    pending: int = 0
+    summary_mismatches: int = 0
+    period_total_mismatches: list[int] = field(default_factory=list)
+    stale_condition_periods: list[int] = field(default_factory=list)
+    pending_periods: list[int] = field(default_factory=list)
+    drift_periods: list[int] | None = None
+    stale_periods: list[int] = field(default_factory=list)
+    missing_periods: list[int] = field(default_factory=list)
+
+    @property
+    def incomplete(self) -> bool:
+        return bool(self.unfetched_periods)
+
+    @property
+    def problems(self) -> list[str]:
+        """The problem kinds present, in the order a fix handles them."""
+        kinds = []
+        if self.unfetched_periods:
+            kinds.append("incomplete")
+        if self.drift_periods:
+            kinds.append("source_drift")
+        if self.period_total_mismatches:
+            kinds.append("period_totals")
+        if self.stale_condition_periods:
+            kinds.append("stale_conditions")
+        if self.missing:
+            kinds.append("missing")
+        if self.stale:
+            kinds.append("stale")
+        if self.summary_mismatches:
+            kinds.append("summary_mismatch")
+        return kinds
+
+    @property
+    def complete(self) -> bool:
+        """Every period fetched, every calculation present and fresh, summaries equal.
+
+        Pending calculations (difficulty unknown) do not make a date incomplete: no fix can
+        supply them until the epoch table does; they are reported separately.
+        """
+        return not self.problems
+
+    @property
+    def needs_refetch(self) -> list[int] | None:
+        """Periods only a refetch can fix (None: none; all periods when the date has none)."""
+        periods = set(self.unfetched_periods) | set(self.period_total_mismatches)
+        periods |= set(self.drift_periods or ())
+        return sorted(periods) or None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "date": self.settlement_date.isoformat(),
+            "records": self.records,
+            "missing": self.missing,
+            "stale": self.stale,
+            "complete": self.complete,
+            "pending": self.pending,
+            "periods_expected": self.periods_expected,
+            "periods_fetched": self.periods_fetched,
+            "unfetched_periods": self.unfetched_periods,
+            "farms": self.farms,
+            "curtailed_energy_mwh": self.curtailed_energy_mwh,
+            "payment_gbp": self.payment_gbp,
+            "farm_periods": self.farm_periods,
+            "expected_calculations": self.expected_calculations,
+            "summary_mismatches": self.summary_mismatches,
+            "period_total_mismatches": self.period_total_mismatches,
+            "stale_condition_periods": self.stale_condition_periods,
+            "pending_periods": self.pending_periods,
+            "source_drift_periods": self.drift_periods,
+            "problems": self.problems,
+        }
+
+
+@dataclass(frozen=True)
+class SummaryMismatch:
+    """One summary row that is not the sum of its base rows."""
+
+    table: str
+    key: str  # summary_date / year_month / year
+    miner_model: str | None
+    stored: dict[str, float] | None  # None: the row is absent
+    expected: dict[str, float] | None  # None: there is no base for it
+    settlement_date: date | None  # a date whose rebuild fixes it
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "table": self.table,
+            "key": self.key,
+            "miner_model": self.miner_model,
+            "stored": self.stored,
+            "expected": self.expected,
+        }
+
+
+@dataclass
+class ReconciliationStatus:
+    """The seed's ``getReconciliationStatus``: overall and per-date counts."""
+
+    start: date | None
+    end: date | None
+    models: list[str]
+    exact: bool
+    per_date: list[DateReport] = field(default_factory=list)
+    summary_details: list[SummaryMismatch] = field(default_factory=list)
+    source_checked: bool = False
+    elapsed_s: float = 0.0
+
+    @property
+    def dates_checked(self) -> int:
+        return len(self.per_date)
+
+    @property
+    def incomplete_dates(self) -> list[date]:
+        return [r.settlement_date for r in self.per_date if r.incomplete]
+
+    def total(self, name: str) -> int:
+        return sum(int(getattr(r, name)) for r in self.per_date)
+
+    @property
+    def summary_mismatches(self) -> int:
+        return len(self.summary_details)
+
+    @property
+    def completion_percentage(self) -> float:
+        expected = self.total("expected_calculations")
+        if expected == 0:
+            return 100.0
+        return round(100.0 * self.total("fresh_calculations") / expected, 2)
+
+    @property
+    def problem_dates(self) -> list[date]:
+        """Dates that a fix would change (summary rows of months and years map to a date)."""
+        dates = {r.settlement_date for r in self.per_date if not r.complete}
+        dates |= {m.settlement_date for m in self.summary_details if m.settlement_date}
+        return sorted(dates)
+
+    def to_json(self) -> dict[str, Any]:
+        drift = [r for r in self.per_date if r.drift_periods]
+        return {
+            "dates_checked": self.dates_checked,
+            "start": self.start.isoformat() if self.start else None,
+            "end": self.end.isoformat() if self.end else None,
+            "models": self.models,
+            "incomplete_dates": [d.isoformat() for d in self.incomplete_dates],
+            "missing_calculations": self.total("missing"),
+            "stale_calculations": self.total("stale"),
+            "pending_calculations": self.total("pending"),
+            "summary_mismatches": self.summary_mismatches,
+            "period_total_mismatches": sum(len(r.period_total_mismatches) for r in self.per_date),
+            "stale_condition_periods": sum(len(r.stale_condition_periods) for r in self.per_date),
+            "source_checked": self.source_checked,
+            "source_drift_periods": (
+                sum(len(r.drift_periods or ()) for r in self.per_date)
+                if self.source_checked
+                else None
+            ),
+            "source_drift_dates": [r.settlement_date.isoformat() for r in drift],
+            "completion_percentage": self.completion_percentage,
+            "dates_complete": sum(1 for r in self.per_date if r.complete),
+            "problem_dates": [d.isoformat() for d in self.problem_dates],
+            "records": self.total("records"),
+            "expected_calculations": self.total("expected_calculations"),
+            "exact": self.exact,
+            "elapsed_s": round(self.elapsed_s, 3),
+            "summary_mismatch_details": [m.to_json() for m in self.summary_details],
+            "per_date": [r.to_json() for r in self.per_date],
+        }
+
+
+# -- the queries --------------------------------------------------------------------------------
+
+_tmp_meta = MetaData()
+_ref_periods = Table(
+    "cc_reconcile_ref",
+    _tmp_meta,
+    Column("d", Date, primary_key=True),
+    Column("p", Integer, primary_key=True),
+    Column("ref_difficulty", Float),
+    Column("ref_subsidy", Float),
+    prefixes=["TEMPORARY"],
+)
+
+
+def _tune_session(conn: Connection) -> None:
+    """Per-connection settings for large aggregates (read-only effects)."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA cache_size=-262144")  # 256 MiB page cache
+        conn.exec_driver_sql("PRAGMA mmap_size=4294967296")
+        conn.exec_driver_sql("PRAGMA temp_store=MEMORY")
+    elif conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL work_mem = '128MB'")
+        conn.exec_driver_sql("SET LOCAL jit = off")
+
+
+def data_bounds(conn: Connection) -> tuple[date | None, date | None]:
+    """First and last date holding anything reconciliation looks at."""
+    lows: list[date] = []
+    highs: list[date] = []
+    for column in (
+        settlement_periods.c.settlement_date,
+        curtailment_records.c.settlement_date,
+        historical_bitcoin_calculations.c.settlement_date,
+        daily_summaries.c.summary_date,
+    ):
+        # One aggregate per statement, so that each is a single index lookup.
+        low = conn.execute(select(func.min(column))).scalar()
+        high = conn.execute(select(func.max(column))).scalar()
+        if low is not None and high is not None:
+            lows.append(_as_date(low))
+            highs.append(_as_date(high))
+    return (min(lows), max(highs)) if lows else (None, None)
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def expected_period_count(settlement_date: date, now: datetime | None = None) -> int:
+    """Periods that should be fetched: all of them, or those ended so far for today."""
+    if settlement_date >= settlement_today(now):
+        return periods_started(settlement_date, now)
+    return periods_in_day(settlement_date)
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    status: str
+    record_count: int
+    energy: float
+    payment: float
+    difficulty: float | None
+    subsidy: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Records:
+    n: int
+    farms: int
+    energy: float
+    payment: float
+    energy_len: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Screen:
+    n: int
+    energy: float
+    energy_len: float
+    btc: float
+    d_min: float | None
+    d_max: float | None
+    s_min: float | None
+    s_max: float | None
+
+
+def _btc_factor(difficulty: float, subsidy: float) -> float:
+    """BTC per (MWh × TH/s per W): the formula of ``calculations.btc_sql`` without the model."""
+    return 3.6e9 * 1e12 / (difficulty * 4294967296.0) * subsidy
+
+
+def _conditions_equal(difficulty: float | None, subsidy: float | None, other: Expected) -> bool:
+    return close(difficulty, other.difficulty) and close(subsidy, other.block_subsidy_btc)
+
+
+def _between(column: Any, start: date, end: date) -> Any:
+    return column.between(start, end)
+
+
+def _records_per_period(
+    conn: Connection, start: date, end: date
+) -> dict[tuple[date, int], _Records]:
+    r = curtailment_records.c
+    rows = conn.execute(
+        select(
+            r.settlement_date,
+            r.settlement_period,
+            func.count(),
+            func.count(func.distinct(r.farm_id)),
+            func.coalesce(-func.sum(r.volume), 0.0),
+            func.coalesce(func.sum(r.payment), 0.0),
+            func.coalesce(-func.sum(r.volume * func.length(r.farm_id)), 0.0),
+        )
+        .where(_between(r.settlement_date, start, end))
+        .group_by(r.settlement_date, r.settlement_period)
+    )
+    return {
+        (_as_date(d), int(p)): _Records(int(n), int(f), float(e), float(pay), float(el))
+        for d, p, n, f, e, pay, el in rows
+    }
+
+
+def _farms_per_date(conn: Connection, start: date, end: date) -> dict[date, int]:
+    r = curtailment_records.c
+    rows = conn.execute(
+        select(r.settlement_date, func.count(func.distinct(r.farm_id)))
+        .where(_between(r.settlement_date, start, end))
+        .group_by(r.settlement_date)
+    )
+    return {_as_date(d): int(n) for d, n in rows}
+
+
+def _stored_periods(conn: Connection, start: date, end: date) -> dict[tuple[date, int], _Stored]:
+    p = settlement_periods.c
+    rows = conn.execute(
+        select(
+            p.settlement_date,
+            p.settlement_period,
+            p.fetch_status,
+            p.record_count,
+            p.curtailed_energy_mwh,
+            p.payment_gbp,
+            p.difficulty,
+            p.block_subsidy_btc,
+        ).where(_between(p.settlement_date, start, end))
+    )
+    return {
+        (_as_date(row[0]), int(row[1])): _Stored(
+            row[2], int(row[3]), float(row[4]), float(row[5]), row[6], row[7]
+        )
+        for row in rows
+    }
+
+
+def _other_models(conn: Connection, start: date, end: date, models: Sequence[str]) -> list[str]:
+    """Catalogue models other than ``models`` with calculations in range (index probes)."""
+    c = historical_bitcoin_calculations.c
+    m = miner_models.c
+    rows = conn.execute(
+        select(m.model_key).where(
+            m.model_key.not_in(list(models)),
+            select(c.miner_model)
+            .where(c.miner_model == m.model_key, _between(c.settlement_date, start, end))
+            .exists(),
+        )
+    )
+    return [row[0] for row in rows]
+
+
+def _calc_screen(
+    conn: Connection, start: date, end: date, models: Sequence[str], filtered: bool
+) -> dict[tuple[date, int], _Screen]:
+    """Per-period aggregates of the tracked models' rows (one scan in primary-key order)."""
+    c = historical_bitcoin_calculations.c
+    query = (
+        select(
+            c.settlement_date,
+            c.settlement_period,
+            func.count(),
+            func.sum(c.curtailed_energy_mwh),
+            func.sum(c.curtailed_energy_mwh * func.length(c.farm_id)),
+            func.sum(c.bitcoin_mined),
+            func.min(c.difficulty),
+            func.max(c.difficulty),
+            func.min(c.block_subsidy_btc),
+            func.max(c.block_subsidy_btc),
+        )
+        .where(_between(c.settlement_date, start, end))
+        .group_by(c.settlement_date, c.settlement_period)
+    )
+    if filtered:
+        # ``model || ''`` keeps SQLite on the primary key (date, period, …) instead of the
+        # (model, date) index, which would need a sort for this grouping.
+        query = query.where((c.miner_model + literal("")).in_(list(models)))
+    return {
+        (_as_date(row[0]), int(row[1])): _Screen(
+            int(row[2]),
+            float(row[3]),
+            float(row[4]),
+            float(row[5]),
+            row[6],
+            row[7],
+            row[8],
+            row[9],
+        )
+        for row in conn.execute(query)
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class _Exact:
+    farms: int
+    present: int
+    stale_matched: int
+    orphans: int
+
+
+def _stale_predicate(c: Any, e: Any, x: Any, m: Any) -> Any:
+    """A calculation row that does not follow from its farm-period's records and conditions."""
+
+    def differs(a: Any, b: Any, rel: float = REL_TOL) -> Any:
+        return or_(b.is_(None), func.abs(a - b) > literal(rel) * func.abs(b) + literal(ABS_TOL))
+
+    formula = btc_sql(
+        c.curtailed_energy_mwh, c.power_w, c.hashrate_th, c.difficulty, c.block_subsidy_btc
+    )
+    return or_(
+        differs(c.curtailed_energy_mwh, e.c.energy_mwh),
+        differs(c.difficulty, x.ref_difficulty),
+        differs(c.block_subsidy_btc, x.ref_subsidy),
+        differs(c.hashrate_th, m.hashrate_th),
+        differs(c.power_w, m.power_w),
+        func.abs(c.bitcoin_mined - formula) > literal(1e-9) * func.abs(formula) + literal(1e-15),
+    )
+
+
+def _exact_periods(
+    conn: Connection,
+    refs: Mapping[tuple[date, int], tuple[float | None, float | None]],
+    models: Sequence[str],
+) -> dict[tuple[date, int], _Exact]:
+    """Row-by-row counts for the given periods, against the given reference conditions."""
+    if not refs:
+        return {}
+    _ref_periods.drop(conn, checkfirst=True)
+    _ref_periods.create(conn)
+    try:
+        conn.execute(
+            _ref_periods.insert(),
+            [
+                {"d": d, "p": p, "ref_difficulty": rd, "ref_subsidy": rs}
+                for (d, p), (rd, rs) in refs.items()
+            ],
+        )
+        x = _ref_periods.c
+        r = curtailment_records.c
+        e = (
+            select(
+                r.settlement_date.label("d"),
+                r.settlement_period.label("p"),
+                r.farm_id.label("f"),
+                (-func.sum(r.volume)).label("energy_mwh"),
+            )
+            .select_from(
+                _ref_periods.join(
+                    curtailment_records,
+                    and_(r.settlement_date == x.d, r.settlement_period == x.p),
+                )
+            )
+            .group_by(r.settlement_date, r.settlement_period, r.farm_id)
+            .subquery("e")
+        )
+        calc = historical_bitcoin_calculations
+        c = calc.c
+        m = miner_models.c
+        stale = _stale_predicate(c, e, x, m)
+        rows = conn.execute(
+            select(
+                e.c.d,
+                e.c.p,
+                func.count(func.distinct(e.c.f)),
+                func.count(c.miner_model),
+                func.sum(case((and_(c.miner_model.is_not(None), stale), 1), else_=0)),
+            )
+            .select_from(
+                e.join(_ref_periods, and_(x.d == e.c.d, x.p == e.c.p))
+                .outerjoin(
+                    calc,
+                    and_(
+                        c.settlement_date == e.c.d,
+                        c.settlement_period == e.c.p,
+                        c.farm_id == e.c.f,
+                        c.miner_model.in_(list(models)),
+                    ),
+                )
+                .outerjoin(miner_models, m.model_key == c.miner_model)
+            )
+            .group_by(e.c.d, e.c.p)
+        ).all()
+        out = {
+            (_as_date(d), int(p)): _Exact(int(f), int(n), int(s or 0), 0) for d, p, f, n, s in rows
+        }
+        orphan_rows = conn.execute(
+            select(c.settlement_date, c.settlement_period, func.count())
+            .select_from(
+                _ref_periods.join(calc, and_(c.settlement_date == x.d, c.settlement_period == x.p))
+            )
+            .where(
+                c.miner_model.in_(list(models)),
+                ~select(r.id)
+                .where(
+                    r.settlement_date == c.settlement_date,
+                    r.settlement_period == c.settlement_period,
+                    r.farm_id == c.farm_id,
+                )
+                .exists(),
+            )
+            .group_by(c.settlement_date, c.settlement_period)
+        ).all()
+        for d, p, n in orphan_rows:
+            key = (_as_date(d), int(p))
+            old = out.get(key, _Exact(0, 0, 0, 0))
+            out[key] = _Exact(old.farms, old.present, old.stale_matched, int(n))
+        return out
+    finally:
+        _ref_periods.drop(conn, checkfirst=True)
+
+
+def _btc_per_date_model(
+    conn: Connection, dates: Sequence[date] | None, start: date, end: date, only: Sequence[str]
+) -> dict[tuple[date, str], tuple[float, float]]:
+    """Σ bitcoin and Σ energy per (date, model): for ``dates`` (all models), or in the range for
+    the models in ``only``."""
+    c = historical_bitcoin_calculations.c
+    query = select(
+        c.settlement_date,
+        c.miner_model,
+        func.sum(c.bitcoin_mined),
+        func.sum(c.curtailed_energy_mwh),
+    ).group_by(c.settlement_date, c.miner_model)
+    out: dict[tuple[date, str], tuple[float, float]] = {}
+    if dates is not None:
+        for i in range(0, len(dates), 500):
+            chunk = list(dates[i : i + 500])
+            for d, model, btc, energy in conn.execute(query.where(c.settlement_date.in_(chunk))):
+                out[(_as_date(d), model)] = (float(btc), float(energy))
+        return out
+    if not only:
+        return out
+    rows = conn.execute(
+        query.where(_between(c.settlement_date, start, end), c.miner_model.in_(list(only)))
+    )
+    for d, model, btc, energy in rows:
+        out[(_as_date(d), model)] = (float(btc), float(energy))
+    return out
+
+
+# -- summaries ----------------------------------------------------------------------------------
+
+_CURTAILMENT_FIELDS = ("total_curtailed_energy", "total_payment", "record_count")
+_BITCOIN_FIELDS = ("bitcoin_mined", "curtailed_energy_mwh")
+
+
+def _values_equal(stored: Mapping[str, float], expected: Mapping[str, float]) -> bool:
+    return all(close(float(stored[k]), float(expected[k])) for k in expected)
+
+
+def _month_key(d: date) -> str:
+    return f"{d.year:04d}-{d.month:02d}"
+
+
+def _month_span(start: date, end: date) -> tuple[date, date]:
+    first = start.replace(day=1)
+    following = (end.replace(day=1) + timedelta(days=32)).replace(day=1)
+    return first, following - timedelta(days=1)
+
+
+def _curtailment_values(row: Any) -> dict[str, float]:
+    return {
+        "total_curtailed_energy": float(row.total_curtailed_energy),
+        "total_payment": float(row.total_payment),
+        "record_count": float(row.record_count),
+    }
+
+
+def _bitcoin_values(pair: tuple[float, float] | None) -> dict[str, float] | None:
+    if pair is None:
+        return None
+    return {"bitcoin_mined": pair[0], "curtailed_energy_mwh": pair[1]}
+
+
+class _SummaryChecker:
+    """Compares the six summary tables with the sums of their base rows."""
+
+    def __init__(self, conn: Connection, start: date, end: date, dates: Sequence[date]) -> None:
+        self.conn = conn
+        self.start = start
+        self.end = end
+        self.dates = dates
+        self.out: list[SummaryMismatch] = []
+
+    def add(
+        self,
+        table: str,
+        key: str,
+        model: str | None,
+        stored: dict[str, float] | None,
+        expected: dict[str, float] | None,
+        settlement_date: date | None,
+    ) -> bool:
+        """Record a mismatch (an absent row counts as zeros); True when there was one."""
+        zeros = dict.fromkeys(_BITCOIN_FIELDS if model else _CURTAILMENT_FIELDS, 0.0)
+        if table == "daily_summaries":
+            zeros["farm_count"] = 0.0
+        if stored is None and (expected is None or _values_equal(zeros, expected)):
+            return False
+        if stored is not None and _values_equal(stored, expected or zeros):
+            return False
+        self.out.append(SummaryMismatch(table, key, model, stored, expected, settlement_date))
+        return True
+
+    def check(
+        self,
+        reports: Mapping[date, DateReport],
+        records_by_date: Mapping[date, tuple[float, float, int]],
+        farms: Mapping[date, int],
+        btc_expected: Mapping[tuple[date, str], tuple[float, float]],
+    ) -> None:
+        conn = self.conn
+        first, last = _month_span(self.start, self.end)
+        in_range = set(self.dates)
+        d_ = daily_summaries.c
+        daily = {
+            _as_date(row.summary_date): row
+            for row in conn.execute(
+                select(daily_summaries).where(_between(d_.summary_date, first, last))
+            )
+        }
+        # The date whose rebuild fixes a month or a year: the first in range with a daily row,
+        # else the first in range.
+        month_date: dict[str, date] = {}
+        year_date: dict[str, date] = {}
+        for d in self.dates:
+            for name, chosen in ((_month_key(d), month_date), (f"{d.year:04d}", year_date)):
+                if name not in chosen or (chosen[name] not in daily and d in daily):
+                    chosen[name] = d
+        months = sorted(month_date)
+        years = sorted(year_date)
+
+        for d in self.dates:
+            base = records_by_date.get(d)
+            row = daily.get(d)
+            expected = None
+            if base is not None:
+                expected = {
+                    "total_curtailed_energy": base[0],
+                    "total_payment": base[1],
+                    "record_count": float(base[2]),
+                    "farm_count": float(farms.get(d, 0)),
+                }
+            stored = None
+            if row is not None:
+                stored = _curtailment_values(row) | {"farm_count": float(row.farm_count)}
+            if self.add("daily_summaries", d.isoformat(), None, stored, expected, d):
+                reports[d].summary_mismatches += 1
+
+        b_ = bitcoin_daily_summaries.c
+        bdaily: dict[tuple[date, str], tuple[float, float]] = {
+            (_as_date(row.summary_date), row.miner_model): (
+                float(row.bitcoin_mined),
+                float(row.curtailed_energy_mwh),
+            )
+            for row in conn.execute(
+                select(bitcoin_daily_summaries).where(_between(b_.summary_date, first, last))
+            )
+        }
+        for day, model in sorted(set(btc_expected) | {k for k in bdaily if k[0] in in_range}):
+            if self.add(
+                "bitcoin_daily_summaries",
+                day.isoformat(),
+                model,
+                _bitcoin_values(bdaily.get((day, model))),
+                _bitcoin_values(btc_expected.get((day, model))),
+                day,
+            ):
+                reports[day].summary_mismatches += 1
+
+        # Monthly ← daily rows, yearly ← monthly rows (curtailment).
+        month_sums: dict[str, dict[str, float]] = {}
+        for d, row in daily.items():
+            sums = month_sums.setdefault(_month_key(d), dict.fromkeys(_CURTAILMENT_FIELDS, 0.0))
+            for name, value in _curtailment_values(row).items():
+                sums[name] += value
+        m_ = monthly_summaries.c
+        monthly = {
+            row.year_month: row
+            for row in conn.execute(
+                select(monthly_summaries).where(
+                    m_.year_month.between(f"{years[0]}-01", f"{years[-1]}-12")
+                )
+            )
+        }
+        for ym in months:
+            mrow = monthly.get(ym)
+            stored = None if mrow is None else _curtailment_values(mrow)
+            self.add("monthly_summaries", ym, None, stored, month_sums.get(ym), month_date[ym])
+        year_sums: dict[str, dict[str, float]] = {}
+        for ym, mrow in monthly.items():
+            sums = year_sums.setdefault(ym[:4], dict.fromkeys(_CURTAILMENT_FIELDS, 0.0))
+            for name, value in _curtailment_values(mrow).items():
+                sums[name] += value
+        y_ = yearly_summaries.c
+        yearly = {
+            row.year: row
+            for row in conn.execute(select(yearly_summaries).where(y_.year.in_(years)))
+        }
+        for y in years:
+            yrow = yearly.get(y)
+            stored = None if yrow is None else _curtailment_values(yrow)
+            self.add("yearly_summaries", y, None, stored, year_sums.get(y), year_date[y])
+
+        # The same for the bitcoin summaries, per model.
+        bm_sums: dict[tuple[str, str], tuple[float, float]] = {}
+        for (d, model), (btc, energy) in bdaily.items():
+            old = bm_sums.get((_month_key(d), model), (0.0, 0.0))
+            bm_sums[(_month_key(d), model)] = (old[0] + btc, old[1] + energy)
+        bm_ = bitcoin_monthly_summaries.c
+        bmonthly: dict[tuple[str, str], tuple[float, float]] = {
+            (row.year_month, row.miner_model): (
+                float(row.bitcoin_mined),
+                float(row.curtailed_energy_mwh),
+            )
+            for row in conn.execute(
+                select(bitcoin_monthly_summaries).where(
+                    bm_.year_month.between(f"{years[0]}-01", f"{years[-1]}-12")
+                )
+            )
+        }
+        wanted_months = set(months)
+        for ym, model in sorted(k for k in set(bm_sums) | set(bmonthly) if k[0] in wanted_months):
+            self.add(
+                "bitcoin_monthly_summaries",
+                ym,
+                model,
+                _bitcoin_values(bmonthly.get((ym, model))),
+                _bitcoin_values(bm_sums.get((ym, model))),
+                month_date[ym],
+            )
+        by_sums: dict[tuple[str, str], tuple[float, float]] = {}
+        for (ym, model), (btc, energy) in bmonthly.items():
+            old = by_sums.get((ym[:4], model), (0.0, 0.0))
+            by_sums[(ym[:4], model)] = (old[0] + btc, old[1] + energy)
+        by_ = bitcoin_yearly_summaries.c
+        byearly: dict[tuple[str, str], tuple[float, float]] = {
+            (row.year, row.miner_model): (float(row.bitcoin_mined), float(row.curtailed_energy_mwh))
+            for row in conn.execute(select(bitcoin_yearly_summaries).where(by_.year.in_(years)))
+        }
+        wanted_years = set(years)
+        for y, model in sorted(k for k in set(by_sums) | set(byearly) if k[0] in wanted_years):
+            self.add(
+                "bitcoin_yearly_summaries",
+                y,
+                model,
+                _bitcoin_values(byearly.get((y, model))),
+                _bitcoin_values(by_sums.get((y, model))),
+                year_date[y],
+            )
+
+
+# -- the status ---------------------------------------------------------------------------------
+
+
+def _totals_equal(stored: _Stored, records: _Records | None) -> bool:
+    n, energy, payment = (records.n, records.energy, records.payment) if records else (0, 0.0, 0.0)
+    return (
+        stored.record_count == n
+        and close(stored.energy, energy, abs_=1e-6)
+        and close(stored.payment, payment, abs_=1e-6)
+    )
+
+
+def _screen_clean(
+    rec: _Records, scr: _Screen, exp: Expected, models: int, ratio_sum: float, with_conditions: bool
+) -> bool:
+    """Per-period invariants that hold when every row follows from its farm-period, its
+    conditions and its model's figures: rows = farms × models, Σ energy = models × Σ records,
+    Σ energy × len(farm id) likewise, one difficulty and subsidy, Σ BTC = K × Σ(H/P) × energy."""
+    if scr.n != rec.farms * models:
+        return False
+    if not (
+        close(scr.energy, models * rec.energy) and close(scr.energy_len, models * rec.energy_len)
+    ):
+        return False
+    if scr.d_min is None or scr.d_max is None or scr.s_min is None or scr.s_max is None:
+        return False
+    if not (close(scr.d_min, scr.d_max) and close(scr.s_min, scr.s_max)):
+        return False
+    expected_btc = _btc_factor(scr.d_min, scr.s_min) * ratio_sum * rec.energy
+    if not close(scr.btc, expected_btc, rel=1e-8):
+        return False
+    if with_conditions:
+        return close(scr.d_min, exp.difficulty) and close(scr.s_min, exp.block_subsidy_btc)
+    return True
+
+
+def get_reconciliation_status(
+    conn: Connection,
+    models: Sequence[str],
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    now: datetime | None = None,
+    timeline: NetworkTimeline | None = None,
+    exact: bool = False,
+) -> ReconciliationStatus:
+    """Counts of every problem kind over ``start..end`` (default: every stored date).
+
+    Large tables are read once each with ``GROUP BY``. Without ``exact`` the calculations are
+    screened per period (row count, Σ energy, Σ energy × len(farm id), Σ hashrate/power,
+    Σ energy × hashrate/power, Σ BTC against the formula, min = max of difficulty and subsidy
+    against the period's expected conditions), and every period that fails is counted row by
+    row; ``exact`` counts every period row by row (slower, same definitions).
+    """
+    import time
+
+    from curtailcoin.reference import load_miner_models, load_timeline
+
+    began = time.perf_counter()
+    models = list(dict.fromkeys(models))
+    today = settlement_today(now)
+    if start is None or end is None:
+        low, high = data_bounds(conn)
+        start = start or low
+        end = end or high
+    status = ReconciliationStatus(start, end, models, exact)
+    if start is None or end is None:
+        return status
+    end = min(end, today)
+    status.end = end
+    if start > end:
+        return status
+    _tune_session(conn)
+    timeline = timeline or load_timeline(conn)
+    dates = date_range(start, end)
+    expected = expected_conditions(timeline, dates)
+    catalogue = load_miner_models(conn)
+    ratios = {k: catalogue[k].hashrate_th / catalogue[k].power_w for k in models if k in catalogue}
+    ratio_sum = sum(ratios.values())
+    n_models = len(models)
+
+    stored = _stored_periods(conn, start, end)
+    records = _records_per_period(conn, start, end)
+    farms = _farms_per_date(conn, start, end)
+    others = _other_models(conn, start, end, models)
+    screen = {} if exact else _calc_screen(conn, start, end, models, filtered=bool(others))
+
+    reports = {d: DateReport(d, expected_period_count(d, now)) for d in dates}
+    drill: dict[tuple[date, int], tuple[float | None, float | None]] = {}
+    conflict: set[tuple[date, int]] = set()
+    exact_dates: set[date] = set()
+    factorised: dict[date, list[tuple[float, float]]] = defaultdict(list)  # (K, energy)
+
+    for d in dates:
+        rep = reports[d]
+        rep.farms = farms.get(d, 0)
+        for p in range(1, periods_in_day(d) + 1):
+            key = (d, p)
+            exp = expected[key]
+            s = stored.get(key)
+            rec = records.get(key)
+            scr = screen.get(key)
+            fetched = s is not None and s.status in SUCCESSFUL_STATUSES
+            if fetched:
+                rep.periods_fetched += 1
+            elif p <= rep.periods_expected:
+                rep.unfetched_periods.append(p)
+            n_fp = rec.farms if rec else 0
+            if rec is not None:
+                rep.records += rec.n
+                rep.curtailed_energy_mwh += rec.energy
+                rep.payment_gbp += rec.payment
+                rep.farm_periods += n_fp
+            if s is not None and fetched and not _totals_equal(s, rec):
+                rep.period_total_mismatches.append(p)
+            has_conflict = s is not None and not _conditions_equal(s.difficulty, s.subsidy, exp)
+            if has_conflict:
+                rep.stale_condition_periods.append(p)
+
+            if exp.pending:
+                if n_fp:
+                    rep.pending += n_fp * n_models
+                    rep.pending_periods.append(p)
+                if exact:
+                    drill[key] = (None, None)
+                    conflict.add(key)
+                elif scr is not None:  # rows for a pending period: all stale
+                    rep.stale += scr.n
+                    rep.stale_periods.append(p)
+                    exact_dates.add(d)
+                continue
+
+            rep.expected_calculations += n_fp * n_models
+            ref = (
+                (exp.difficulty, exp.block_subsidy_btc) if s is None else (s.difficulty, s.subsidy)
+            )
+            if exact:
+                drill[key] = ref
+                if has_conflict:
+                    conflict.add(key)
+                continue
+            if scr is None:
+                if n_fp:
+                    rep.missing += n_fp * n_models
+                    rep.missing_periods.append(p)
+                    exact_dates.add(d)
+                continue
+            if rec is None:  # calculations without any records: all stale
+                rep.stale += scr.n
+                rep.stale_periods.append(p)
+                exact_dates.add(d)
+                continue
+            if _screen_clean(rec, scr, exp, n_models, ratio_sum, not has_conflict):
+                if has_conflict:  # each row can match the period row or the epoch table, not both
+                    rep.stale += scr.n
+                    rep.stale_periods.append(p)
+                    exact_dates.add(d)
+                else:
+                    rep.fresh_calculations += scr.n
+                    assert exp.difficulty is not None and exp.block_subsidy_btc is not None
+                    factorised[d].append(
+                        (_btc_factor(exp.difficulty, exp.block_subsidy_btc), rec.energy)
+                    )
+                continue
+            drill[key] = ref
+            if has_conflict:
+                conflict.add(key)
+
+    for key, ex in _exact_periods(conn, drill, models).items():
+        d, p = key
+        rep = reports[d]
+        pending = expected[key].pending
+        if key in conflict:
+            stale = ex.present + ex.orphans
+            fresh = 0
+        else:
+            stale = ex.stale_matched + ex.orphans
+            fresh = ex.present - ex.stale_matched
+        missing = 0 if pending else ex.farms * n_models - ex.present
+        rep.stale += stale
+        rep.missing += missing
+        rep.fresh_calculations += fresh
+        if stale:
+            rep.stale_periods.append(p)
+        if missing:
+            rep.missing_periods.append(p)
+        if ex.present or ex.orphans:
+            exact_dates.add(d)
+    for rep in reports.values():
+        rep.stale_periods.sort()
+        rep.missing_periods.sort()
+
+    # Σ BTC per (date, model): exact sums where any period was not clean, else factorised.
+    btc_expected: dict[tuple[date, str], tuple[float, float]] = {}
+    if exact:
+        btc_expected.update(_btc_per_date_model(conn, dates, start, end, ()))
+    else:
+        btc_expected.update(_btc_per_date_model(conn, None, start, end, others))
+        for d in [d for d in dates if d in factorised and d not in exact_dates]:
+            pieces = factorised[d]
+            energy = math.fsum(e for _, e in pieces)
+            for model, ratio in ratios.items():
+                btc = math.fsum(k * ratio * e for k, e in pieces)
+                btc_expected[(d, model)] = (btc, energy)
+        if exact_dates:
+            btc_expected.update(_btc_per_date_model(conn, sorted(exact_dates), start, end, ()))
+            for d in exact_dates:  # models without rows on an exact date: nothing expected
+                for model in models:
+                    btc_expected.setdefault((d, model), (0.0, 0.0))
+
+    records_by_date: dict[date, tuple[float, float, int]] = {}
+    for (d, _p), rec in records.items():
+        energy, payment, count = records_by_date.get(d, (0.0, 0.0, 0))
+        records_by_date[d] = (energy + rec.energy, payment + rec.payment, count + rec.n)
+    checker = _SummaryChecker(conn, start, end, dates)
+    checker.check(reports, records_by_date, farms, btc_expected)
+
+    status.per_date = [reports[d] for d in dates]
+    status.summary_details = checker.out
+    status.elapsed_s = time.perf_counter() - began
+    return status
+
+
+def check_date_reconciliation_status(
+    conn: Connection,
+    settlement_date: date,
+    models: Sequence[str],
+    *,
+    now: datetime | None = None,
+    timeline: NetworkTimeline | None = None,
+) -> tuple[DateReport, list[SummaryMismatch]]:
+    """The seed's ``checkDateReconciliationStatus``: one date, counted row by row."""
+    status = get_reconciliation_status(
+        conn,
+        models,
+        start=settlement_date,
+        end=settlement_date,
+        now=now,
+        timeline=timeline,
+        exact=True,
+    )
+    if not status.per_date:
+        return DateReport(settlement_date, expected_period_count(settlement_date, now)), []
+    return status.per_date[0], status.summary_details
