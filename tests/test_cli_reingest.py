@@ -179,3 +179,21 @@ def test_complete_clears_other_models(
             conn.execute(select(bitcoin_daily_summaries.c.miner_model).distinct()).scalars()
         )
     assert models == summary_models == {"S19J_PRO", "S9", "M20S", "S21"}
+
+
+@pytest.mark.db
+def test_custom_model_can_be_added_and_used(
+    engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
+) -> None:
+    elexon_server.set_day(DAY, "light")
+    added = cli(
+        "models", "add", "my_rig", "--hashrate-th", "150", "--power-w", "3000", env=source_env
+    )
+    assert added.returncode == 0, added.stderr
+    done = cli("reingest", DAY, "--models", "MY_RIG,S9", "--json", env=source_env)
+    assert done.returncode == 0, done.stderr
+    btc = json.loads(done.stdout)["bitcoin"]
+    # Same energy and network: BTC scales with hashrate / power.
+    assert btc["MY_RIG"] / btc["S9"] == pytest.approx((150 / 3000) / (13.5 / 1323), rel=1e-9)
+    bad = cli("models", "add", "BAD", "--hashrate-th", "-1", "--power-w", "10", env=source_env)
+    assert bad.returncode == 2 and "hashrate_th must be > 0" in bad.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from curtailcoin.cli import db, refs
+from curtailcoin.cli import db, models, refs
 from curtailcoin.cli import prices as prices_cli
 from curtailcoin.cli import testserver as testserver_cli
 from curtailcoin.cli.reingest import reingest
@@ -20,6 +20,7 @@ app = typer.Typer(
 )
 app.command("reingest")(reingest)
 app.add_typer(db.app, name="db")
+app.add_typer(models.app, name="models")
 app.add_typer(refs.bmunits_app, name="bmunits")
 app.add_typer(refs.difficulty_app, name="difficulty")
 app.command("serve")(serve)
