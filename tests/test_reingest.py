@@ -353,3 +353,24 @@ def test_new_wind_unit_from_the_registry_is_counted(
             ).scalars()
         )
     assert parties == {"New Wind Ltd"}
+
+
+@pytest.mark.db
+def test_registry_refreshes_at_most_daily_and_survives_a_failure(
+    engine: Engine,
+    source_env: dict[str, str],
+    elexon_server: ElexonTestServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    elexon_server.set_day(HEAVY, "calm")
+    run(engine, HEAVY)
+    run(engine, HEAVY)
+    assert len(elexon_server.requests_matching("/reference/bmunits/all")) == 1
+    # Older than a day: refreshed again; a failing refresh keeps the stored registry.
+    monkeypatch.setenv("CURTAILCOIN_BMUNIT_REFRESH_MAX_AGE_S", "0")
+    monkeypatch.setenv("CURTAILCOIN_MAX_TRIES", "1")
+    get_settings.cache_clear()
+    elexon_server.faults.add("5xx", match="/reference/bmunits")
+    result = run(engine, HEAVY)
+    assert result.complete
+    assert any("registry refresh failed" in w for w in result.warnings)
