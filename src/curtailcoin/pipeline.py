@@ -193,12 +193,15 @@ async def reingest_date(
     client: ElexonClient | None = None,
     periods: Sequence[int] | None = None,
     now: datetime | None = None,
+    prefetched: Mapping[int, PeriodResult] | None = None,
 ) -> ReingestResult:
     """Fetch every published period of the date, then replace the date in one transaction.
 
     ``models`` defaults to the tracked models; ``clear_all_models`` (complete reingestion) also
     removes the date's calculations of every other model. ``periods`` restricts the fetch to
-    some periods (those periods alone are replaced). Raises ``BadInput`` for a future date.
+    some periods (those periods alone are replaced). ``prefetched`` holds periods the caller has
+    just fetched (wind lines kept, e.g. by a source check): their successful results are used
+    instead of fetching them again. Raises ``BadInput`` for a future date.
     """
     validate_date(settlement_date, now)
     prepare_database(engine)
@@ -230,7 +233,11 @@ async def reingest_date(
         timeouts_before = elexon.stats.timeouts
         with engine.connect() as conn:
             wind = wind_units(conn)
-        results = await fetch_periods(elexon, settlement_date, wanted, wind)
+        reuse = {p: r for p, r in (prefetched or {}).items() if p in wanted and r.ok}
+        results = dict(reuse)
+        if len(reuse) < len(wanted):
+            to_fetch = [p for p in wanted if p not in reuse]
+            results.update(await fetch_periods(elexon, settlement_date, to_fetch, wind))
         result.fetch_seconds = time.perf_counter() - started
         result.requests = elexon.stats.requests - requests_before
         result.retries = elexon.stats.retries - retries_before
