@@ -150,10 +150,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             exc_info=exc,
         )
         if (
-            (isinstance(exc, OperationalError | DBAPIError)
-            and getattr(exc, "connection_invalidated", False))
-            or isinstance(exc, OperationalError)
-        ):
+            isinstance(exc, OperationalError | DBAPIError)
+            and getattr(exc, "connection_invalidated", False)
+        ) or isinstance(exc, OperationalError):
             return _error(503, "database unavailable; try again shortly")
         return _error(500, "internal error (logged on the server)")
 

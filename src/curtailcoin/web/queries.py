@@ -38,6 +38,7 @@ from curtailcoin.calculations import btc_sql
 from curtailcoin.db.schema import (
     bitcoin_daily_summaries,
     bm_units,
+    btc_prices,
     curtailment_records,
     daily_summaries,
     historical_bitcoin_calculations,
@@ -229,54 +230,69 @@ class DataStatus:
 
 
 def data_status(conn: Connection, scope: Scope, now: datetime | None = None) -> DataStatus:
-    """Fetch status of every period of the scope up to now (Europe/London days)."""
+    """Fetch status of every period of the scope up to now (Europe/London days).
+
+    Aggregated per date in SQL; only today's date (whose periods are still being published)
+    and a single-day scope are looked at period by period.
+    """
     today = settlement_today(now)
     last = min(scope.end - timedelta(days=1), today)
     status = DataStatus()
     if last < scope.start:
         return status
-    rows = conn.execute(
+    ok = sp.fetch_status.in_(SUCCESSFUL_STATUSES)
+    per_day = conn.execute(
         select(
             sp.settlement_date,
-            sp.settlement_period,
-            sp.fetch_status,
-            sp.difficulty,
-            sp.record_count,
-            sp.fetched_at,
-        ).where(sp.settlement_date >= scope.start, sp.settlement_date <= last)
+            func.sum(case((ok, 1), else_=0)),
+            func.sum(case((sp.fetch_status == FAILED, 1), else_=0)),
+            func.sum(case((and_(sp.record_count > 0, sp.difficulty.is_(None)), 1), else_=0)),
+            func.max(sp.fetched_at),
+        )
+        .where(sp.settlement_date >= scope.start, sp.settlement_date <= last)
+        .group_by(sp.settlement_date)
     ).all()
-    by_day: dict[date, dict[int, Any]] = {}
-    for row in rows:
-        by_day.setdefault(row.settlement_date, {})[row.settlement_period] = row
-        if row.fetched_at is not None and (
-            status.last_fetched_at is None or row.fetched_at > status.last_fetched_at
+    stored = {row[0]: row for row in per_day}
+    for row in per_day:
+        status.pending_periods += _int(row[3])
+        if row[4] is not None and (
+            status.last_fetched_at is None or row[4] > status.last_fetched_at
         ):
-            status.last_fetched_at = row.fetched_at
-        if row.record_count and row.difficulty is None:
-            status.pending_periods += 1
+            status.last_fetched_at = row[4]
+    detailed = {today} if scope.start <= today <= last else set()
+    if scope.timeframe == "day":
+        detailed.add(scope.start)
+    periods: dict[date, dict[int, str]] = {}
+    if detailed:
+        for detail in conn.execute(
+            select(sp.settlement_date, sp.settlement_period, sp.fetch_status).where(
+                sp.settlement_date.in_(sorted(detailed))
+            )
+        ):
+            periods.setdefault(detail[0], {})[int(detail[1])] = detail[2]
     day = scope.start
     while day <= last:
         expected = periods_started(day, now) if day == today else periods_in_day(day)
-        stored = by_day.get(day, {})
-        fetched = [
-            p
-            for p in range(1, expected + 1)
-            if p in stored and stored[p].fetch_status in SUCCESSFUL_STATUSES
-        ]
-        failed = sum(
-            1 for p in range(1, expected + 1) if p in stored and stored[p].fetch_status == FAILED
-        )
+        if day in detailed:
+            have = periods.get(day, {})
+            fetched_list = [p for p in range(1, expected + 1) if have.get(p) in SUCCESSFUL_STATUSES]
+            fetched = len(fetched_list)
+            failed = sum(1 for p in range(1, expected + 1) if have.get(p) == FAILED)
+            if fetched < expected and scope.timeframe == "day":
+                got = set(fetched_list)
+                status.missing_periods = [p for p in range(1, expected + 1) if p not in got]
+        else:
+            counts = stored.get(day)
+            fetched = min(expected, _int(counts[1])) if counts is not None else 0
+            failed = _int(counts[2]) if counts is not None else 0
         status.periods_expected += expected
-        status.periods_fetched += len(fetched)
+        status.periods_fetched += fetched
         status.periods_failed += failed
         status.days_expected += 1
-        if len(fetched) == expected:
+        if fetched == expected:
             status.days_complete += 1
         else:
             status.incomplete_dates.append(day)
-            if scope.timeframe == "day":
-                have = set(fetched)
-                status.missing_periods = [p for p in range(1, expected + 1) if p not in have]
         day += timedelta(days=1)
     status.periods_missing = status.periods_expected - status.periods_fetched
     return status
@@ -433,47 +449,36 @@ class Btc:
         self.covered_mwh += other.covered_mwh
 
 
-GroupBy = Literal["day", "period", "farm", "farm_day"]
+GroupBy = Literal["day", "period", "farm"]
 
 
 def _computed_btc(scope: Scope, model: MinerModel, group: GroupBy) -> Any:
     """BTC for a non-tracked model from the records and each period's stored conditions.
 
-    Energy is summed per (date, period, farm) first, exactly as the stored calculations do, then
-    :func:`btc_sql` applies the formula with the period's difficulty and subsidy.
+    :func:`btc_sql` applies the formula to each record's energy (−volume) with its period's
+    difficulty and subsidy; BTC is linear in energy, so the sums equal the stored calculations'
+    per-(period, farm) figures up to float rounding (~1e-15 relative).
     """
-    fp = (
-        select(
-            r.settlement_date,
-            r.settlement_period,
-            r.farm_id,
-            func.min(r.lead_party_name).label("lead_party_name"),
-            (-func.sum(r.volume)).label("energy_mwh"),
-        )
-        .where(_record_filter(scope))
-        .group_by(r.settlement_date, r.settlement_period, r.farm_id)
-        .subquery("fp")
-    )
     btc = btc_sql(
-        fp.c.energy_mwh,
+        -r.volume,
         literal(model.power_w, Float),
         literal(model.hashrate_th, Float),
         sp.difficulty,
         sp.block_subsidy_btc,
     )
-    keys = _group_keys(group, fp.c)
+    keys = _group_keys(group, r)
     return (
-        select(*keys, func.sum(btc).label("btc"), func.sum(fp.c.energy_mwh).label("covered"))
+        select(*keys, func.sum(btc).label("btc"), (-func.sum(r.volume)).label("covered"))
         .select_from(
-            fp.join(
+            curtailment_records.join(
                 settlement_periods,
                 and_(
-                    sp.settlement_date == fp.c.settlement_date,
-                    sp.settlement_period == fp.c.settlement_period,
+                    sp.settlement_date == r.settlement_date,
+                    sp.settlement_period == r.settlement_period,
                 ),
             )
         )
-        .where(sp.difficulty.is_not(None), sp.block_subsidy_btc.is_not(None))
+        .where(_record_filter(scope), sp.difficulty.is_not(None), sp.block_subsidy_btc.is_not(None))
         .group_by(*keys)
     )
 
@@ -483,9 +488,7 @@ def _group_keys(group: GroupBy, cols: Any) -> list[Any]:
         return [cols.settlement_date]
     if group == "period":
         return [cols.settlement_period]
-    if group == "farm":
-        return [cols.farm_id]
-    return [cols.farm_id, cols.settlement_date]
+    return [cols.farm_id]
 
 
 def _tracked_btc(scope: Scope, model: MinerModel, group: GroupBy) -> Any:
@@ -543,8 +546,7 @@ def btc_rows(
     query = _tracked_btc(scope, model, group) if tracked else _computed_btc(scope, model, group)
     out: dict[Any, Btc] = {}
     for row in conn.execute(query):
-        key = tuple(row[:2]) if group == "farm_day" else row[0]
-        out[key] = Btc(_float(row.btc), _float(row.covered))
+        out[row[0]] = Btc(_float(row.btc), _float(row.covered))
     return out
 
 
@@ -558,8 +560,6 @@ class FarmRow:
     farm_id: str
     lead_party: str | None
     totals: Totals
-    btc: Btc = field(default_factory=Btc)
-    by_day_btc: dict[date, float] = field(default_factory=dict)
 
 
 def farm_totals(conn: Connection, scope: Scope) -> list[FarmRow]:
@@ -583,20 +583,115 @@ def farm_totals(conn: Connection, scope: Scope) -> list[FarmRow]:
     return farms
 
 
+@dataclass
+class FarmBtc:
+    """BTC of a BM unit in a scope and its value at each date's GBP price."""
+
+    btc: float = 0.0
+    covered_mwh: float = 0.0
+    value_gbp: float | None = 0.0
+    unpriced_first: date | None = None
+    unpriced_last: date | None = None
+
+
+def _btc_detail(scope: Scope, model: MinerModel, tracked: bool) -> Any:
+    """Rows (farm_id, settlement_date, btc, covered) at the finest stored level."""
+    if tracked:
+        query = select(
+            c.farm_id,
+            c.settlement_date,
+            c.bitcoin_mined.label("btc"),
+            c.curtailed_energy_mwh.label("covered"),
+        ).where(
+            c.miner_model == model.key,
+            c.settlement_date >= scope.start,
+            c.settlement_date < scope.end,
+        )
+        if scope.farm_id is not None:
+            query = query.where(c.farm_id == scope.farm_id)
+        if scope.lead_party is not None:
+            k = (
+                select(r.settlement_date, r.settlement_period, r.farm_id)
+                .where(_record_filter(scope))
+                .distinct()
+                .subquery("k")
+            )
+            query = query.select_from(
+                historical_bitcoin_calculations.join(
+                    k,
+                    and_(
+                        c.settlement_date == k.c.settlement_date,
+                        c.settlement_period == k.c.settlement_period,
+                        c.farm_id == k.c.farm_id,
+                    ),
+                )
+            )
+        return query.subquery("b")
+    btc = btc_sql(
+        -r.volume,
+        literal(model.power_w, Float),
+        literal(model.hashrate_th, Float),
+        sp.difficulty,
+        sp.block_subsidy_btc,
+    )
+    return (
+        select(r.farm_id, r.settlement_date, btc.label("btc"), (-r.volume).label("covered"))
+        .select_from(
+            curtailment_records.join(
+                settlement_periods,
+                and_(
+                    sp.settlement_date == r.settlement_date,
+                    sp.settlement_period == r.settlement_period,
+                ),
+            )
+        )
+        .where(_record_filter(scope), sp.difficulty.is_not(None), sp.block_subsidy_btc.is_not(None))
+        .subquery("b")
+    )
+
+
 def farm_btc(
-    conn: Connection, scope: Scope, model: MinerModel, tracked: bool, *, per_day: bool
-) -> dict[str, tuple[Btc, dict[date, float]]]:
-    """BTC per BM unit; with ``per_day`` also each unit's BTC per day (for date prices)."""
-    out: dict[str, tuple[Btc, dict[date, float]]] = {}
-    if per_day:
-        for (farm, day), value in btc_rows(conn, scope, model, tracked, "farm_day").items():
-            total, days = out.setdefault(farm, (Btc(), {}))
-            total.add(value)
-            days[day] = days.get(day, 0.0) + value.btc
-    else:
-        for farm, value in btc_rows(conn, scope, model, tracked, "farm").items():
-            out[farm] = (value, {})
+    conn: Connection, scope: Scope, model: MinerModel, tracked: bool
+) -> dict[str, FarmBtc]:
+    """BTC per BM unit and its value at each date's GBP price, aggregated in SQL.
+
+    ``value_gbp`` is None when a date with Bitcoin has no price (first/last such date kept).
+    """
+    b = _btc_detail(scope, model, tracked)
+    g = btc_prices.alias("g")
+    missing = and_(g.c.price.is_(None), b.c.btc > 0)
+    rows = conn.execute(
+        select(
+            b.c.farm_id,
+            func.sum(b.c.btc),
+            func.sum(b.c.covered),
+            func.sum(b.c.btc * g.c.price),
+            func.sum(case((missing, 1), else_=0)),
+            func.min(case((missing, b.c.settlement_date))),
+            func.max(case((missing, b.c.settlement_date))),
+        )
+        .select_from(
+            b.outerjoin(g, and_(g.c.price_date == b.c.settlement_date, g.c.currency == "GBP"))
+        )
+        .group_by(b.c.farm_id)
+    ).all()
+    out: dict[str, FarmBtc] = {}
+    for row in rows:
+        unpriced = _int(row[4]) > 0
+        out[row[0]] = FarmBtc(
+            btc=_float(row[1]),
+            covered_mwh=_float(row[2]),
+            value_gbp=None if unpriced else _float(row[3]),
+            unpriced_first=_as_date(row[5]) if unpriced else None,
+            unpriced_last=_as_date(row[6]) if unpriced else None,
+        )
     return out
+
+
+def _as_date(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
 
 
 def period_conditions(conn: Connection, day: date) -> dict[int, tuple[float | None, float | None]]:

@@ -433,24 +433,8 @@ def farms_by_lead_party(conn: Connection, scope: q.Scope) -> list[LeadPartyFarms
     return sorted(groups.values(), key=lambda g: (-g.curtailed_energy, g.name))
 
 
-@dataclass
-class _Unit:
-    farm: q.FarmRow
-    btc: float
-    btc_by_day: dict[date, float]
-
-
-def _units(conn: Connection, scope: q.Scope, model: MinerModel, tracked: bool) -> list[_Unit]:
-    farms = q.farm_totals(conn, scope)
-    per_day = scope.timeframe != "day"
-    btc = q.farm_btc(conn, scope, model, tracked, per_day=per_day)
-    units: list[_Unit] = []
-    for farm in farms:
-        total, days = btc.get(farm.farm_id, (q.Btc(), {}))
-        if not per_day:
-            days = {scope.start: total.btc}
-        units.append(_Unit(farm, total.btc, days))
-    return units
+def _sum_or_none(values: Sequence[float | None]) -> float | None:
+    return None if any(v is None for v in values) else sum(v for v in values if v is not None)
 
 
 def grouped_data(
@@ -460,46 +444,51 @@ def grouped_data(
     tracked_models: Sequence[str],
 ) -> GroupedData:
     tracked = model.key in tracked_models
-    units = _units(conn, scope, model, tracked)
+    farms = q.farm_totals(conn, scope)
+    btc = q.farm_btc(conn, scope, model, tracked)
     prices = PriceBook.load(conn, scope.start, _scope_last_day(scope))
-    total_energy = sum(u.farm.totals.energy_mwh for u in units)
-    groups: dict[str | None, list[_Unit]] = {}
-    for unit in units:
-        groups.setdefault(unit.farm.lead_party, []).append(unit)
-    reasons: list[str] = []
+    total_energy = sum(f.totals.energy_mwh for f in farms)
+    groups: dict[str | None, list[q.FarmRow]] = {}
+    for farm in farms:
+        groups.setdefault(farm.lead_party, []).append(farm)
+    unpriced = [b for b in btc.values() if b.unpriced_first is not None]
+    reason: str | None = None
+    if unpriced:
+        first = min(b.unpriced_first for b in unpriced if b.unpriced_first is not None)
+        last = max(b.unpriced_last for b in unpriced if b.unpriced_last is not None)
+        reason = (
+            missing_reason("GBP", first, prices.failures)
+            if first == last
+            else f"no BTC/GBP price for some dates with Bitcoin between {first} and {last}; "
+            f"fetch them with `curtailcoin prices update --from {first} --to {last}` "
+            "or import a CSV"
+        )
 
     def pct(energy: float) -> float:
         return 100.0 * energy / total_energy if total_energy > 0 else 0.0
 
     out: list[LeadPartyGroup] = []
-    all_days: dict[date, float] = {}
     for lead_party, members in groups.items():
-        group_days: dict[date, float] = {}
         rows: list[UnitRow] = []
-        for unit in members:
-            value = prices.at_dates(unit.btc_by_day, "GBP")
-            if value.missing_reason and value.missing_reason not in reasons:
-                reasons.append(value.missing_reason)
-            for d, b in unit.btc_by_day.items():
-                group_days[d] = group_days.get(d, 0.0) + b
-                all_days[d] = all_days.get(d, 0.0) + b
-            t = unit.farm.totals
+        for farm in members:
+            unit = btc.get(farm.farm_id, q.FarmBtc())
+            t = farm.totals
             rows.append(
                 UnitRow(
-                    farm_id=unit.farm.farm_id,
+                    farm_id=farm.farm_id,
                     curtailed_energy=t.energy_mwh,
                     percentage_of_total=pct(t.energy_mwh),
                     payment=t.payment_gbp,
                     payment_per_mwh=_per(t.payment_gbp, t.energy_mwh),
                     potential_btc=unit.btc,
-                    btc_value=value.amount,
+                    btc_value=unit.value_gbp,
                     btc_value_at_latest_price=prices.at_latest(unit.btc, "GBP").amount,
                     record_count=t.records,
                 )
             )
         energy = sum(u.curtailed_energy for u in rows)
         payment = sum(u.payment for u in rows)
-        btc = sum(u.potential_btc for u in rows)
+        group_btc = sum(u.potential_btc for u in rows)
         out.append(
             LeadPartyGroup(
                 lead_party_name=lead_party,
@@ -508,9 +497,9 @@ def grouped_data(
                 total_percentage_of_total=pct(energy),
                 total_payment=payment,
                 payment_per_mwh=_per(payment, energy),
-                total_potential_btc=btc,
-                btc_value=prices.at_dates(group_days, "GBP").amount,
-                btc_value_at_latest_price=prices.at_latest(btc, "GBP").amount,
+                total_potential_btc=group_btc,
+                btc_value=_sum_or_none([u.btc_value for u in rows]),
+                btc_value_at_latest_price=prices.at_latest(group_btc, "GBP").amount,
                 record_count=sum(u.record_count for u in rows),
                 farms=rows,
             )
@@ -523,8 +512,8 @@ def grouped_data(
             curtailed_energy=sum(g.total_curtailed_energy for g in out),
             payment=sum(g.total_payment for g in out),
             potential_btc=sum(g.total_potential_btc for g in out),
-            btc_value=prices.at_dates(all_days, "GBP").amount,
-            farm_count=len(units),
+            btc_value=_sum_or_none([g.btc_value for g in out]),
+            farm_count=len(farms),
             lead_party_count=len(out),
         ),
         meta=GroupedMeta(
@@ -535,7 +524,7 @@ def grouped_data(
             lead_party=scope.lead_party,
             current_price=latest.price if latest else None,
             current_price_date=latest.price_date if latest else None,
-            value_missing_reason=reasons[0] if reasons else None,
+            value_missing_reason=reason,
         ),
     )
 
