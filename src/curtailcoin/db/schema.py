@@ -305,3 +305,35 @@ date_locks = Table(
     Column("acquired_at", TZ, nullable=False),
     Column("expires_at", TZ, nullable=False),
 )
+
+# --- Analytics (migration 0003): covering indexes for the API's range aggregates -------------
+# Date-range and lead-party scans of the records, and per-model scans of the calculations, are
+# answered from these indexes alone (index-only scans on PostgreSQL, covering on SQLite).
+
+Index(
+    "ix_curtailment_records_date_cover",
+    curtailment_records.c.settlement_date,
+    curtailment_records.c.settlement_period,
+    curtailment_records.c.farm_id,
+    curtailment_records.c.lead_party_name,
+    curtailment_records.c.volume,
+    curtailment_records.c.payment,
+)
+Index(
+    "ix_curtailment_records_lead_party_cover",
+    curtailment_records.c.lead_party_name,
+    curtailment_records.c.settlement_date,
+    curtailment_records.c.settlement_period,
+    curtailment_records.c.farm_id,
+    curtailment_records.c.volume,
+    curtailment_records.c.payment,
+)
+Index(
+    "ix_hbc_model_date_cover",
+    historical_bitcoin_calculations.c.miner_model,
+    historical_bitcoin_calculations.c.settlement_date,
+    historical_bitcoin_calculations.c.farm_id,
+    historical_bitcoin_calculations.c.settlement_period,
+    historical_bitcoin_calculations.c.bitcoin_mined,
+    historical_bitcoin_calculations.c.curtailed_energy_mwh,
+)
