@@ -265,6 +265,7 @@ class ReconciliationStatus:
     per_date: list[DateReport] = field(default_factory=list)
     summary_details: list[SummaryMismatch] = field(default_factory=list)
     source_checked: bool = False
+    source_errors: dict[str, str] = field(default_factory=dict)
     elapsed_s: float = 0.0
 
     @property
@@ -317,6 +318,7 @@ class ReconciliationStatus:
                 else None
             ),
             "source_drift_dates": [r.settlement_date.isoformat() for r in drift],
+            "source_errors": self.source_errors,
             "completion_percentage": self.completion_percentage,
             "dates_complete": sum(1 for r in self.per_date if r.complete),
             "problem_dates": [d.isoformat() for d in self.problem_dates],

@@ -1,0 +1,886 @@
+"""What fixes what, one date at a time, under the date's lock.
+
+=========================  =================================================================
+problem                    fix
+=========================  =================================================================
+incomplete, source drift,  refetch: ``pipeline.reingest_date`` (the whole date when the source
+period totals mismatch     check has fetched every period anyway — its answers are reused, no
+                           second request — else only the periods concerned)
+missing, stale, stale      recalculate: refresh the periods' difficulty/subsidy from the epoch
+period conditions          table, ``calculations.calculate`` for the date, then resummarise
+summary mismatch           resummarise: the date's daily rows, its month and its year
+pending                    nothing can be done until the epoch table knows the difficulty; a
+                           refresh from mempool.space is tried, then the date is recalculated
+=========================  =================================================================
+
+A date is checked row by row (``check_date_reconciliation_status``) before and after; nothing is
+written when nothing is wrong. Transient errors (timeouts, 5xx, dropped connections, deadlocks,
+a date locked by another run) retry the date with backoff; permanent ones fail it at once with a
+clear reason, and the other dates go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, delete, func, select, union
+
+from curtailcoin.calculations import calculate
+from curtailcoin.config import Settings
+from curtailcoin.db.bulk import bulk_insert
+from curtailcoin.db.schema import (
+    bid_stack_lines,
+    bitcoin_daily_summaries,
+    bitcoin_monthly_summaries,
+    bitcoin_yearly_summaries,
+    bm_units,
+    curtailment_records,
+    historical_bitcoin_calculations,
+    settlement_periods,
+)
+from curtailcoin.ingest import (
+    LINE_COLUMNS,
+    RECORD_COLUMNS,
+    _line_row,
+    _period_row,
+    _record_row,
+    is_curtailment,
+)
+from curtailcoin.miners import MinerModel
+from curtailcoin.network import NetworkTimeline
+from curtailcoin.pipeline import (
+    BadInput,
+    ensure_network_conditions,
+    lock_rollups,
+    prepare_database,
+    reingest_date,
+    resolve_model_keys,
+    validate_date,
+)
+from curtailcoin.reconcile.definitions import (
+    DateReport,
+    SummaryMismatch,
+    check_date_reconciliation_status,
+    expected_conditions,
+    expected_period_count,
+)
+from curtailcoin.reconcile.locks import DateLocks
+from curtailcoin.reconcile.retry import (
+    RetryCounters,
+    backoff_s,
+    describe_error,
+    error_category,
+    is_timeout_error,
+)
+from curtailcoin.reconcile.source import (
+    Totals,
+    check_source,
+    compact_periods,
+    first_error,
+    headline_totals,
+    verify_against_acceptances,
+)
+from curtailcoin.reference import load_timeline
+from curtailcoin.registry import refresh_registry, wind_units
+from curtailcoin.settlement import check_period
+from curtailcoin.sources.elexon import AcceptanceVolume, ElexonClient, PeriodResult
+from curtailcoin.sources.http import RetryPolicy, SourceError
+from curtailcoin.summaries import (
+    month_bounds,
+    rebuild_bitcoin_summaries,
+    rebuild_curtailment_summaries,
+    year_month,
+)
+
+log = logging.getLogger("curtailcoin.reconcile")
+
+T = TypeVar("T")
+
+MAX_RETRIES = 3
+"""Attempts per date for transient errors (the seed's ``MAX_RETRIES``)."""
+
+
+class FetchFailed(SourceError):
+    """Periods of a date could not be fetched; ``transient`` says whether a retry may help."""
+
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+@dataclass
+class ReconcileContext:
+    """What every date of a run shares: the database, one Elexon client (so its concurrency cap
+    and rate limit bind across dates), the per-date locks and the retry counters."""
+
+    engine: Engine
+    settings: Settings
+    models: list[MinerModel]
+    client: ElexonClient
+    locks: DateLocks
+    now: datetime | None = None
+    counters: RetryCounters = field(default_factory=RetryCounters)
+    lock_timeout_s: float = 600.0
+    own_client: bool = True
+    _wind: dict[str, str | None] | None = None
+    _wind_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @classmethod
+    def create(
+        cls,
+        engine: Engine,
+        settings: Settings,
+        *,
+        models: list[MinerModel] | None = None,
+        client: ElexonClient | None = None,
+        now: datetime | None = None,
+    ) -> ReconcileContext:
+        prepare_database(engine)
+        if models is None:
+            models = resolve_model_keys(engine, settings.tracked_models)
+        return cls(
+            engine=engine,
+            settings=settings,
+            models=list(models),
+            client=client or ElexonClient.from_settings(settings),
+            locks=DateLocks(engine),
+            now=now,
+            own_client=client is None,
+        )
+
+    @property
+    def model_keys(self) -> list[str]:
+        return [m.key for m in self.models]
+
+    @property
+    def requests(self) -> int:
+        return self.client.stats.requests
+
+    async def wind(self) -> dict[str, str | None]:
+        """The wind units, after a registry refresh if it is older than the configured age."""
+        async with self._wind_lock:
+            if self._wind is None:
+                try:
+                    await refresh_registry(
+                        self.engine,
+                        self.client,
+                        max_age=timedelta(seconds=self.settings.bmunit_refresh_max_age_s),
+                    )
+                except SourceError as exc:
+                    log.warning(
+                        "BM unit registry refresh failed; using the stored list",
+                        extra={"error": str(exc)},
+                    )
+                with self.engine.connect() as conn:
+                    self._wind = wind_units(conn)
+            return self._wind
+
+    async def aclose(self) -> None:
+        await asyncio.to_thread(self.locks.close)
+        if self.own_client:
+            await self.client.aclose()
+
+
+@dataclass
+class DateOutcome:
+    """What happened to one date. ``ok``: clean, or every problem fixed (pending aside)."""
+
+    settlement_date: date
+    status: str = "clean"  # clean | fixed | partial | failed | skipped
+    actions: list[str] = field(default_factory=list)
+    before: list[str] = field(default_factory=list)
+    after: list[str] = field(default_factory=list)
+    reason: str | None = None
+    records: int = 0
+    pending: int = 0
+    drift_periods: list[int] = field(default_factory=list)
+    requests: int = 0
+    attempts: int = 1
+    elapsed_s: float = 0.0
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("clean", "fixed", "skipped")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "date": self.settlement_date.isoformat(),
+            "status": self.status,
+            "ok": self.ok,
+            "actions": self.actions,
+            "problems_before": self.before,
+            "problems_after": self.after,
+            "reason": self.reason,
+            "records": self.records,
+            "pending": self.pending,
+            "source_drift_periods": self.drift_periods,
+            "requests": self.requests,
+            "attempts": self.attempts,
+            "elapsed_s": round(self.elapsed_s, 3),
+            **self.details,
+        }
+
+
+def _thread_safe(engine: Engine) -> bool:
+    url = engine.url
+    return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
+
+
+async def run_db(engine: Engine, function: Callable[..., T], *args: Any) -> T:
+    """Blocking database work off the event loop (other dates' requests keep flowing)."""
+    if _thread_safe(engine):
+        return await asyncio.to_thread(function, *args)
+    return function(*args)
+
+
+def check_date(
+    engine: Engine, settlement_date: date, models: list[str], now: datetime | None
+) -> tuple[DateReport, list[SummaryMismatch]]:
+    """The date's report, counted row by row, and the summary rows its rebuild would fix."""
+    with engine.connect() as conn:
+        report, mismatches = check_date_reconciliation_status(
+            conn, settlement_date, models, now=now
+        )
+        conn.rollback()
+    return report, mismatches
+
+
+def problems_of(report: DateReport, mismatches: list[SummaryMismatch]) -> list[str]:
+    kinds = list(report.problems)
+    if mismatches and "summary_mismatch" not in kinds:
+        kinds.append("summary_mismatch")
+    return kinds
+
+
+def _summary_models(conn: Connection, settlement_date: date, tracked: list[str]) -> list[str]:
+    """Tracked models plus every model with a calculation or a summary in the date's month/year."""
+    first, following = month_bounds(settlement_date)
+    c = historical_bitcoin_calculations.c
+    bd = bitcoin_daily_summaries.c
+    bm = bitcoin_monthly_summaries.c
+    by = bitcoin_yearly_summaries.c
+    query = union(
+        select(c.miner_model).where(c.settlement_date == settlement_date).distinct(),
+        select(bd.miner_model).where(bd.summary_date >= first, bd.summary_date < following),
+        select(bm.miner_model).where(bm.year_month == year_month(settlement_date)),
+        select(by.miner_model).where(by.year == f"{settlement_date.year:04d}"),
+    )
+    found = [row[0] for row in conn.execute(query)]
+    return list(dict.fromkeys([*tracked, *sorted(found)]))
+
+
+def refresh_period_conditions(
+    conn: Connection, settlement_date: date, timeline: NetworkTimeline
+) -> int:
+    """Set each stored period's difficulty/subsidy to what the epoch table gives now."""
+    expected = expected_conditions(timeline, [settlement_date])
+    p = settlement_periods.c
+    rows = conn.execute(
+        select(p.settlement_period, p.difficulty, p.block_subsidy_btc).where(
+            p.settlement_date == settlement_date
+        )
+    ).all()
+    changed = 0
+    for period, difficulty, subsidy in rows:
+        exp = expected.get((settlement_date, period))
+        if exp is None:
+            continue
+        if (difficulty, subsidy) != (exp.difficulty, exp.block_subsidy_btc):
+            conn.execute(
+                settlement_periods.update()
+                .where(p.settlement_date == settlement_date, p.settlement_period == period)
+                .values(difficulty=exp.difficulty, block_subsidy_btc=exp.block_subsidy_btc)
+            )
+            changed += 1
+    return changed
+
+
+def recalculate(
+    engine: Engine,
+    settlement_date: date,
+    models: list[str],
+    timeline: NetworkTimeline,
+    *,
+    calculations: bool,
+) -> None:
+    """One transaction: (conditions + calculations), then every summary of the date."""
+    with engine.begin() as conn:
+        if calculations:
+            refresh_period_conditions(conn, settlement_date, timeline)
+            calculate(conn, settlement_date, models)
+        lock_rollups(conn, settlement_date.year)
+        rebuild_curtailment_summaries(conn, settlement_date)
+        rebuild_bitcoin_summaries(
+            conn, settlement_date, _summary_models(conn, settlement_date, models)
+        )
+
+
+async def _fix_database_level(
+    ctx: ReconcileContext, settlement_date: date, out: DateOutcome
+) -> tuple[DateReport, list[SummaryMismatch]]:
+    """Recalculate and resummarise what the records (now) call for; return the final check."""
+    engine = ctx.engine
+    keys = ctx.model_keys
+    report, mismatches = await run_db(engine, check_date, engine, settlement_date, keys, ctx.now)
+    if report.pending_periods or report.stale_condition_periods:
+        warnings: list[str] = []
+        await ensure_network_conditions(engine, ctx.settings, settlement_date, warnings)
+        for warning in warnings:
+            log.warning(warning, extra={"date": settlement_date.isoformat()})
+        report, mismatches = await run_db(
+            engine, check_date, engine, settlement_date, keys, ctx.now
+        )
+    calc = bool(report.missing or report.stale or report.stale_condition_periods)
+    if calc or report.summary_mismatches or mismatches:
+        with engine.connect() as conn:
+            timeline = load_timeline(conn)
+        await run_db(
+            engine,
+            lambda: recalculate(engine, settlement_date, keys, timeline, calculations=calc),
+        )
+        out.actions.append("recalculated and resummarised" if calc else "resummarised")
+        log.info(
+            "date recalculated" if calc else "date resummarised",
+            extra={
+                "date": settlement_date.isoformat(),
+                "missing": report.missing,
+                "stale": report.stale,
+                "summary_mismatches": len(mismatches),
+            },
+        )
+        report, mismatches = await run_db(
+            engine, check_date, engine, settlement_date, keys, ctx.now
+        )
+    return report, mismatches
+
+
+def _finish(out: DateOutcome, report: DateReport, mismatches: list[SummaryMismatch]) -> None:
+    out.after = problems_of(report, mismatches)
+    out.records = report.records
+    out.pending = report.pending
+    if out.status == "failed":
+        return
+    if out.after:
+        out.status = "partial"
+        out.reason = "still wrong after fixing: " + ", ".join(f"{kind}" for kind in out.after)
+    elif out.before:
+        out.status = "fixed"
+    else:
+        out.status = "clean"
+
+
+def expected_periods(settlement_date: date, now: datetime | None) -> list[int]:
+    return list(range(1, expected_period_count(settlement_date, now) + 1))
+
+
+async def fix_date_comprehensive(
+    ctx: ReconcileContext, settlement_date: date, *, source: bool = True
+) -> DateOutcome:
+    """The seed's ``fixDateComprehensive``: check one date (and, with ``source``, every period
+    against Elexon), then fix whatever is wrong. The caller holds the date's lock."""
+    started = time.perf_counter()
+    requests_before = ctx.requests
+    day = settlement_date.isoformat()
+    engine = ctx.engine
+    out = DateOutcome(settlement_date)
+    report, mismatches = await run_db(
+        engine, check_date, engine, settlement_date, ctx.model_keys, ctx.now
+    )
+    prefetched: Mapping[int, PeriodResult] | None = None
+    source_failed: dict[int, str] = {}
+    source_transient = False
+    if source:
+        wind = await ctx.wind()
+        check = await check_source(
+            engine,
+            ctx.client,
+            settlement_date,
+            expected_periods(settlement_date, ctx.now),
+            wind,
+            tolerance_mwh=ctx.settings.source_tolerance_mwh,
+            tolerance_gbp=ctx.settings.source_tolerance_gbp,
+        )
+        report.drift_periods = check.drift_periods
+        out.drift_periods = check.drift_periods
+        prefetched = check.results
+        source_failed = check.failed
+        source_transient = check.transient_failure
+        for drift in check.drift:
+            log.warning(
+                "source drift",
+                extra={
+                    "date": day,
+                    "period": drift.settlement_period,
+                    "stored_records": drift.stored.records,
+                    "source_records": drift.source.records,
+                    "stored_mwh": round(drift.stored.mwh, 6),
+                    "source_mwh": round(drift.source.mwh, 6),
+                    "stored_gbp": round(drift.stored.gbp, 2),
+                    "source_gbp": round(drift.source.gbp, 2),
+                },
+            )
+        if source_failed:
+            log.error(
+                "source check failed",
+                extra={"date": day, "periods": compact_periods(source_failed)},
+            )
+    out.before = problems_of(report, mismatches)
+    log.info(
+        "date checked",
+        extra={"date": day, "problems": ",".join(out.before) or "none", "source": source},
+    )
+
+    refetch = report.needs_refetch
+    if refetch:
+        # With a source check every period is in hand already: replace the whole date with it.
+        whole = source or not report.periods_fetched
+        wanted = expected_periods(settlement_date, ctx.now) if whole else refetch
+        results = {p: r for p, r in (prefetched or {}).items() if p in wanted and r.ok}
+        to_fetch = [p for p in wanted if p not in results]
+        if to_fetch:
+            wind = await ctx.wind()
+            results.update(
+                await ctx.client.fetch_stack_periods(
+                    settlement_date, to_fetch, keep=wind.__contains__
+                )
+            )
+        errors = {p: r.error for p, r in results.items() if r.error is not None}
+        if errors:
+            raise FetchFailed(
+                f"fetch failed for periods {compact_periods(errors)} "
+                f"({first_error({p: str(e) for p, e in errors.items()})})",
+                transient=any(e.transient for e in errors.values()),
+            )
+        result = await reingest_date(
+            engine,
+            ctx.settings,
+            settlement_date,
+            models=ctx.models,
+            client=ctx.client,
+            periods=None if whole else refetch,
+            now=ctx.now,
+            prefetched=results,
+            skip_verify=True,
+        )
+        if result.failed_periods:  # pragma: no cover - every period was prefetched
+            raise FetchFailed(
+                f"reingest failed for periods {compact_periods(result.failed_periods)}",
+                transient=True,
+            )
+        out.actions.append(
+            "reingested the date" if whole else f"reingested periods {compact_periods(refetch)}"
+        )
+        log.info(
+            "date refetched",
+            extra={"date": day, "periods": "all" if whole else compact_periods(refetch)},
+        )
+    elif source_failed:
+        # Nothing to refetch as far as we know, but the check itself is incomplete.
+        raise FetchFailed(
+            f"source check failed for periods {compact_periods(source_failed)} "
+            f"({first_error(source_failed)})",
+            transient=source_transient,
+        )
+
+    report, mismatches = await _fix_database_level(ctx, settlement_date, out)
+    _finish(out, report, mismatches)
+    out.requests = ctx.requests - requests_before
+    out.elapsed_s = time.perf_counter() - started
+    return out
+
+
+async def process_date(
+    ctx: ReconcileContext,
+    settlement_date: date,
+    *,
+    source: bool = True,
+    attempt_limit: int = MAX_RETRIES,
+) -> DateOutcome:
+    """The seed's ``processDate``: lock the date, fix it, retry transient failures with backoff.
+
+    Never raises for a date's failure (the outcome says why); other dates go on.
+    """
+    day = settlement_date.isoformat()
+    attempt = 0
+    started = time.perf_counter()
+    while True:
+        attempt += 1
+        try:
+            async with ctx.locks.hold(settlement_date, timeout_s=ctx.lock_timeout_s):
+                outcome = await fix_date_comprehensive(ctx, settlement_date, source=source)
+            outcome.attempts = attempt
+            outcome.elapsed_s = time.perf_counter() - started
+            log.info(
+                "date processed",
+                extra={
+                    "date": day,
+                    "status": outcome.status,
+                    "actions": "; ".join(outcome.actions) or "none",
+                    "attempts": attempt,
+                },
+            )
+            return outcome
+        except (BadInput, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            transient = is_timeout_error(exc)
+            if transient and attempt < attempt_limit:
+                ctx.counters.note(exc)
+                wait = backoff_s(attempt, max(ctx.settings.backoff_base_s, 0.01) * 2)
+                log.warning(
+                    "date failed; retrying",
+                    extra={
+                        "date": day,
+                        "attempt": attempt,
+                        "wait_s": round(wait, 3),
+                        "error": describe_error(exc),
+                    },
+                )
+                await asyncio.sleep(wait)
+                continue
+            reason = f"{error_category(exc)}: {describe_error(exc)}"
+            log.error("date failed", extra={"date": day, "attempts": attempt, "reason": reason})
+            return DateOutcome(
+                settlement_date,
+                status="failed",
+                reason=reason,
+                attempts=attempt,
+                elapsed_s=time.perf_counter() - started,
+            )
+
+
+# -- critical -----------------------------------------------------------------------------------
+
+
+def careful_client(settings: Settings) -> ElexonClient:
+    """One request at a time, a quarter of the rate, 3× the timeout, twice the retries."""
+    return ElexonClient.from_settings(
+        settings,
+        concurrency=1,
+        requests_per_second=max(0.25, settings.requests_per_second / 4),
+        timeout_s=settings.request_timeout_s * 3,
+        policy=RetryPolicy(
+            max_tries=min(20, settings.max_tries * 2),
+            max_time_s=settings.max_retry_time_s * 2,
+            backoff_base_s=settings.backoff_base_s * 2,
+            backoff_max_s=settings.backoff_max_s * 2,
+        ),
+    )
+
+
+async def process_critical_date(ctx: ReconcileContext, settlement_date: date) -> DateOutcome:
+    """The seed's ``processCriticalDate``: reprocess a troublesome date with extra care.
+
+    One period at a time through a careful client; each period's wind lines are verified against
+    the acceptance-volumes endpoint (refetched once on a disagreement). Verified periods are
+    stored together (the whole date atomically when all are verified); a period that cannot be
+    fetched or verified keeps its previous data and fails the date with the reason.
+    """
+    started = time.perf_counter()
+    day = settlement_date.isoformat()
+    out = DateOutcome(settlement_date)
+    careful = careful_client(ctx.settings)
+    engine = ctx.engine
+    try:
+        async with ctx.locks.hold(settlement_date, timeout_s=ctx.lock_timeout_s):
+            report, mismatches = await run_db(
+                engine, check_date, engine, settlement_date, ctx.model_keys, ctx.now
+            )
+            out.before = problems_of(report, mismatches)
+            wind = await ctx.wind()
+            volumes: list[AcceptanceVolume] = await careful.fetch_acceptance_volumes(
+                settlement_date
+            )
+            verified: dict[int, PeriodResult] = {}
+            failed: dict[int, str] = {}
+            unverified: dict[int, list[str]] = {}
+            periods = expected_periods(settlement_date, ctx.now)
+            for period in periods:
+                for attempt in (1, 2):
+                    results = await careful.fetch_stack_periods(
+                        settlement_date, [period], keep=wind.__contains__
+                    )
+                    result = results[period]
+                    if result.error is not None:
+                        failed[period] = str(result.error)
+                        break
+                    problems = verify_against_acceptances(
+                        settlement_date,
+                        period,
+                        result.lines,
+                        volumes,
+                        wind,
+                        ctx.settings.source_tolerance_mwh,
+                    )
+                    if not problems:
+                        verified[period] = result
+                        unverified.pop(period, None)
+                        break
+                    unverified[period] = problems
+                    if attempt == 1:  # the day's volumes may predate a revision: once more
+                        volumes = await careful.fetch_acceptance_volumes(settlement_date)
+                headline = (
+                    headline_totals(verified[period].lines, wind) if period in verified else None
+                )
+                problem = failed.get(period) or "; ".join(unverified.get(period, []))
+                log.info(
+                    "critical period",
+                    extra={
+                        "date": day,
+                        "period": period,
+                        "verified": period in verified,
+                        "records": headline.records if headline else None,
+                        "problem": problem[:300] or None,
+                    },
+                )
+            out.details["periods_verified"] = len(verified)
+            out.details["periods_expected"] = len(periods)
+            out.details["unverified_periods"] = {
+                str(p): v[:5] for p, v in sorted(unverified.items())
+            }
+            if verified:
+                whole = len(verified) == len(periods)
+                written = await reingest_date(
+                    engine,
+                    ctx.settings,
+                    settlement_date,
+                    models=ctx.models,
+                    client=careful,
+                    periods=None if whole else sorted(verified),
+                    now=ctx.now,
+                    prefetched=verified,
+                    skip_verify=True,
+                )
+                if written.failed_periods:  # pragma: no cover - every period was prefetched
+                    failed.update(written.failed_periods)
+                else:
+                    what = "the date" if whole else "periods " + compact_periods(verified)
+                    out.actions.append(
+                        f"reingested {what} (each period verified against acceptance volumes)"
+                    )
+            report, mismatches = await _fix_database_level(ctx, settlement_date, out)
+            _finish(out, report, mismatches)
+            if failed or unverified:
+                out.status = "failed"
+                parts = []
+                if failed:
+                    parts.append(
+                        f"fetch failed for periods {compact_periods(failed)} "
+                        f"({first_error(failed)})"
+                    )
+                if unverified:
+                    first = min(unverified)
+                    parts.append(
+                        f"periods {compact_periods(unverified)} disagree with the acceptance "
+                        f"volumes (period {first}: {unverified[first][0]})"
+                    )
+                out.reason = "; ".join(parts)
+    except (BadInput, asyncio.CancelledError):
+        raise
+    except Exception as exc:
+        out.status = "failed"
+        out.reason = f"{error_category(exc)}: {describe_error(exc)}"
+        log.error("critical date failed", extra={"date": day, "reason": out.reason})
+    finally:
+        out.requests = careful.stats.requests
+        await careful.aclose()
+    out.elapsed_s = time.perf_counter() - started
+    return out
+
+
+# -- spot fix -----------------------------------------------------------------------------------
+
+
+def validate_spot_fix(engine: Engine, settlement_date: date, period: int, farm: str) -> None:
+    """Bad input → ``BadInput`` (one line naming the value and what is allowed)."""
+    validate_date(settlement_date)
+    try:
+        check_period(settlement_date, period)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+    with engine.connect() as conn:
+        unit = conn.execute(
+            select(bm_units.c.elexon_bm_unit).where(bm_units.c.elexon_bm_unit == farm)
+        ).first()
+        seen = conn.execute(
+            select(curtailment_records.c.farm_id)
+            .where(
+                curtailment_records.c.settlement_date == settlement_date,
+                curtailment_records.c.farm_id == farm,
+            )
+            .limit(1)
+        ).first()
+        units = conn.execute(select(func.count()).select_from(bm_units)).scalar_one()
+    if unit is None and seen is None:
+        raise BadInput(
+            f"unknown farm {farm!r}: not a BM unit in the registry ({units} units) nor a farm "
+            f"with records on {settlement_date.isoformat()}; use an Elexon BM unit id such as "
+            "T_WHILW-1"
+        )
+
+
+def _farm_period(conn: Connection, settlement_date: date, period: int, farm: str) -> dict[str, Any]:
+    r = curtailment_records.c
+    rows = conn.execute(
+        select(r.volume, r.payment).where(
+            r.settlement_date == settlement_date,
+            r.settlement_period == period,
+            r.farm_id == farm,
+        )
+    ).all()
+    c = historical_bitcoin_calculations.c
+    calcs = conn.execute(
+        select(c.miner_model, c.bitcoin_mined).where(
+            c.settlement_date == settlement_date,
+            c.settlement_period == period,
+            c.farm_id == farm,
+        )
+    ).all()
+    return {
+        "records": len(rows),
+        "curtailed_mwh": -sum(v for v, _ in rows) + 0.0,
+        "payment_gbp": sum(p for _, p in rows if p is not None),
+        "bitcoin": {model: btc for model, btc in sorted(calcs)},
+    }
+
+
+def _spot_write(
+    engine: Engine,
+    settlement_date: date,
+    period: int,
+    farm: str,
+    result: PeriodResult,
+    wind: Mapping[str, str | None],
+    timeline: NetworkTimeline,
+    models: list[str],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    with engine.begin() as conn:
+        before = _farm_period(conn, settlement_date, period, farm)
+        conn.execute(
+            delete(bid_stack_lines).where(
+                bid_stack_lines.c.settlement_date == settlement_date,
+                bid_stack_lines.c.settlement_period == period,
+                bid_stack_lines.c.bm_unit_id == farm,
+            )
+        )
+        conn.execute(
+            delete(curtailment_records).where(
+                curtailment_records.c.settlement_date == settlement_date,
+                curtailment_records.c.settlement_period == period,
+                curtailment_records.c.farm_id == farm,
+            )
+        )
+        fetched_at = result.fetched_at or datetime.now(UTC)
+        mine = [line for line in result.lines if line.bm_unit_id == farm]
+        if farm in wind:
+            bulk_insert(
+                conn, bid_stack_lines, LINE_COLUMNS, [_line_row(x, fetched_at) for x in mine]
+            )
+            bulk_insert(
+                conn,
+                curtailment_records,
+                RECORD_COLUMNS,
+                [_record_row(x, wind, fetched_at) for x in mine if is_curtailment(x, wind)],
+            )
+        # The period's status and headline totals are the fresh answer for the whole period:
+        # other farms that differ from it are then reported as a period totals mismatch.
+        conn.execute(
+            delete(settlement_periods).where(
+                settlement_periods.c.settlement_date == settlement_date,
+                settlement_periods.c.settlement_period == period,
+            )
+        )
+        conn.execute(
+            settlement_periods.insert(),
+            [_period_row(settlement_date, period, result, wind, timeline)],
+        )
+        calculate(conn, settlement_date, models, [period], farm_id=farm)
+        lock_rollups(conn, settlement_date.year)
+        rebuild_curtailment_summaries(conn, settlement_date)
+        rebuild_bitcoin_summaries(
+            conn, settlement_date, _summary_models(conn, settlement_date, models)
+        )
+        after = _farm_period(conn, settlement_date, period, farm)
+    return before, after
+
+
+async def spot_fix(
+    ctx: ReconcileContext, settlement_date: date, period: int, farm: str
+) -> DateOutcome:
+    """The seed's ``spotFix``: refetch one period; replace that farm's lines and records of the
+    period and everything derived from them (calculations, the date's summaries, month, year)."""
+    started = time.perf_counter()
+    requests_before = ctx.requests
+    day = settlement_date.isoformat()
+    validate_spot_fix(ctx.engine, settlement_date, period, farm)
+    out = DateOutcome(settlement_date)
+    out.details.update(period=period, farm=farm)
+    try:
+        async with ctx.locks.hold(settlement_date, timeout_s=ctx.lock_timeout_s):
+            wind = await ctx.wind()
+            results = await ctx.client.fetch_stack_periods(
+                settlement_date, [period], keep=wind.__contains__
+            )
+            result = results[period]
+            if result.error is not None:
+                raise FetchFailed(
+                    f"fetch failed for period {period}: {result.error}",
+                    transient=result.error.transient,
+                )
+            warnings: list[str] = []
+            timeline = await ensure_network_conditions(
+                ctx.engine, ctx.settings, settlement_date, warnings
+            )
+            before, after = await run_db(
+                ctx.engine,
+                _spot_write,
+                ctx.engine,
+                settlement_date,
+                period,
+                farm,
+                result,
+                wind,
+                timeline,
+                ctx.model_keys,
+            )
+            source = headline_totals([x for x in result.lines if x.bm_unit_id == farm], wind)
+            out.details.update(
+                before=before, after=after, source=Totals.to_json(source), warnings=warnings
+            )
+            out.actions.append(
+                f"replaced period {period} of {farm}: {before['records']} → {after['records']} "
+                "records, calculations and summaries rebuilt"
+            )
+            out.before = ["spot_fix"] if before != after else []
+            report, mismatches = await run_db(
+                ctx.engine, check_date, ctx.engine, settlement_date, ctx.model_keys, ctx.now
+            )
+            out.status = "fixed" if out.before else "clean"
+            out.after = problems_of(report, mismatches)  # the rest of the date, for information
+            out.records = report.records
+            log.info(
+                "spot fix",
+                extra={
+                    "date": day,
+                    "period": period,
+                    "farm": farm,
+                    "records_before": before["records"],
+                    "records_after": after["records"],
+                },
+            )
+    except (BadInput, asyncio.CancelledError):
+        raise
+    except Exception as exc:
+        out.status = "failed"
+        out.reason = f"{error_category(exc)}: {describe_error(exc)}"
+        log.error("spot fix failed", extra={"date": day, "period": period, "farm": farm})
+    out.requests = ctx.requests - requests_before
+    out.elapsed_s = time.perf_counter() - started
+    return out
