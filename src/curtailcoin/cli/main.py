@@ -6,6 +6,7 @@ import typer
 
 from curtailcoin.cli import db, models, refs
 from curtailcoin.cli import prices as prices_cli
+from curtailcoin.cli import reconcile as reconcile_cli
 from curtailcoin.cli import testserver as testserver_cli
 from curtailcoin.cli.reingest import reingest
 from curtailcoin.cli.serve import serve
@@ -29,6 +30,7 @@ app.command("worker")(worker)
 app.add_typer(jobs_app, name="jobs")
 app.command("backfill")(backfill_command)
 app.add_typer(testserver_cli.app, name="testserver")
+app.add_typer(reconcile_cli.app, name="reconcile")
 
 
 def main() -> None:
