@@ -1,0 +1,288 @@
+"""Benchmark the backfill and the workers (issue 5's speed and scale targets); prints figures.
+
+1. **Backfill vs its floor.** ``curtailcoin backfill`` of 30 days against the local Elexon test
+   server with 100 ms latency per request, on a fresh SQLite file. The floor is what the shared
+   client's limits allow: ``requests ÷ min(rate limit, concurrency cap ÷ latency)``. Two
+   settings: one where the request rate binds, one where the concurrency cap does. Target: the
+   backfill's own elapsed time within 1.3× the floor.
+2. **One vs two workers** (PostgreSQL): the same range queued with ``backfill --enqueue``, then
+   processed by 1 and by 2 ``curtailcoin worker --burst`` processes; the rate limit is set high
+   so that it does not bind (latency and the per-process concurrency cap do). Target ≈ 2×
+   (within 20%). Light and calm days, so the test server's own CPU stays out of the way.
+3. **Peak memory** (``ru_maxrss`` of the backfill process, from ``os.wait4``) for 10 and for 30
+   days: it must not grow with the length of the range.
+
+No timed asserts: the script prints the figures and the ratios.
+
+Usage: python bench/bench_backfill.py [--days 30] [--pg postgresql://postgres@127.0.0.1/postgres]
+       [--skip-floor] [--skip-workers] [--skip-memory]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from curtailcoin.testservers import ElexonTestServer, MempoolTestServer
+
+CURTAILCOIN = shutil.which("curtailcoin") or str(Path(sys.executable).parent / "curtailcoin")
+LATENCY_S = 0.1
+START = date(2025, 1, 1)
+
+
+def env_for(
+    url: str, elexon: ElexonTestServer, mempool: MempoolTestServer, work: Path, **extra: str
+) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CURTAILCOIN_")}
+    env.update(
+        {
+            "CURTAILCOIN_DATABASE_URL": url,
+            "CURTAILCOIN_ELEXON_BASE_URL": elexon.base_url,
+            "CURTAILCOIN_MEMPOOL_BASE_URL": mempool.base_url,
+            "CURTAILCOIN_CHECKPOINT_DIR": str(work / "checkpoints"),
+            "CURTAILCOIN_CONFIG_FILE": str(work / "none.toml"),
+            "CURTAILCOIN_REQUEST_TIMEOUT_S": "30",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, int, int, str, str]:
+    """Run the CLI; (wall seconds, exit code, peak RSS in KiB, stdout, stderr)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        process = subprocess.Popen([CURTAILCOIN, *args], env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return (
+            wall,
+            process.returncode,
+            int(usage.ru_maxrss),
+            out.read().decode(),
+            err.read().decode(),
+        )
+
+
+def backfill_vs_floor(
+    elexon: ElexonTestServer, mempool: MempoolTestServer, days: int, work: Path
+) -> None:
+    print(f"\n## 1. Backfill of {days} days vs the floor (latency {LATENCY_S * 1000:.0f} ms)")
+    elexon.latency_s = LATENCY_S
+    end = START + timedelta(days=days - 1)
+    cases = [
+        ("rate limit binds", {"rate": 20.0, "cap": 8, "dates": 4}),
+        ("concurrency cap binds", {"rate": 1000.0, "cap": 4, "dates": 4}),
+    ]
+    for label, case in cases:
+        db = work / f"floor-{case['cap']}-{int(case['rate'])}.db"
+        env = env_for(
+            f"sqlite:///{db}",
+            elexon,
+            mempool,
+            work / label.replace(" ", "-"),
+            CURTAILCOIN_REQUESTS_PER_SECOND=str(case["rate"]),
+            CURTAILCOIN_CONCURRENCY=str(case["cap"]),
+        )
+        elexon.clear_requests()
+        wall, code, rss, out, err = run_measured(
+            ["backfill", str(START), str(end), "--concurrency", str(case["dates"]), "--json"],
+            env,
+        )
+        if code != 0:
+            print(f"  {label}: exit {code}\n{err[-2000:]}")
+            continue
+        summary = json.loads(out)
+        log = elexon.requests
+        requests = len(log)
+        throughput = min(float(case["rate"]), float(case["cap"]) / LATENCY_S)
+        floor = requests / throughput
+        # the server's own time per request: the 100 ms latency plus generating and sending
+        service = sum(r.duration for r in log) / requests
+        served_floor = requests / min(float(case["rate"]), float(case["cap"]) / service)
+        print(
+            f"- {label}: rate {case['rate']:g}/s, cap {case['cap']}, {case['dates']} dates in "
+            f"flight; {requests} requests; floor {floor:.1f} s\n"
+            f"  backfill elapsed {summary['elapsed_s']:.1f} s = "
+            f"{summary['elapsed_s'] / floor:.2f}× floor (process wall {wall:.1f} s = "
+            f"{wall / floor:.2f}×); {summary['periods_per_s']:.1f} periods/s; "
+            f"{summary['records']:,} records; peak RSS {rss / 1024:.0f} MiB\n"
+            f"  mean server time per request {service * 1000:.0f} ms (latency included): floor "
+            f"at that service time {served_floor:.1f} s, elapsed = "
+            f"{summary['elapsed_s'] / served_floor:.2f}× of it; max in flight "
+            f"{elexon.max_in_flight}"
+        )
+    elexon.latency_s = 0.0
+
+
+def _create_database(admin_url: str) -> str:
+    name = f"cc_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{admin_url.rpartition('/')[0]}/{name}"
+
+
+def _drop_database(admin_url: str, url: str) -> None:
+    name = url.rpartition("/")[2]
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _queue_span(url: str) -> float:
+    """Seconds from the first job start to the last job end, from procrastinate's events."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT EXTRACT(EPOCH FROM max(at) FILTER (WHERE type IN ('succeeded', 'failed')) "
+            "- min(at) FILTER (WHERE type = 'started')) FROM procrastinate_events"
+        ).fetchone()
+        counts = dict(
+            conn.execute("SELECT status::text, count(*) FROM procrastinate_jobs GROUP BY 1")
+        )
+    if counts.keys() - {"succeeded"}:
+        print(f"  warning: jobs not all succeeded: {counts}")
+    assert row is not None
+    return float(row[0])
+
+
+def one_vs_two_workers(
+    elexon: ElexonTestServer, mempool: MempoolTestServer, admin_url: str, days: int, work: Path
+) -> None:
+    print(f"\n## 2. One vs two workers on PostgreSQL ({days} dates, latency 100 ms)")
+    end = START + timedelta(days=days - 1)
+    for i in range(days):
+        elexon.set_day(START + timedelta(days=i), "light" if i % 2 else "calm")
+    elexon.latency_s = LATENCY_S
+    spans: dict[int, tuple[float, float]] = {}
+    try:
+        for workers in (1, 2):
+            url = _create_database(admin_url)
+            try:
+                env = env_for(
+                    url,
+                    elexon,
+                    mempool,
+                    work / f"workers-{workers}",
+                    CURTAILCOIN_REQUESTS_PER_SECOND="1000",
+                    CURTAILCOIN_CONCURRENCY="8",
+                    CURTAILCOIN_WORKER_CONCURRENCY="2",
+                )
+                queued = subprocess.run(
+                    [CURTAILCOIN, "backfill", str(START), str(end), "--enqueue"],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                if queued.returncode != 0:
+                    print(f"  enqueue failed: {queued.stderr[-1000:]}")
+                    return
+                started = time.perf_counter()
+                processes = [
+                    subprocess.Popen(
+                        [CURTAILCOIN, "worker", "--burst"],
+                        env=env,
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                    for _ in range(workers)
+                ]
+                codes = [p.wait() for p in processes]
+                wall = time.perf_counter() - started
+                span = _queue_span(url)
+                spans[workers] = (wall, span)
+                print(
+                    f"- {workers} worker(s): {span:.1f} s from first start to last finish "
+                    f"(processes' wall {wall:.1f} s, exit codes {codes}); "
+                    f"{days / span:.2f} dates/s"
+                )
+            finally:
+                _drop_database(admin_url, url)
+    finally:
+        elexon.latency_s = 0.0
+    if 1 in spans and 2 in spans:
+        speedup = spans[1][1] / spans[2][1]
+        print(
+            f"  speed-up with two workers: {speedup:.2f}× (wall: {spans[1][0] / spans[2][0]:.2f}×)"
+        )
+
+
+def peak_memory(elexon: ElexonTestServer, mempool: MempoolTestServer, work: Path) -> None:
+    print("\n## 3. Peak memory of a backfill: 10 vs 30 days (no latency, 4 dates in flight)")
+    patterns = {
+        "light every day": ["light"],
+        "a heavy day every 5 (light, calm between)": ["heavy", "light", "calm", "light", "calm"],
+    }
+    for label, pattern in patterns.items():
+        for i in range(30):
+            elexon.set_day(START + timedelta(days=i), pattern[i % len(pattern)])
+        figures = []
+        for days in (10, 30):
+            db = work / f"memory-{len(pattern)}-{days}.db"
+            env = env_for(
+                f"sqlite:///{db}",
+                elexon,
+                mempool,
+                work / f"memory-{len(pattern)}-{days}",
+                CURTAILCOIN_REQUESTS_PER_SECOND="1000",
+                CURTAILCOIN_CONCURRENCY="8",
+            )
+            end = START + timedelta(days=days - 1)
+            wall, code, rss, out, _ = run_measured(
+                ["backfill", str(START), str(end), "--concurrency", "4", "--json"], env
+            )
+            summary: dict[str, Any] = json.loads(out) if code == 0 else {}
+            figures.append(rss)
+            print(
+                f"- {label}, {days} days: peak RSS {rss / 1024:.1f} MiB; "
+                f"{summary.get('records', 0):,} records; {wall:.1f} s; exit {code}"
+            )
+        print(f"  30 days / 10 days: {figures[1] / figures[0]:.2f}×")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get(
+            "CURTAILCOIN_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+        help="an admin URL: a scratch database is created and dropped",
+    )
+    parser.add_argument("--worker-days", type=int, default=30)
+    parser.add_argument("--skip-floor", action="store_true")
+    parser.add_argument("--skip-workers", action="store_true")
+    parser.add_argument("--skip-memory", action="store_true")
+    options = parser.parse_args()
+    print(f"# Backfill and worker benchmark ({os.cpu_count()} CPUs)")
+    with (
+        tempfile.TemporaryDirectory(prefix="cc-bench-") as tmp,
+        ElexonTestServer() as elexon,
+        MempoolTestServer() as mempool,
+    ):
+        work = Path(tmp)
+        if not options.skip_floor:
+            backfill_vs_floor(elexon, mempool, options.days, work)
+        if not options.skip_workers:
+            one_vs_two_workers(elexon, mempool, options.pg, options.worker_days, work)
+        if not options.skip_memory:
+            peak_memory(elexon, mempool, work)
+
+
+if __name__ == "__main__":
+    main()
