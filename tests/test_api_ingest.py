@@ -70,6 +70,9 @@ def test_ingest_with_the_token_reingests_the_date(
 ) -> None:
     auth = {"Authorization": f"Bearer {TOKEN}"}
     with _client(database_url, servers, TOKEN) as client:
+        empty = client.get(f"/api/summary/daily/{DAY}")
+        assert empty.json()["recordCount"] == 0
+        assert client.get(f"/api/summary/daily/{DAY}").headers["x-cache"] == "hit"
         response = client.post(f"/api/ingest/{DAY}", headers=auth)
         assert response.status_code == 200, response.text
         body = response.json()
@@ -78,7 +81,9 @@ def test_ingest_with_the_token_reingests_the_date(
         assert body["records"] == oracle.records
         assert math.isclose(body["curtailedEnergy"], oracle.curtailed_mwh, abs_tol=1e-6)
         assert math.isclose(body["totalPayment"], oracle.payment_gbp, abs_tol=1e-6)
-        summary = client.get(f"/api/summary/daily/{DAY}").json()
+        fresh = client.get(f"/api/summary/daily/{DAY}")
+        assert fresh.headers["x-cache"] == "miss"  # the data changed: never a stale answer
+        summary = fresh.json()
         assert summary["recordCount"] == oracle.records
         assert summary["dataStatus"]["state"] == "complete"
         with engine.connect() as conn:

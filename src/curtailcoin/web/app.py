@@ -17,6 +17,7 @@ from curtailcoin import __version__
 from curtailcoin.config import Settings, get_settings
 from curtailcoin.web import dashboard
 from curtailcoin.web.api import ApiError, AppContext, router
+from curtailcoin.web.cache import CacheMiddleware, ResponseCache
 from curtailcoin.web.params import InputError
 
 log = logging.getLogger("curtailcoin.web")
@@ -106,8 +107,11 @@ def _loc_name(loc: tuple[Any, ...] | list[Any]) -> str:
     return parts[-1] if parts else "request"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The application for ``settings`` (default: the process settings)."""
+def create_app(settings: Settings | None = None, *, cache: bool = True) -> FastAPI:
+    """The application for ``settings`` (default: the process settings).
+
+    ``cache`` enables the data-version response cache of :mod:`curtailcoin.web.cache`.
+    """
     settings = settings or get_settings()
     app = FastAPI(
         title="CurtailCoin API",
@@ -163,5 +167,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(router)
     app.include_router(dashboard.router)
+    if cache:
+        ctx: AppContext = app.state.ctx
+        app.state.cache = ResponseCache(lambda: ctx.engine)
+        app.add_middleware(CacheMiddleware, cache=app.state.cache)
     app.add_middleware(SecurityHeaders)
     return app

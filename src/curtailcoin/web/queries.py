@@ -494,8 +494,9 @@ def _group_keys(group: GroupBy, cols: Any) -> list[Any]:
 def _tracked_btc(scope: Scope, model: MinerModel, group: GroupBy) -> Any:
     """BTC for a tracked model from ``historical_bitcoin_calculations``.
 
-    With a lead-party filter the calculations are matched to the (date, period, farm) keys of
-    that lead party's records in the scope, so a farm counts under the lead party it had then.
+    With a lead-party filter the calculations are matched to the (date, BM unit) pairs of that
+    lead party's records, so a unit counts under the lead party it had on each date (a date is
+    ingested in one go, so all of a unit's records of a date carry the same lead party).
     """
     keys = _group_keys(group, c)
     query = select(
@@ -511,7 +512,7 @@ def _tracked_btc(scope: Scope, model: MinerModel, group: GroupBy) -> Any:
         query = query.where(c.farm_id == scope.farm_id)
     if scope.lead_party is not None:
         k = (
-            select(r.settlement_date, r.settlement_period, r.farm_id)
+            select(r.settlement_date, r.farm_id)
             .where(_record_filter(scope))
             .distinct()
             .subquery("k")
@@ -519,11 +520,7 @@ def _tracked_btc(scope: Scope, model: MinerModel, group: GroupBy) -> Any:
         query = query.select_from(
             historical_bitcoin_calculations.join(
                 k,
-                and_(
-                    c.settlement_date == k.c.settlement_date,
-                    c.settlement_period == k.c.settlement_period,
-                    c.farm_id == k.c.farm_id,
-                ),
+                and_(c.settlement_date == k.c.settlement_date, c.farm_id == k.c.farm_id),
             )
         )
     return query.group_by(*keys)
@@ -611,7 +608,7 @@ def _btc_detail(scope: Scope, model: MinerModel, tracked: bool) -> Any:
             query = query.where(c.farm_id == scope.farm_id)
         if scope.lead_party is not None:
             k = (
-                select(r.settlement_date, r.settlement_period, r.farm_id)
+                select(r.settlement_date, r.farm_id)
                 .where(_record_filter(scope))
                 .distinct()
                 .subquery("k")
@@ -619,11 +616,7 @@ def _btc_detail(scope: Scope, model: MinerModel, tracked: bool) -> Any:
             query = query.select_from(
                 historical_bitcoin_calculations.join(
                     k,
-                    and_(
-                        c.settlement_date == k.c.settlement_date,
-                        c.settlement_period == k.c.settlement_period,
-                        c.farm_id == k.c.farm_id,
-                    ),
+                    and_(c.settlement_date == k.c.settlement_date, c.farm_id == k.c.farm_id),
                 )
             )
         return query.subquery("b")

@@ -1,0 +1,161 @@
+"""A response cache for the read-only API, keyed by the data's version.
+
+The analytics only change when a date is (re)ingested, recalculated or priced, and each of those
+rewrites a summary row (``updated_at``) or a price row (``fetched_at``). Every ``GET /api/...`` asks
+the database for a cheap *version* — the latest ``updated_at`` and row counts of the daily
+summaries, the latest price fetch, the miner catalogue size, the last source refresh — and
+answers from memory when a response for the same URL was computed at that version less than
+``ttl_s`` seconds ago (the TTL bounds what depends on the clock, such as today's expected periods).
+Any change to the data changes the version, so a stale figure is never served.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import anyio
+from sqlalchemy import Engine, func, select
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from curtailcoin.db.schema import (
+    bitcoin_daily_summaries,
+    btc_prices,
+    daily_summaries,
+    miner_models,
+    source_refreshes,
+)
+
+UNCACHED = ("/api/ingest/", "/api/data-range")
+
+
+def data_version(engine: Engine) -> tuple[Any, ...]:
+    d, b, p = daily_summaries.c, bitcoin_daily_summaries.c, btc_prices.c
+    query = select(
+        select(func.max(d.updated_at)).scalar_subquery(),
+        select(func.count()).select_from(daily_summaries).scalar_subquery(),
+        select(func.max(b.updated_at)).scalar_subquery(),
+        select(func.count()).select_from(bitcoin_daily_summaries).scalar_subquery(),
+        select(func.max(p.fetched_at)).scalar_subquery(),
+        select(func.count()).select_from(btc_prices).scalar_subquery(),
+        select(func.count()).select_from(miner_models).scalar_subquery(),
+        select(func.max(source_refreshes.c.refreshed_at)).scalar_subquery(),
+    )
+    with engine.connect() as conn:
+        return tuple(conn.execute(query).one())
+
+
+@dataclass
+class Entry:
+    version: tuple[Any, ...]
+    stored_at: float
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+
+class ResponseCache:
+    def __init__(
+        self,
+        engine: Callable[[], Engine],
+        *,
+        max_entries: int = 256,
+        ttl_s: float = 60.0,
+        max_body: int = 4_000_000,
+    ) -> None:
+        self._engine = engine
+        self._entries: OrderedDict[str, Entry] = OrderedDict()
+        self._lock = threading.Lock()
+        self.max_entries = max_entries
+        self.ttl_s = ttl_s
+        self.max_body = max_body
+        self.hits = 0
+        self.misses = 0
+
+    def version(self) -> tuple[Any, ...]:
+        return data_version(self._engine())
+
+    def get(self, key: str, version: tuple[Any, ...]) -> Entry | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry.version != version:
+                return None
+            if time.monotonic() - entry.stored_at > self.ttl_s:
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return entry
+
+    def put(self, key: str, entry: Entry) -> None:
+        if len(entry.body) > self.max_body:
+            return
+        with self._lock:
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+
+class CacheMiddleware:
+    """Serves repeated ``GET /api/...`` requests from :class:`ResponseCache`."""
+
+    def __init__(self, app: ASGIApp, cache: ResponseCache) -> None:
+        self.app = app
+        self.cache = cache
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if (
+            scope["type"] != "http"
+            or scope.get("method") != "GET"
+            or not path.startswith("/api/")
+            or path.startswith(UNCACHED)
+        ):
+            await self.app(scope, receive, send)
+            return
+        query = urlencode(sorted(parse_qsl(scope.get("query_string", b"").decode("latin-1"))))
+        key = f"{path}?{query}"
+        try:
+            version = await anyio.to_thread.run_sync(self.cache.version)
+        except Exception:  # the route itself will report the database problem
+            await self.app(scope, receive, send)
+            return
+        entry = self.cache.get(key, version)
+        if entry is not None:
+            self.cache.hits += 1
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [*entry.headers, (b"x-cache", b"hit")],
+                }
+            )
+            await send({"type": "http.response.body", "body": entry.body})
+            return
+        self.cache.misses += 1
+        started: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                started.update(message)
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", []), (b"x-cache", b"miss")],
+                }
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False) and started.get("status") == 200:
+                    headers = [
+                        (k, v)
+                        for k, v in started.get("headers", [])
+                        if k.lower() not in (b"date", b"server")
+                    ]
+                    self.cache.put(key, Entry(version, time.monotonic(), headers, b"".join(chunks)))
+            await send(message)
+
+        await self.app(scope, receive, capture)
