@@ -1,0 +1,293 @@
+"""The set-based definitions: each problem kind created on purpose is counted exactly, by the
+per-period screen and by the row-by-row (``exact``) path alike."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, delete, func, select, update
+
+from curtailcoin.db.schema import (
+    bitcoin_monthly_summaries,
+    curtailment_records,
+    daily_summaries,
+    historical_bitcoin_calculations,
+    settlement_periods,
+)
+from curtailcoin.reconcile.definitions import (
+    ReconciliationStatus,
+    expected_conditions,
+    get_reconciliation_status,
+)
+from curtailcoin.reconcile.synthetic import generate
+from curtailcoin.reconcile.unified import analyze_reconciliation_status, fix_commands
+from curtailcoin.reference import load_timeline
+from curtailcoin.settlement import PERIOD, day_start_utc, periods_in_day
+
+MODELS = ["S19J_PRO", "S9", "M20S", "S21"]
+START, END = date(2024, 3, 30), date(2024, 4, 1)  # includes the 46-period spring day
+
+
+def _status(engine: Engine, exact: bool = False, **kw: Any) -> ReconciliationStatus:
+    with engine.connect() as conn:
+        status = get_reconciliation_status(conn, MODELS, exact=exact, **kw)
+        conn.rollback()
+    return status
+
+
+def _counts(status: ReconciliationStatus) -> dict[str, Any]:
+    data = status.to_json()
+    return {
+        k: data[k]
+        for k in (
+            "dates_checked",
+            "incomplete_dates",
+            "missing_calculations",
+            "stale_calculations",
+            "pending_calculations",
+            "summary_mismatches",
+            "period_total_mismatches",
+            "stale_condition_periods",
+        )
+    }
+
+
+def _farms_in(engine: Engine, day: date, period: int) -> list[str]:
+    r = curtailment_records.c
+    with engine.connect() as conn:
+        return sorted(
+            conn.execute(
+                select(r.farm_id)
+                .distinct()
+                .where(r.settlement_date == day, r.settlement_period == period)
+            ).scalars()
+        )
+
+
+@pytest.fixture
+def synthetic(engine: Engine) -> Engine:
+    generate(engine, START, END, MODELS)
+    return engine
+
+
+def test_expected_conditions_match_the_timeline(engine: Engine) -> None:
+    from curtailcoin.pipeline import prepare_database
+
+    prepare_database(engine)
+    with engine.connect() as conn:
+        timeline = load_timeline(conn)
+    days = [date(2024, 4, 19), date(2024, 4, 20), date(2024, 10, 27), date(2025, 1, 17)]
+    fast = expected_conditions(timeline, days)
+    for day in days:  # the halving (2024-04-20), an autumn clock change, an ordinary day
+        for p in range(1, periods_in_day(day) + 1):
+            start = day_start_utc(day) + (p - 1) * PERIOD
+            slow = timeline.conditions(start, start + PERIOD)
+            got = fast[(day, p)]
+            assert (got.difficulty, got.block_subsidy_btc) == (
+                slow.difficulty,
+                slow.block_subsidy_btc,
+            )
+
+
+@pytest.mark.db
+def test_generated_data_is_clean(synthetic: Engine) -> None:
+    for exact in (False, True):
+        status = _status(synthetic, exact)
+        assert status.dates_checked == 3
+        assert status.completion_percentage == 100.0
+        assert status.problem_dates == []
+        assert status.per_date[1].periods_expected == 46  # 2024-03-31
+        data = status.to_json()
+        for key in (
+            "dates_checked",
+            "incomplete_dates",
+            "missing_calculations",
+            "stale_calculations",
+            "pending_calculations",
+            "summary_mismatches",
+            "completion_percentage",
+            "per_date",
+        ):
+            assert key in data
+        assert set(data["per_date"][0]) >= {"date", "records", "missing", "stale", "complete"}
+
+
+def _delete_calcs(engine: Engine) -> dict[str, Any]:
+    day, period = date(2024, 3, 31), 10
+    farms = _farms_in(engine, day, period)
+    c = historical_bitcoin_calculations.c
+    with engine.begin() as conn:
+        conn.execute(
+            delete(historical_bitcoin_calculations).where(
+                c.settlement_date == day, c.settlement_period == period, c.miner_model == "S9"
+            )
+        )
+    return {
+        "missing_calculations": len(farms),
+        "summary_mismatches": 1,  # the S9 daily row no longer equals its rows
+        "dates": [day],
+    }
+
+
+def _change_record_energy(engine: Engine) -> dict[str, Any]:
+    day, period = date(2024, 4, 1), 5
+    r = curtailment_records.c
+    with engine.begin() as conn:
+        first = conn.execute(
+            select(func.min(r.id)).where(r.settlement_date == day, r.settlement_period == period)
+        ).scalar_one()
+        conn.execute(update(curtailment_records).where(r.id == first).values(volume=r.volume - 1))
+    return {
+        "stale_calculations": 4,  # that farm-period's row of each model
+        "period_total_mismatches": 1,  # records no longer add up to the fetched totals
+        "summary_mismatches": 1,  # the daily row
+        "dates": [day],
+    }
+
+
+def _remove_period_status(engine: Engine) -> dict[str, Any]:
+    day = date(2024, 3, 30)
+    p = settlement_periods.c
+    with engine.begin() as conn:
+        conn.execute(
+            delete(settlement_periods).where(p.settlement_date == day, p.settlement_period == 7)
+        )
+    return {"incomplete_dates": [day.isoformat()], "dates": [day]}
+
+
+def _tamper_daily_summary(engine: Engine) -> dict[str, Any]:
+    day = date(2024, 3, 30)
+    with engine.begin() as conn:
+        conn.execute(
+            update(daily_summaries)
+            .where(daily_summaries.c.summary_date == day)
+            .values(total_payment=daily_summaries.c.total_payment + 5)
+        )
+    return {"summary_mismatches": 2, "dates": [day]}  # the day, and its month
+
+
+def _tamper_bitcoin_month(engine: Engine) -> dict[str, Any]:
+    with engine.begin() as conn:
+        conn.execute(
+            update(bitcoin_monthly_summaries)
+            .where(
+                bitcoin_monthly_summaries.c.year_month == "2024-04",
+                bitcoin_monthly_summaries.c.miner_model == "S21",
+            )
+            .values(bitcoin_mined=0.5)
+        )
+    return {"summary_mismatches": 2, "dates": [date(2024, 4, 1)]}  # the month, and its year
+
+
+def _change_period_difficulty(engine: Engine) -> dict[str, Any]:
+    day, period = date(2024, 3, 31), 20
+    farms = _farms_in(engine, day, period)
+    p = settlement_periods.c
+    with engine.begin() as conn:
+        conn.execute(
+            update(settlement_periods)
+            .where(p.settlement_date == day, p.settlement_period == period)
+            .values(difficulty=p.difficulty * 1.01)
+        )
+    return {
+        "stale_condition_periods": 1,
+        "stale_calculations": 4 * len(farms),  # rows match the epoch table, not the period
+        "dates": [day],
+    }
+
+
+def _orphan_calculations(engine: Engine) -> dict[str, Any]:
+    day, period = date(2024, 4, 1), 30
+    farm = _farms_in(engine, day, period)[0]
+    r = curtailment_records.c
+    with engine.begin() as conn:
+        conn.execute(
+            delete(curtailment_records).where(
+                r.settlement_date == day, r.settlement_period == period, r.farm_id == farm
+            )
+        )
+    return {
+        "stale_calculations": 4,  # rows for a farm-period without records
+        "period_total_mismatches": 1,
+        "summary_mismatches": 1,
+        "dates": [day],
+    }
+
+
+PROBLEMS: dict[str, Callable[[Engine], dict[str, Any]]] = {
+    "delete_calculations": _delete_calcs,
+    "change_record_energy": _change_record_energy,
+    "remove_period_status": _remove_period_status,
+    "tamper_daily_summary": _tamper_daily_summary,
+    "tamper_bitcoin_month": _tamper_bitcoin_month,
+    "change_period_difficulty": _change_period_difficulty,
+    "orphan_calculations": _orphan_calculations,
+}
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("problem", sorted(PROBLEMS))
+def test_each_problem_is_counted_exactly(synthetic: Engine, problem: str) -> None:
+    expected = PROBLEMS[problem](synthetic)
+    dates = expected.pop("dates")
+    clean = {
+        "dates_checked": 3,
+        "incomplete_dates": [],
+        "missing_calculations": 0,
+        "stale_calculations": 0,
+        "pending_calculations": 0,
+        "summary_mismatches": 0,
+        "period_total_mismatches": 0,
+        "stale_condition_periods": 0,
+    }
+    screened = _status(synthetic)
+    exact = _status(synthetic, exact=True)
+    assert _counts(screened) == clean | expected
+    assert _counts(exact) == clean | expected
+    assert screened.problem_dates == dates
+    with synthetic.connect() as conn:
+        analysis = analyze_reconciliation_status(conn, screened)
+    kinds = {f.kind for f in analysis.findings}
+    assert kinds and all(f.commands for f in analysis.findings)
+    named = {
+        "missing_calculations": "missing",
+        "stale_calculations": "stale",
+        "summary_mismatches": "summary_mismatch",
+        "period_total_mismatches": "period_totals",
+        "stale_condition_periods": "stale_conditions",
+        "incomplete_dates": "incomplete",
+    }
+    assert kinds == {named[k] for k in expected}
+
+
+@pytest.mark.db
+def test_pending_periods_are_counted_not_missing(engine: Engine) -> None:
+    from curtailcoin.pipeline import prepare_database
+
+    prepare_database(engine)
+    with engine.connect() as conn:
+        timeline = load_timeline(conn)
+    latest = timeline.latest_known_start()
+    assert latest is not None
+    day = (latest + timedelta(days=30)).date()  # beyond the 21-day rule: no known difficulty
+    generate(engine, day, day, MODELS)
+    status = _status(engine, start=day, end=day)
+    report = status.per_date[0]
+    assert report.pending == report.farm_periods * 4 > 0
+    assert report.missing == report.stale == 0
+    assert status.to_json()["pending_calculations"] == report.pending
+    assert report.complete  # pending is reported, but no fix can do anything yet
+
+
+def test_fix_commands() -> None:
+    days = [date(2025, 1, d) for d in (1, 2, 3, 7)]
+    assert fix_commands(days) == [
+        "curtailcoin reconcile range 2025-01-01 2025-01-03",
+        "curtailcoin reconcile date 2025-01-07",
+    ]
+    assert fix_commands([date(2025, 1, d) for d in range(1, 30, 2)]) == [
+        "curtailcoin reconcile run"
+    ]
