@@ -337,3 +337,12 @@ Index(
     historical_bitcoin_calculations.c.bitcoin_mined,
     historical_bitcoin_calculations.c.curtailed_energy_mwh,
 )
+Index(
+    "ix_hbc_model_farm_cover",
+    historical_bitcoin_calculations.c.miner_model,
+    historical_bitcoin_calculations.c.farm_id,
+    historical_bitcoin_calculations.c.settlement_date,
+    historical_bitcoin_calculations.c.settlement_period,
+    historical_bitcoin_calculations.c.bitcoin_mined,
+    historical_bitcoin_calculations.c.curtailed_energy_mwh,
+)

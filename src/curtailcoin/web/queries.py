@@ -452,33 +452,58 @@ class Btc:
 GroupBy = Literal["day", "period", "farm"]
 
 
-def _computed_btc(scope: Scope, model: MinerModel, group: GroupBy) -> Any:
-    """BTC for a non-tracked model from the records and each period's stored conditions.
+def _period_energy(scope: Scope, *, per_farm: bool) -> Any:
+    """Curtailed MWh per (date, period[, BM unit]) of the scope's records (a subquery)."""
+    cols = [r.settlement_date, r.settlement_period] + ([r.farm_id] if per_farm else [])
+    return (
+        select(*cols, (-func.sum(r.volume)).label("energy"))
+        .where(_record_filter(scope))
+        .group_by(*cols)
+        .subquery("e")
+    )
 
-    :func:`btc_sql` applies the formula to each record's energy (−volume) with its period's
-    difficulty and subsidy; BTC is linear in energy, so the sums equal the stored calculations'
-    per-(period, farm) figures up to float rounding (~1e-15 relative).
-    """
-    btc = btc_sql(
-        -r.volume,
+
+def _with_conditions(e: Any) -> Any:
+    return e.join(
+        settlement_periods,
+        and_(
+            sp.settlement_date == e.c.settlement_date,
+            sp.settlement_period == e.c.settlement_period,
+        ),
+    )
+
+
+def _model_btc(energy: Any, model: MinerModel) -> Any:
+    return btc_sql(
+        energy,
         literal(model.power_w, Float),
         literal(model.hashrate_th, Float),
         sp.difficulty,
         sp.block_subsidy_btc,
     )
-    keys = _group_keys(group, r)
+
+
+KNOWN = and_(sp.difficulty.is_not(None), sp.block_subsidy_btc.is_not(None))
+
+
+def _computed_btc(scope: Scope, model: MinerModel, group: GroupBy) -> Any:
+    """BTC for a non-tracked model from the records and each period's stored conditions.
+
+    The records' energy is summed per (date, period) — per (date, period, BM unit) when BM units
+    are wanted, exactly as the stored calculations are — and :func:`btc_sql` applies the formula
+    with the period's difficulty and subsidy. BTC is linear in energy, so coarser groups change
+    only the float rounding (~1e-15 relative).
+    """
+    e = _period_energy(scope, per_farm=group == "farm")
+    keys = _group_keys(group, e.c)
     return (
-        select(*keys, func.sum(btc).label("btc"), (-func.sum(r.volume)).label("covered"))
-        .select_from(
-            curtailment_records.join(
-                settlement_periods,
-                and_(
-                    sp.settlement_date == r.settlement_date,
-                    sp.settlement_period == r.settlement_period,
-                ),
-            )
+        select(
+            *keys,
+            func.sum(_model_btc(e.c.energy, model)).label("btc"),
+            func.sum(e.c.energy).label("covered"),
         )
-        .where(_record_filter(scope), sp.difficulty.is_not(None), sp.block_subsidy_btc.is_not(None))
+        .select_from(_with_conditions(e))
+        .where(KNOWN)
         .group_by(*keys)
     )
 
@@ -491,16 +516,32 @@ def _group_keys(group: GroupBy, cols: Any) -> list[Any]:
     return [cols.farm_id]
 
 
-def _tracked_btc(scope: Scope, model: MinerModel, group: GroupBy) -> Any:
-    """BTC for a tracked model from ``historical_bitcoin_calculations``.
+def _lead_party_units(conn: Connection, scope: Scope) -> tuple[list[str], set[tuple[date, str]]]:
+    """The lead party's BM units in the scope and its (date, BM unit) pairs.
 
-    With a lead-party filter the calculations are matched to the (date, BM unit) pairs of that
-    lead party's records, so a unit counts under the lead party it had on each date (a date is
-    ingested in one go, so all of a unit's records of a date carry the same lead party).
+    A date is ingested in one go, so all of a unit's records of a date carry the same lead
+    party: a unit's calculations of a date belong to the lead party it had that date.
+    """
+    pairs = {
+        (_as_date(row[0]) or scope.start, row[1])
+        for row in conn.execute(
+            select(r.settlement_date, r.farm_id).where(_record_filter(scope)).distinct()
+        )
+    }
+    return sorted({farm for _, farm in pairs}), pairs
+
+
+def _tracked_btc(scope: Scope, model: MinerModel, group: GroupBy, farms: list[str] | None) -> Any:
+    """BTC of a tracked model from ``historical_bitcoin_calculations``.
+
+    Grouped by the key and by (date, BM unit) so a lead-party filter can keep the pairs of
+    :func:`_lead_party_units`.
     """
     keys = _group_keys(group, c)
+    extra = [c.settlement_date, c.farm_id]
     query = select(
         *keys,
+        *extra,
         func.sum(c.bitcoin_mined).label("btc"),
         func.sum(c.curtailed_energy_mwh).label("covered"),
     ).where(
@@ -510,26 +551,15 @@ def _tracked_btc(scope: Scope, model: MinerModel, group: GroupBy) -> Any:
     )
     if scope.farm_id is not None:
         query = query.where(c.farm_id == scope.farm_id)
-    if scope.lead_party is not None:
-        k = (
-            select(r.settlement_date, r.farm_id)
-            .where(_record_filter(scope))
-            .distinct()
-            .subquery("k")
-        )
-        query = query.select_from(
-            historical_bitcoin_calculations.join(
-                k,
-                and_(c.settlement_date == k.c.settlement_date, c.farm_id == k.c.farm_id),
-            )
-        )
-    return query.group_by(*keys)
+    if farms is not None:
+        query = query.where(c.farm_id.in_(farms))
+    return query.group_by(*keys, *extra)
 
 
 def btc_rows(
     conn: Connection, scope: Scope, model: MinerModel, tracked: bool, group: GroupBy
 ) -> dict[Any, Btc]:
-    """BTC (and the energy it covers) grouped by day, period, farm or (farm, day)."""
+    """BTC (and the energy it covers) grouped by day, period or BM unit."""
     if tracked and group == "day" and not scope.filtered:
         b = bitcoin_daily_summaries.c
         rows = conn.execute(
@@ -540,10 +570,22 @@ def btc_rows(
             )
         ).all()
         return {row[0]: Btc(_float(row[1]), _float(row[2])) for row in rows}
-    query = _tracked_btc(scope, model, group) if tracked else _computed_btc(scope, model, group)
     out: dict[Any, Btc] = {}
-    for row in conn.execute(query):
-        out[row[0]] = Btc(_float(row.btc), _float(row.covered))
+    if not tracked:
+        for row in conn.execute(_computed_btc(scope, model, group)):
+            out[row[0]] = Btc(_float(row.btc), _float(row.covered))
+        return out
+    farms: list[str] | None = None
+    pairs: set[tuple[date, str]] | None = None
+    if scope.lead_party is not None:
+        farms, pairs = _lead_party_units(conn, scope)
+        if not farms:
+            return out
+    for row in conn.execute(_tracked_btc(scope, model, group, farms)):
+        if pairs is not None and ((_as_date(row.settlement_date), row.farm_id) not in pairs):
+            continue
+        value = out.setdefault(row[0], Btc())
+        value.add(Btc(_float(row.btc), _float(row.covered)))
     return out
 
 
@@ -591,14 +633,14 @@ class FarmBtc:
     unpriced_last: date | None = None
 
 
-def _btc_detail(scope: Scope, model: MinerModel, tracked: bool) -> Any:
-    """Rows (farm_id, settlement_date, btc, covered) at the finest stored level."""
+def _btc_by_farm_day(conn: Connection, scope: Scope, model: MinerModel, tracked: bool) -> Any:
+    """A subquery of (farm_id, settlement_date, btc, covered) per BM unit and date."""
     if tracked:
         query = select(
             c.farm_id,
             c.settlement_date,
-            c.bitcoin_mined.label("btc"),
-            c.curtailed_energy_mwh.label("covered"),
+            func.sum(c.bitcoin_mined).label("btc"),
+            func.sum(c.curtailed_energy_mwh).label("covered"),
         ).where(
             c.miner_model == model.key,
             c.settlement_date >= scope.start,
@@ -613,32 +655,24 @@ def _btc_detail(scope: Scope, model: MinerModel, tracked: bool) -> Any:
                 .distinct()
                 .subquery("k")
             )
-            query = query.select_from(
-                historical_bitcoin_calculations.join(
-                    k,
-                    and_(c.settlement_date == k.c.settlement_date, c.farm_id == k.c.farm_id),
-                )
+            farms = select(k.c.farm_id).distinct()
+            query = query.where(c.farm_id.in_(farms)).where(
+                select(k.c.farm_id)
+                .where(k.c.settlement_date == c.settlement_date, k.c.farm_id == c.farm_id)
+                .exists()
             )
-        return query.subquery("b")
-    btc = btc_sql(
-        -r.volume,
-        literal(model.power_w, Float),
-        literal(model.hashrate_th, Float),
-        sp.difficulty,
-        sp.block_subsidy_btc,
-    )
+        return query.group_by(c.farm_id, c.settlement_date).subquery("b")
+    e = _period_energy(scope, per_farm=True)
     return (
-        select(r.farm_id, r.settlement_date, btc.label("btc"), (-r.volume).label("covered"))
-        .select_from(
-            curtailment_records.join(
-                settlement_periods,
-                and_(
-                    sp.settlement_date == r.settlement_date,
-                    sp.settlement_period == r.settlement_period,
-                ),
-            )
+        select(
+            e.c.farm_id,
+            e.c.settlement_date,
+            func.sum(_model_btc(e.c.energy, model)).label("btc"),
+            func.sum(e.c.energy).label("covered"),
         )
-        .where(_record_filter(scope), sp.difficulty.is_not(None), sp.block_subsidy_btc.is_not(None))
+        .select_from(_with_conditions(e))
+        .where(KNOWN)
+        .group_by(e.c.farm_id, e.c.settlement_date)
         .subquery("b")
     )
 
@@ -650,7 +684,7 @@ def farm_btc(
 
     ``value_gbp`` is None when a date with Bitcoin has no price (first/last such date kept).
     """
-    b = _btc_detail(scope, model, tracked)
+    b = _btc_by_farm_day(conn, scope, model, tracked)
     g = btc_prices.alias("g")
     missing = and_(g.c.price.is_(None), b.c.btc > 0)
     rows = conn.execute(

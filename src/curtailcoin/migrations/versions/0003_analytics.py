@@ -55,9 +55,22 @@ def upgrade() -> None:
             "curtailed_energy_mwh",
         ],
     )
+    op.create_index(
+        "ix_hbc_model_farm_cover",
+        "historical_bitcoin_calculations",
+        [
+            "miner_model",
+            "farm_id",
+            "settlement_date",
+            "settlement_period",
+            "bitcoin_mined",
+            "curtailed_energy_mwh",
+        ],
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_hbc_model_farm_cover", table_name="historical_bitcoin_calculations")
     op.drop_index("ix_hbc_model_date_cover", table_name="historical_bitcoin_calculations")
     op.drop_index("ix_curtailment_records_lead_party_cover", table_name="curtailment_records")
     op.drop_index("ix_curtailment_records_date_cover", table_name="curtailment_records")
