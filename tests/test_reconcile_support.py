@@ -6,7 +6,7 @@ import asyncio
 import math
 import shutil
 import subprocess
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +63,11 @@ def popen(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
 def _norm(value: Any) -> Any:
     if isinstance(value, float):
         return round(value, 9) + 0.0 if math.isfinite(value) else value
-    if hasattr(value, "isoformat"):
+    if isinstance(value, datetime):  # SQLite gives naive UTC, PostgreSQL aware
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value.isoformat()
+    if isinstance(value, date):
         return value.isoformat()
     return value
 

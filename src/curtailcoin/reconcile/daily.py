@@ -111,7 +111,7 @@ async def run_daily_check(
                         cp.failedDates = [f for f in cp.failedDates if f["date"] != iso]
                         cp.failedDates.append({"date": iso, "reason": outcome.reason or ""})
                     save_checkpoint(path, cp.to_json())
-            summary.requests = ctx.client.stats.requests
+            summary.requests = ctx.requests
             summary.retries = ctx.counters.retries + ctx.client.stats.retries
             summary.timeouts = ctx.counters.timeouts + ctx.client.stats.timeouts
         finally:

@@ -1122,9 +1122,30 @@ def get_reconciliation_status(
     checker.check(reports, records_by_date, farms, btc_expected)
 
     status.per_date = [reports[d] for d in dates]
-    status.summary_details = checker.out
+    status.summary_details = _prefer_problem_dates(checker.out, reports)
     status.elapsed_s = time.perf_counter() - began
     return status
+
+
+def _prefer_problem_dates(
+    mismatches: list[SummaryMismatch], reports: Mapping[date, DateReport]
+) -> list[SummaryMismatch]:
+    """Attach a month's or a year's mismatch to a date that is being fixed anyway (its rebuild
+    rebuilds the month and the year), so that fixing needs no extra date."""
+    busy = {d for d, r in reports.items() if not r.complete}
+    busy |= {m.settlement_date for m in mismatches if m.settlement_date and len(m.key) == 10}
+    out = []
+    for level in (7, 4):  # months (YYYY-MM), then years (YYYY)
+        for m in mismatches:
+            if len(m.key) != level:
+                continue
+            mine = sorted(d for d in busy if d.isoformat().startswith(m.key))
+            if mine and m.settlement_date not in mine:
+                m = SummaryMismatch(m.table, m.key, m.miner_model, m.stored, m.expected, mine[0])
+            if m.settlement_date is not None:
+                busy.add(m.settlement_date)
+            out.append(m)
+    return [m for m in mismatches if len(m.key) == 10] + out
 
 
 def check_date_reconciliation_status(

@@ -128,6 +128,7 @@ class ReconcileContext:
     counters: RetryCounters = field(default_factory=RetryCounters)
     lock_timeout_s: float = 600.0
     own_client: bool = True
+    extra_requests: int = 0  # made by other clients (the careful one of ``critical``)
     _wind: dict[str, str | None] | None = None
     _wind_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -160,7 +161,7 @@ class ReconcileContext:
 
     @property
     def requests(self) -> int:
-        return self.client.stats.requests
+        return self.client.stats.requests + self.extra_requests
 
     async def wind(self) -> dict[str, str | None]:
         """The wind units, after a registry refresh if it is older than the configured age."""
@@ -690,6 +691,7 @@ async def process_critical_date(ctx: ReconcileContext, settlement_date: date) ->
         log.error("critical date failed", extra={"date": day, "reason": out.reason})
     finally:
         out.requests = careful.stats.requests
+        ctx.extra_requests += careful.stats.requests
         await careful.aclose()
     out.elapsed_s = time.perf_counter() - started
     return out

@@ -216,12 +216,13 @@ class DateLocks:
     async def hold(self, day: date, *, timeout_s: float = 600.0) -> AsyncIterator[None]:
         """``async with locks.hold(day):`` — the date is ours inside the block."""
         await self.acquire(day, timeout_s=timeout_s)
+        # Logged after taking and before giving back: the logged spans never overlap.
         log.debug("date lock acquired", extra={"date": day.isoformat(), "holder": self.holder})
         try:
             yield
         finally:
+            log.debug("date lock releasing", extra={"date": day.isoformat(), "holder": self.holder})
             await asyncio.to_thread(self.release, day)
-            log.debug("date lock released", extra={"date": day.isoformat()})
 
     def close(self) -> None:
         with self._mutex:

@@ -213,7 +213,7 @@ async def run_with_checkpoint(
 
         base_timeouts = cp.stats.timeouts if cp else 0
         base_retries = cp.stats.retries if cp else 0
-        requests_before = ctx.client.stats.requests
+        requests_before = ctx.requests
 
         def on_done(outcome: DateOutcome) -> None:
             if cp is None:
@@ -237,7 +237,7 @@ async def run_with_checkpoint(
             save_checkpoint(path, cp.to_json())
 
         summary.outcomes = await process_dates(ctx, pending, batch_size, work, on_done)
-        summary.requests = ctx.client.stats.requests - requests_before
+        summary.requests = ctx.requests - requests_before
         summary.retries = ctx.counters.retries + ctx.client.stats.retries
         summary.timeouts = ctx.counters.timeouts + ctx.client.stats.timeouts
         if cp is not None:
@@ -476,18 +476,21 @@ async def add_source_drift(
     async def body(ctx: ReconcileContext) -> RunSummary:
         wind = await ctx.wind()
 
+        window = asyncio.Semaphore(4)  # dates at a time; the client caps the requests
+
         async def one(index: int) -> None:
             report = status.per_date[index]
             day = report.settlement_date
-            check = await check_source(
-                engine,
-                ctx.client,
-                day,
-                expected_periods(day, now),
-                wind,
-                tolerance_mwh=settings.source_tolerance_mwh,
-                tolerance_gbp=settings.source_tolerance_gbp,
-            )
+            async with window:
+                check = await check_source(
+                    engine,
+                    ctx.client,
+                    day,
+                    expected_periods(day, now),
+                    wind,
+                    tolerance_mwh=settings.source_tolerance_mwh,
+                    tolerance_gbp=settings.source_tolerance_gbp,
+                )
             report.drift_periods = check.drift_periods
             if check.failed:
                 status.source_errors[day.isoformat()] = first_error(check.failed)
