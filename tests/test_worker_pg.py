@@ -21,9 +21,10 @@ from sqlalchemy import text
 from curtailcoin.config import get_settings
 from curtailcoin.db.engine import get_engine
 from curtailcoin.jobs import work
-from curtailcoin.jobs.app import ClientHolder, create_app
+from curtailcoin.jobs.app import ClientHolder, create_app, defer_ingest_date
 from curtailcoin.jobs.schedule import LONDON
 from curtailcoin.jobs.settings import WorkerSettings
+from curtailcoin.reconcile.locks import DateLocks
 from curtailcoin.testservers import ElexonTestServer
 from test_worker_support import (
     clean_database,
@@ -274,3 +275,39 @@ async def test_periodic_jobs_deferred_once_per_run_on_clock_change_days(
     ]
     assert job_counts(get_engine(pg_url)) == {"succeeded": deferred_jobs + 2}
     clean_database(pg_url)
+
+
+async def test_a_date_held_by_a_reconciliation_waits(
+    pg_url: str, elexon: ElexonTestServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The worker takes the reconciliation's per-date lock: it never writes a date that a
+    reconciliation (or a backfill) is processing."""
+    for key, value in cli_env(pg_url, tmp_path, elexon).items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    day = date(2025, 5, 20)
+    elexon.set_day(day, "calm")
+    engine = get_engine(pg_url)
+    reconciliation = DateLocks(engine)
+    assert reconciliation.try_acquire(day)
+    app = create_app(pg_url, schedule=False, worker_settings=WorkerSettings())
+    holder = ClientHolder(get_settings())
+    async with app.open_async():
+        await defer_ingest_date(app, day)
+        worker = asyncio.create_task(
+            app.run_worker_async(
+                wait=False,
+                install_signal_handlers=False,
+                listen_notify=False,
+                additional_context={"clients": holder},
+            )
+        )
+        await asyncio.sleep(2.0)
+        assert job_counts(engine) == {"doing": 1}
+        assert stored_day(engine, day)[0] == 0 and not worker.done()  # waiting for the lock
+        await asyncio.to_thread(reconciliation.release, day)
+        await asyncio.wait_for(worker, timeout=30)
+    await holder.aclose()
+    reconciliation.close()
+    assert job_counts(engine) == {"succeeded": 1}
+    assert stored_day(engine, day)[0] == elexon.expected_headline(day).records

@@ -29,6 +29,7 @@ from curtailcoin.db.engine import get_engine
 from curtailcoin.jobs.local import write_json_atomic
 from curtailcoin.jobs.work import DateOutcome, TrackingElexonClient, ingest_one_date
 from curtailcoin.pipeline import BadInput, prepare_database, validate_date
+from curtailcoin.reconcile.locks import DateLocks
 from curtailcoin.registry import refresh_registry
 from curtailcoin.settlement import settlement_today
 from curtailcoin.sources.http import SourceError
@@ -231,6 +232,7 @@ async def backfill(
     own_client = client is None
     shared = client or TrackingElexonClient.for_settings(settings)
     requests_before = shared.stats.requests
+    locks = DateLocks(engine)  # the reconciliation's per-date locks
     # One registry refresh up front instead of one per date in flight.
     try:
         await refresh_registry(
@@ -251,7 +253,7 @@ async def backfill(
                 continue
             checkpoint.in_flight.add(day)
             try:
-                outcome = await ingest_one_date(settings, day, client=shared, now=now)
+                outcome = await ingest_one_date(settings, day, client=shared, locks=locks, now=now)
             except BadInput as exc:  # pragma: no cover - validated above
                 outcome = DateOutcome(day, ok=False, error=str(exc), transient=False)
             except SourceError as exc:
@@ -283,6 +285,7 @@ async def backfill(
         stats.requests = shared.stats.requests - requests_before
         if own_client:
             await shared.aclose()
+        await asyncio.to_thread(locks.close)
         if not stats.interrupted:
             checkpoint.finished = not checkpoint.failed
         checkpoint.in_flight.clear()

@@ -114,8 +114,7 @@ async def _run_local(settings: Settings, *, no_schedule: bool, burst: bool) -> b
         before = now - timedelta(seconds=wsettings.periodic_max_delay_s)
         await scheduler.run_due(before, now)
         await scheduler.process_queue()
-        if scheduler.client is not None:
-            await scheduler.client.aclose()
+        await scheduler.aclose()
         scheduler.save_state()
         return not scheduler.failures
     loop = asyncio.get_running_loop()

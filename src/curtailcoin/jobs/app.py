@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import random
@@ -35,6 +36,7 @@ from procrastinate.jobs import Job
 from sqlalchemy.engine import make_url
 
 from curtailcoin.config import Settings, get_settings
+from curtailcoin.db.engine import get_engine
 from curtailcoin.jobs import work
 from curtailcoin.jobs.schedule import (
     DAILY_RECONCILIATION,
@@ -47,6 +49,7 @@ from curtailcoin.jobs.schedule import (
     utc_crons,
 )
 from curtailcoin.jobs.settings import WorkerSettings, get_worker_settings
+from curtailcoin.reconcile.locks import DateLocks
 
 log = logging.getLogger("curtailcoin.jobs")
 
@@ -117,28 +120,46 @@ async def defer_ingest_date(
 
 
 class ClientHolder:
-    """The worker process's one Elexon client (created in the worker's event loop)."""
+    """A worker process's shared resources, created in the worker's event loop on first use.
+
+    One Elexon client (the concurrency cap and the rate limit bind across the process's jobs)
+    and one set of per-date locks (the reconciliation's: a worker never processes a date that a
+    reconciliation or a backfill is processing).
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._client: work.TrackingElexonClient | None = None
+        self._locks: DateLocks | None = None
 
     def get(self) -> work.TrackingElexonClient:
         if self._client is None:
             self._client = work.TrackingElexonClient.for_settings(self.settings)
         return self._client
 
+    def locks(self) -> DateLocks:
+        if self._locks is None:
+            self._locks = DateLocks(get_engine(self.settings.database_url))
+        return self._locks
+
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+        if self._locks is not None:
+            await asyncio.to_thread(self._locks.close)
+            self._locks = None
+
+
+def _holder(context: JobContext) -> ClientHolder:
+    holder = (context.additional_context or {}).get("clients")
+    if isinstance(holder, ClientHolder):
+        return holder
+    raise RuntimeError("the worker was started without its resources (additional_context)")
 
 
 def _client(context: JobContext) -> work.TrackingElexonClient:
-    holder = (context.additional_context or {}).get("clients")
-    if isinstance(holder, ClientHolder):
-        return holder.get()
-    raise RuntimeError("the worker was started without an Elexon client holder")
+    return _holder(context).get()
 
 
 def _job_extra(context: JobContext, **more: Any) -> dict[str, Any]:
@@ -201,7 +222,10 @@ def create_app(
         extra = _job_extra(context, date=settlement_date)
         log.info("date started", extra={**extra, "t": time.time()})
         try:
-            outcome = await work.ingest_date_job(get_settings(), day, client=_client(context))
+            holder = _holder(context)
+            outcome = await work.ingest_date_job(
+                get_settings(), day, client=holder.get(), locks=holder.locks()
+            )
         except Exception as exc:
             log.warning("date failed", extra={**extra, "t": time.time(), "error": str(exc)[:500]})
             raise

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from curtailcoin.config import Settings
+from curtailcoin.db.engine import get_engine
 from curtailcoin.jobs import work
 from curtailcoin.jobs.app import BackoffRetry
 from curtailcoin.jobs.schedule import (
@@ -39,6 +40,7 @@ from curtailcoin.jobs.schedule import (
     next_run,
 )
 from curtailcoin.jobs.settings import WorkerSettings
+from curtailcoin.reconcile.locks import DateLocks
 
 log = logging.getLogger("curtailcoin.jobs")
 
@@ -85,6 +87,7 @@ class LocalScheduler:
     clock: Clock = _now
     runners: dict[str, Runner] = field(default_factory=dict)
     client: work.TrackingElexonClient | None = None
+    locks: DateLocks | None = None
     queue: dict[date, QueuedDate] = field(default_factory=dict)
     last_runs: dict[str, dict[str, Any]] = field(default_factory=dict)
     failures: list[dict[str, Any]] = field(default_factory=list)
@@ -117,6 +120,20 @@ class LocalScheduler:
         if self.client is None:
             self.client = work.TrackingElexonClient.for_settings(self.settings)
         return self.client
+
+    def _locks(self) -> DateLocks:
+        if self.locks is None:
+            self.locks = DateLocks(get_engine(self.settings.database_url))
+        return self.locks
+
+    async def aclose(self) -> None:
+        """Close the client and release the date locks (the loop does it when it stops)."""
+        if self.client is not None:
+            await self.client.aclose()
+            self.client = None
+        if self.locks is not None:
+            await asyncio.to_thread(self.locks.close)
+            self.locks = None
 
     def submit(self, settlement_date: date) -> bool:
         """Queue a date (the queueing lock: False when it is already waiting)."""
@@ -152,7 +169,11 @@ class LocalScheduler:
             log.info("date started", extra={"date": day, "attempt": item.attempts + 1})
             try:
                 outcome = await work.ingest_date_job(
-                    self.settings, item.settlement_date, client=self._client(), now=now
+                    self.settings,
+                    item.settlement_date,
+                    client=self._client(),
+                    locks=self._locks(),
+                    now=now,
                 )
             except Exception as exc:
                 item.attempts += 1
@@ -254,9 +275,7 @@ class LocalScheduler:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=max(0.05, wait_s))
         finally:
-            if self.client is not None:
-                await self.client.aclose()
-                self.client = None
+            await self.aclose()
             self.save_state()
 
     # -- state for `jobs status` -----------------------------------------------------------

@@ -6,7 +6,7 @@ procrastinate (PostgreSQL, :mod:`curtailcoin.jobs.app`) and the in-process sched
 
 from __future__ import annotations
 
-import importlib
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -17,6 +17,10 @@ from curtailcoin.config import Settings
 from curtailcoin.db.engine import get_engine
 from curtailcoin.jobs.schedule import dates_for_today_tick
 from curtailcoin.pipeline import BadInput, ReingestResult, prepare_database, reingest_date
+from curtailcoin.reconcile import daily as reconcile_daily
+from curtailcoin.reconcile import unified as reconcile_unified
+from curtailcoin.reconcile.locks import DateLocks
+from curtailcoin.reconcile.retry import LockBusyError
 from curtailcoin.settlement import periods_started, settlement_today
 from curtailcoin.sources.elexon import ElexonClient, PeriodResult
 from curtailcoin.sources.http import SourceError
@@ -113,24 +117,40 @@ def _describe_failure(result: ReingestResult) -> str:
     return "incomplete"
 
 
+#: how long a date waits for another run (a reconciliation) to release it
+DATE_LOCK_TIMEOUT_S = 600.0
+
+
 async def ingest_one_date(
     settings: Settings,
     settlement_date: date,
     *,
     client: TrackingElexonClient,
+    locks: DateLocks | None = None,
+    lock_timeout_s: float = DATE_LOCK_TIMEOUT_S,
     now: datetime | None = None,
 ) -> DateOutcome:
     """Reingest and calculate one date; never raises for a source failure (see ``ok``).
 
-    Today's date counts as ``ok`` when every period published so far was stored. A date with no
-    period ended yet (just after midnight) is skipped.
+    With ``locks`` the date is held under the reconciliation's per-date lock meanwhile, so a
+    worker, a backfill and a reconciliation never process one date at the same time. Today's
+    date counts as ``ok`` when every period published so far was stored. A date with no period
+    ended yet (just after midnight) is skipped.
     """
     now = now or datetime.now(UTC)
     started = periods_started(settlement_date, now)
     if started == 0:
         return DateOutcome(settlement_date, ok=True, skipped=True)
     engine = get_engine(settings.database_url)
-    result = await reingest_date(engine, settings, settlement_date, client=client, now=now)
+    try:
+        async with (
+            locks.hold(settlement_date, timeout_s=lock_timeout_s)
+            if locks is not None
+            else contextlib.nullcontext()
+        ):
+            result = await reingest_date(engine, settings, settlement_date, client=client, now=now)
+    except LockBusyError as exc:
+        return DateOutcome(settlement_date, ok=False, error=str(exc), transient=True)
     is_today = settlement_date == settlement_today(now)
     # Today is fine once every period published so far is stored; other dates must be complete.
     ok = (result.written and not result.failed_periods) if is_today else result.complete
@@ -157,11 +177,14 @@ async def ingest_date_job(
     settlement_date: date,
     *,
     client: TrackingElexonClient,
+    locks: DateLocks | None = None,
     now: datetime | None = None,
 ) -> DateOutcome:
     """The ``ingest_date`` job: raises :class:`JobFailed` so the queue retries (or not)."""
     try:
-        outcome = await ingest_one_date(settings, settlement_date, client=client, now=now)
+        outcome = await ingest_one_date(
+            settings, settlement_date, client=client, locks=locks, now=now
+        )
     except BadInput as exc:
         raise JobFailed(str(exc), transient=False) from exc
     if not outcome.ok:
@@ -229,42 +252,35 @@ async def update_prices_job(settings: Settings, *, now: datetime | None = None) 
     return {"stored": dict(result.stored), "skipped": result.skipped}
 
 
-async def daily_reconciliation_job(settings: Settings, *, now: datetime | None = None) -> Any:
-    """The daily check: the last 2 days, plus a 7-day source look-back (reconciliation module)."""
-    run_daily_check = _reconcile_function("run_daily_check")
+async def daily_reconciliation_job(
+    settings: Settings, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """The daily check: the last 2 days, plus a 7-day look-back against the source.
+
+    ``now`` is the scheduled instant (it only labels the run): the check itself looks at the
+    clock, so a run that starts late still sees every period published by then.
+    """
     engine = get_engine(settings.database_url)
-    result = await _maybe_await(run_daily_check(engine, settings, days=2, lookback_days=7))
-    _raise_if_failed(result, "daily reconciliation")
-    return result
+    summary = await reconcile_daily.run_daily_check(engine, settings, days=2, lookback_days=7)
+    _raise_if_failed(summary, "daily reconciliation")
+    return summary.to_json()
 
 
-async def weekly_reconciliation_job(settings: Settings, *, now: datetime | None = None) -> Any:
-    """The unified reconciliation over every stored date (reconciliation module)."""
-    process_date_range = _reconcile_function("process_date_range")
+async def weekly_reconciliation_job(
+    settings: Settings, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """The unified reconciliation: every stored date with a problem, found and fixed."""
     engine = get_engine(settings.database_url)
-    result = await _maybe_await(process_date_range(engine, settings))
-    _raise_if_failed(result, "unified reconciliation")
-    return result
+    summary = await reconcile_unified.process_date_range(engine, settings)
+    _raise_if_failed(summary, "unified reconciliation")
+    return summary.to_json()
 
 
-def _reconcile_function(name: str) -> Callable[..., Any]:
-    try:
-        module = importlib.import_module("curtailcoin.reconcile")
-        function: Callable[..., Any] = getattr(module, name)
-    except (ImportError, AttributeError) as exc:  # pragma: no cover
-        raise JobFailed(
-            f"reconciliation function {name} unavailable: {exc}", transient=False
-        ) from exc
-    return function
-
-
-async def _maybe_await(value: Any) -> Any:
-    if isinstance(value, Awaitable):
-        return await value
-    return value
-
-
-def _raise_if_failed(result: Any, what: str) -> None:
-    failed = getattr(result, "failed", None) or getattr(result, "failed_dates", None)
+def _raise_if_failed(summary: reconcile_unified.RunSummary, what: str) -> None:
+    failed = summary.failed
     if failed:
-        raise JobFailed(f"{what}: {len(failed)} date(s) failed: {failed}", transient=True)
+        first = min(failed)
+        raise JobFailed(
+            f"{what}: {len(failed)} date(s) failed (first {first}: {failed[first]})",
+            transient=True,
+        )
