@@ -387,6 +387,25 @@ def bench_dashboard(base: str, renders: int) -> None:
                 f"max {max(times):.2f}  (browser clock, navigation→ready: median "
                 f"{statistics.median(inner):.2f})"
             )
+        plotly: list[float] = []
+        for _ in range(renders):
+            context = browser.new_context()
+            page = context.new_page()
+            page.goto(base + "/api/prices")  # any same-origin page without the dashboard's CSP
+            t = time.perf_counter()
+            page.evaluate(
+                """() => new Promise((resolve, reject) => {
+                    const s = document.createElement("script");
+                    s.src = "/vendor/plotly.min.js"; s.onload = resolve; s.onerror = reject;
+                    document.head.appendChild(s);
+                })"""
+            )
+            plotly.append(time.perf_counter() - t)
+            context.close()
+        print(
+            f"(for reference: loading and evaluating plotly.min.js alone: median "
+            f"{statistics.median(plotly):.2f} s)"
+        )
         browser.close()
 
 
