@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Coroutine
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,16 @@ def _date(text: str, what: str = "date") -> date:
     except (ValueError, BadInput) as exc:
         fail(f"{what}: {exc}")
     return day
+
+
+def _instant(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        fail(f"invalid --now {text!r}: expected an ISO 8601 instant such as 2025-01-18T02:00Z")
+    if value.tzinfo is None:
+        fail(f"invalid --now {text!r}: give a time zone (e.g. Z)")
+    return value.astimezone(UTC)
 
 
 def _positive(text: str, name: str) -> int:
@@ -225,6 +235,12 @@ def _run(work: Callable[[], Coroutine[Any, Any, RunSummary]]) -> RunSummary:
         return asyncio.run(work())
     except BadInput as exc:
         fail(str(exc))
+    except KeyboardInterrupt:
+        fail(
+            "interrupted: the checkpoint keeps the dates still pending; run the same command "
+            "again to resume",
+            EXIT_FAILED,
+        )
 
 
 # -- commands ------------------------------------------------------------------------------------
@@ -458,10 +474,14 @@ def daily_command(
     ),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     verbose: bool = typer.Option(False, "--verbose", "-v", help=VERBOSE_HELP),
+    now: str | None = typer.Option(
+        None, "--now", hidden=True, help="Run as if the time were this UTC instant (replays)."
+    ),
 ) -> None:
     """The daily check: the last days in the database and against Elexon; fix what is wrong."""
     settings = settings_and_logging(verbose, "reconcile-daily")
     count = _positive(days, "--days")
+    instant = _instant(now) if now else None
     try:
         back = int(lookback)
         if back < 0:
@@ -470,7 +490,9 @@ def daily_command(
         fail(f"invalid --lookback {lookback!r}: expected a whole number >= 0")
     engine = _open(settings)
     summary = _run(
-        lambda: run_daily_check(engine, settings, days=count, force=force, lookback_days=back)
+        lambda: run_daily_check(
+            engine, settings, days=count, force=force, lookback_days=back, now=instant
+        )
     )
     _finish(summary, as_json, verbose)
 

@@ -45,22 +45,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    Column,
     Connection,
-    Date,
-    Float,
-    Integer,
-    MetaData,
-    Table,
-    and_,
-    case,
     func,
     literal,
-    or_,
     select,
 )
 
-from curtailcoin.calculations import btc_sql
 from curtailcoin.db.schema import (
     bitcoin_daily_summaries,
     bitcoin_monthly_summaries,
@@ -333,17 +323,6 @@ class ReconciliationStatus:
 
 # -- the queries --------------------------------------------------------------------------------
 
-_tmp_meta = MetaData()
-_ref_periods = Table(
-    "cc_reconcile_ref",
-    _tmp_meta,
-    Column("d", Date, primary_key=True),
-    Column("p", Integer, primary_key=True),
-    Column("ref_difficulty", Float),
-    Column("ref_subsidy", Float),
-    prefixes=["TEMPORARY"],
-)
-
 
 def _tune_session(conn: Connection) -> None:
     """Per-connection settings for large aggregates (read-only effects)."""
@@ -552,140 +531,150 @@ class _Exact:
     orphans: int
 
 
-def _stale_predicate(c: Any, e: Any, x: Any, m: Any) -> Any:
-    """A calculation row that does not follow from its farm-period's records and conditions."""
+def _per_mwh(power_w: float, hashrate_th: float, difficulty: float, subsidy: float) -> float:
+    """BTC per MWh, computed as ``calculations.calculate`` does (``btc_for_energy(1.0, …)``)."""
+    if power_w <= 0 or hashrate_th <= 0 or difficulty <= 0 or subsidy < 0:
+        return math.nan
+    return 1.0 * 3.6e9 / power_w * hashrate_th * 1e12 / (difficulty * 4294967296.0) * subsidy
 
-    def differs(a: Any, b: Any, rel: float = REL_TOL) -> Any:
-        return or_(b.is_(None), func.abs(a - b) > literal(rel) * func.abs(b) + literal(ABS_TOL))
 
-    formula = btc_sql(
-        c.curtailed_energy_mwh, c.power_w, c.hashrate_th, c.difficulty, c.block_subsidy_btc
-    )
-    return or_(
-        differs(c.curtailed_energy_mwh, e.c.energy_mwh),
-        differs(c.difficulty, x.ref_difficulty),
-        differs(c.block_subsidy_btc, x.ref_subsidy),
-        differs(c.hashrate_th, m.hashrate_th),
-        differs(c.power_w, m.power_w),
-        func.abs(c.bitcoin_mined - formula) > literal(1e-9) * func.abs(formula) + literal(1e-15),
-    )
+def _row_stale(
+    values: tuple[float, float, float, float, float, float],
+    energy: float,
+    ref: tuple[float | None, float | None],
+    model: tuple[float, float] | None,
+) -> bool:
+    """A calculation row (energy, difficulty, subsidy, hashrate, power, BTC) that does not
+    follow from its farm-period's energy, its period's reference conditions and its model's
+    figures, or whose BTC is not the formula's."""
+    row_energy, difficulty, subsidy, hashrate, power, btc = values
+    ref_difficulty, ref_subsidy = ref
+    if ref_difficulty is None or ref_subsidy is None or model is None:
+        return True
+    if not (
+        close(row_energy, energy)
+        and close(difficulty, ref_difficulty)
+        and close(subsidy, ref_subsidy)
+        and close(hashrate, model[0])
+        and close(power, model[1])
+    ):
+        return True
+    return not close(btc, row_energy * _per_mwh(power, hashrate, difficulty, subsidy), abs_=1e-15)
 
 
 def _exact_periods(
     conn: Connection,
     refs: Mapping[tuple[date, int], tuple[float | None, float | None]],
     models: Sequence[str],
-) -> dict[tuple[date, int], _Exact]:
-    """Row-by-row counts for the given periods, against the given reference conditions."""
-    if not refs:
-        return {}
-    _ref_periods.drop(conn, checkfirst=True)
-    _ref_periods.create(conn)
-    try:
-        conn.execute(
-            _ref_periods.insert(),
-            [
-                {"d": d, "p": p, "ref_difficulty": rd, "ref_subsidy": rs}
-                for (d, p), (rd, rs) in refs.items()
-            ],
+    figures: Mapping[str, tuple[float, float]],
+) -> tuple[dict[tuple[date, int], _Exact], dict[tuple[date, str], tuple[float, float]]]:
+    """Row-by-row counts for the given periods against their reference conditions, one date
+    at a time (index range reads; the comparison is done here, exactly as the definitions say).
+
+    Also returns Σ BTC and Σ energy per (date, model) for every date it read in full.
+    """
+    by_date: dict[date, list[int]] = defaultdict(list)
+    for d, p in refs:
+        by_date[d].append(p)
+    tracked = set(models)
+    r = curtailment_records.c
+    c = historical_bitcoin_calculations.c
+    out: dict[tuple[date, int], _Exact] = {}
+    sums: dict[tuple[date, str], tuple[float, float]] = {}
+    for day, periods in sorted(by_date.items()):
+        whole = len(periods) == periods_in_day(day)
+        records_query = select(r.settlement_period, r.farm_id, r.volume).where(
+            r.settlement_date == day
         )
-        x = _ref_periods.c
-        r = curtailment_records.c
-        e = (
-            select(
-                r.settlement_date.label("d"),
-                r.settlement_period.label("p"),
-                r.farm_id.label("f"),
-                (-func.sum(r.volume)).label("energy_mwh"),
-            )
-            .select_from(
-                _ref_periods.join(
-                    curtailment_records,
-                    and_(r.settlement_date == x.d, r.settlement_period == x.p),
-                )
-            )
-            .group_by(r.settlement_date, r.settlement_period, r.farm_id)
-            .subquery("e")
-        )
-        calc = historical_bitcoin_calculations
-        c = calc.c
-        m = miner_models.c
-        stale = _stale_predicate(c, e, x, m)
-        rows = conn.execute(
-            select(
-                e.c.d,
-                e.c.p,
-                func.count(func.distinct(e.c.f)),
-                func.count(c.miner_model),
-                func.sum(case((and_(c.miner_model.is_not(None), stale), 1), else_=0)),
-            )
-            .select_from(
-                e.join(_ref_periods, and_(x.d == e.c.d, x.p == e.c.p))
-                .outerjoin(
-                    calc,
-                    and_(
-                        c.settlement_date == e.c.d,
-                        c.settlement_period == e.c.p,
-                        c.farm_id == e.c.f,
-                        c.miner_model.in_(list(models)),
-                    ),
-                )
-                .outerjoin(miner_models, m.model_key == c.miner_model)
-            )
-            .group_by(e.c.d, e.c.p)
-        ).all()
-        out = {
-            (_as_date(d), int(p)): _Exact(int(f), int(n), int(s or 0), 0) for d, p, f, n, s in rows
-        }
-        orphan_rows = conn.execute(
-            select(c.settlement_date, c.settlement_period, func.count())
-            .select_from(
-                _ref_periods.join(calc, and_(c.settlement_date == x.d, c.settlement_period == x.p))
-            )
-            .where(
-                c.miner_model.in_(list(models)),
-                ~select(r.id)
-                .where(
-                    r.settlement_date == c.settlement_date,
-                    r.settlement_period == c.settlement_period,
-                    r.farm_id == c.farm_id,
-                )
-                .exists(),
-            )
-            .group_by(c.settlement_date, c.settlement_period)
-        ).all()
-        for d, p, n in orphan_rows:
-            key = (_as_date(d), int(p))
-            old = out.get(key, _Exact(0, 0, 0, 0))
-            out[key] = _Exact(old.farms, old.present, old.stale_matched, int(n))
-        return out
-    finally:
-        _ref_periods.drop(conn, checkfirst=True)
+        calc_query = select(
+            c.settlement_period,
+            c.farm_id,
+            c.miner_model,
+            c.curtailed_energy_mwh,
+            c.difficulty,
+            c.block_subsidy_btc,
+            c.hashrate_th,
+            c.power_w,
+            c.bitcoin_mined,
+        ).where(c.settlement_date == day)
+        if not whole:
+            records_query = records_query.where(r.settlement_period.in_(periods))
+            calc_query = calc_query.where(c.settlement_period.in_(periods))
+        volumes: dict[tuple[int, str], list[float]] = defaultdict(list)
+        for period, farm, volume in conn.execute(records_query):
+            volumes[(period, farm)].append(volume)
+        energies = {key: -math.fsum(v) for key, v in volumes.items()}
+        farms: dict[int, int] = defaultdict(int)
+        for period, _farm in energies:
+            farms[period] += 1
+        counts: dict[int, list[int]] = {p: [0, 0, 0] for p in periods}  # present, stale, orphan
+        model_rows: dict[str, tuple[list[float], list[float]]] = {}
+        factors: dict[tuple[float, float, float, float], float] = {}
+        for period, farm, model, e, d, s, h, pw, btc in conn.execute(calc_query).all():
+            if whole:
+                btcs, mwhs = model_rows.setdefault(model, ([], []))
+                btcs.append(btc)
+                mwhs.append(e)
+            if model not in tracked:
+                continue
+            tally = counts.setdefault(period, [0, 0, 0])
+            energy = energies.get((period, farm))
+            if energy is None:
+                tally[2] += 1
+                continue
+            tally[0] += 1
+            ref = refs.get((day, period), (None, None))
+            fig = figures.get(model)
+            # Fast path: a fresh row repeats its inputs bit for bit.
+            if fig is not None and (e, d, s, h, pw) == (energy, ref[0], ref[1], fig[0], fig[1]):
+                factor = factors.get((d, s, h, pw))
+                if factor is None:
+                    factor = factors[(d, s, h, pw)] = _per_mwh(pw, h, d, s)
+                if btc == e * factor:
+                    continue
+            if _row_stale((e, d, s, h, pw, btc), energy, ref, fig):
+                tally[1] += 1
+        for period in periods:
+            present, stale, orphans = counts.get(period, [0, 0, 0])
+            out[(day, period)] = _Exact(farms.get(period, 0), present, stale, orphans)
+        if whole:
+            for model, (btcs, mwhs) in model_rows.items():
+                sums[(day, model)] = (math.fsum(btcs), math.fsum(mwhs))
+    return out, sums
 
 
 def _btc_per_date_model(
     conn: Connection, dates: Sequence[date] | None, start: date, end: date, only: Sequence[str]
 ) -> dict[tuple[date, str], tuple[float, float]]:
-    """Σ bitcoin and Σ energy per (date, model): for ``dates`` (all models), or in the range for
-    the models in ``only``."""
+    """Σ bitcoin and Σ energy per (date, model): for ``dates`` (all models, one date at a time),
+    or in the range for the models in ``only``."""
     c = historical_bitcoin_calculations.c
-    query = select(
-        c.settlement_date,
-        c.miner_model,
-        func.sum(c.bitcoin_mined),
-        func.sum(c.curtailed_energy_mwh),
-    ).group_by(c.settlement_date, c.miner_model)
     out: dict[tuple[date, str], tuple[float, float]] = {}
     if dates is not None:
-        for i in range(0, len(dates), 500):
-            chunk = list(dates[i : i + 500])
-            for d, model, btc, energy in conn.execute(query.where(c.settlement_date.in_(chunk))):
-                out[(_as_date(d), model)] = (float(btc), float(energy))
+        for day in dates:
+            grouped: dict[str, tuple[list[float], list[float]]] = {}
+            for model, btc, energy in conn.execute(
+                select(c.miner_model, c.bitcoin_mined, c.curtailed_energy_mwh).where(
+                    c.settlement_date == day
+                )
+            ):
+                btcs, mwhs = grouped.setdefault(model, ([], []))
+                btcs.append(btc)
+                mwhs.append(energy)
+            for model, (btcs, mwhs) in grouped.items():
+                out[(day, model)] = (math.fsum(btcs), math.fsum(mwhs))
         return out
     if not only:
         return out
     rows = conn.execute(
-        query.where(_between(c.settlement_date, start, end), c.miner_model.in_(list(only)))
+        select(
+            c.settlement_date,
+            c.miner_model,
+            func.sum(c.bitcoin_mined),
+            func.sum(c.curtailed_energy_mwh),
+        )
+        .where(_between(c.settlement_date, start, end), c.miner_model.in_(list(only)))
+        .group_by(c.settlement_date, c.miner_model)
     )
     for d, model, btc, energy in rows:
         out[(_as_date(d), model)] = (float(btc), float(energy))
@@ -982,6 +971,7 @@ def get_reconciliation_status(
     expected = expected_conditions(timeline, dates)
     catalogue = load_miner_models(conn)
     ratios = {k: catalogue[k].hashrate_th / catalogue[k].power_w for k in models if k in catalogue}
+    figures = {k: (m.hashrate_th, m.power_w) for k, m in catalogue.items()}
     ratio_sum = sum(ratios.values())
     n_models = len(models)
 
@@ -1072,7 +1062,8 @@ def get_reconciliation_status(
             if has_conflict:
                 conflict.add(key)
 
-    for key, ex in _exact_periods(conn, drill, models).items():
+    exact_counts, full_sums = _exact_periods(conn, drill, models, figures)
+    for key, ex in exact_counts.items():
         d, p = key
         rep = reports[d]
         pending = expected[key].pending
@@ -1098,21 +1089,20 @@ def get_reconciliation_status(
 
     # Σ BTC per (date, model): exact sums where any period was not clean, else factorised.
     btc_expected: dict[tuple[date, str], tuple[float, float]] = {}
-    if exact:
-        btc_expected.update(_btc_per_date_model(conn, dates, start, end, ()))
-    else:
-        btc_expected.update(_btc_per_date_model(conn, None, start, end, others))
-        for d in [d for d in dates if d in factorised and d not in exact_dates]:
-            pieces = factorised[d]
-            energy = math.fsum(e for _, e in pieces)
-            for model, ratio in ratios.items():
-                btc = math.fsum(k * ratio * e for k, e in pieces)
-                btc_expected[(d, model)] = (btc, energy)
-        if exact_dates:
-            btc_expected.update(_btc_per_date_model(conn, sorted(exact_dates), start, end, ()))
-            for d in exact_dates:  # models without rows on an exact date: nothing expected
-                for model in models:
-                    btc_expected.setdefault((d, model), (0.0, 0.0))
+    btc_expected.update(_btc_per_date_model(conn, None, start, end, others))
+    for d in [d for d in dates if d in factorised and d not in exact_dates]:
+        pieces = factorised[d]
+        energy = math.fsum(e for _, e in pieces)
+        for model, ratio in ratios.items():
+            btc = math.fsum(k * ratio * e for k, e in pieces)
+            btc_expected[(d, model)] = (btc, energy)
+    if exact_dates:
+        read = {d for d, _ in full_sums}
+        for d in exact_dates:  # models without rows on such a date: nothing expected
+            for model in models:
+                btc_expected.pop((d, model), None)
+        btc_expected.update({k: v for k, v in full_sums.items() if k[0] in exact_dates})
+        btc_expected.update(_btc_per_date_model(conn, sorted(exact_dates - read), start, end, ()))
 
     records_by_date: dict[date, tuple[float, float, int]] = {}
     for (d, _p), rec in records.items():
