@@ -2,9 +2,10 @@
 
 1. **Backfill vs its floor.** ``curtailcoin backfill`` of 30 days against the local Elexon test
    server with 100 ms latency per request, on a fresh SQLite file. The floor is what the shared
-   client's limits allow: ``requests ÷ min(rate limit, concurrency cap ÷ latency)``. Two
-   settings: one where the request rate binds, one where the concurrency cap does. Target: the
-   backfill's own elapsed time within 1.3× the floor.
+   client's limits allow: ``requests ÷ min(rate limit, concurrency cap ÷ latency)``. Three
+   settings: the request rate binds; the concurrency cap binds (the generator's natural mix of
+   days, whose heavy answers take the server tens of ms beyond the latency to build and send);
+   the cap binds on light days. Target: the backfill's own elapsed time within 1.3× the floor.
 2. **One vs two workers** (PostgreSQL): the same range queued with ``backfill --enqueue``, then
    processed by 1 and by 2 ``curtailcoin worker --burst`` processes; the rate limit is set high
    so that it does not bind (latency and the per-process concurrency cap do). Target ≈ 2×
@@ -86,16 +87,24 @@ def backfill_vs_floor(
     elexon.latency_s = LATENCY_S
     end = START + timedelta(days=days - 1)
     cases = [
-        ("rate limit binds", {"rate": 20.0, "cap": 8, "dates": 4}),
-        ("concurrency cap binds", {"rate": 1000.0, "cap": 4, "dates": 4}),
+        ("rate limit binds", {"rate": 20.0, "cap": 8, "dates": 4, "light": False}),
+        ("concurrency cap binds", {"rate": 1000.0, "cap": 4, "dates": 4, "light": False}),
+        (
+            "concurrency cap binds, light days",
+            {"rate": 1000.0, "cap": 4, "dates": 4, "light": True},
+        ),
     ]
     for label, case in cases:
-        db = work / f"floor-{case['cap']}-{int(case['rate'])}.db"
+        if case["light"]:
+            # small answers: the server's time per request is the latency, not the payload
+            for i in range(days):
+                elexon.set_day(START + timedelta(days=i), "light")
+        db = work / f"floor-{label.replace(' ', '-').replace(',', '')}.db"
         env = env_for(
             f"sqlite:///{db}",
             elexon,
             mempool,
-            work / label.replace(" ", "-"),
+            work / label.replace(" ", "-").replace(",", ""),
             CURTAILCOIN_REQUESTS_PER_SECOND=str(case["rate"]),
             CURTAILCOIN_CONCURRENCY=str(case["cap"]),
         )

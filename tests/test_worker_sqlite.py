@@ -77,6 +77,9 @@ def test_worker_runs_the_schedule_in_process_and_stops_on_sigterm(
             return "ingest_today" in state["last_runs"] and not state["queued"]
 
         wait_for(done, timeout=60, interval=0.2, what="the 15-minute job and its dates")
+        second = run_cli("worker", "--burst", env=env)  # SQLite runs one worker
+        assert second.returncode == 1
+        assert "another curtailcoin worker is already running" in second.stderr
     finally:
         code = stop(process)
     assert code == 0, log.read_text()

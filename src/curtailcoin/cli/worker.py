@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import logging
 import signal
 import sys
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -22,6 +25,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from sqlalchemy import Engine
 
 from curtailcoin.backfill import BackfillResult, BackfillStats, backfill, enqueue_range
 from curtailcoin.cli.common import (
@@ -100,8 +104,35 @@ def worker(
         raise typer.Exit(EXIT_OK)
     if not is_sqlite(engine):
         fail(f"unsupported database {engine.dialect.name}: use PostgreSQL or SQLite")
-    ok = asyncio.run(_run_local(settings, no_schedule=no_schedule, burst=burst))
+    with _single_local_worker(engine) as got:
+        if not got:
+            fail(
+                "another curtailcoin worker is already running on this SQLite database "
+                "(SQLite runs one worker; use PostgreSQL to run several)",
+                EXIT_FAILED,
+            )
+        ok = asyncio.run(_run_local(settings, no_schedule=no_schedule, burst=burst))
     raise typer.Exit(EXIT_OK if ok else EXIT_FAILED)
+
+
+@contextlib.contextmanager
+def _single_local_worker(engine: Engine) -> Iterator[bool]:
+    """An exclusive lock file next to the SQLite database: one worker per database."""
+    database = engine.url.database
+    if not database or database == ":memory:":
+        yield True
+        return
+    path = Path(f"{database}.worker.lock")
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 async def _run_local(settings: Settings, *, no_schedule: bool, burst: bool) -> bool:
