@@ -149,16 +149,25 @@ def test_each_problem_counted_named_and_fixed(
         f"curtailcoin reconcile range {D2.isoformat()} {D3.isoformat()}"
     ]
 
-    done = cli("reconcile", "run", "--source", "--json", env=source_env)
+    # The revised, incomplete date with `date` (every period against Elexon), the rest with `run`.
+    done = cli("reconcile", "date", D3.isoformat(), "--json", env=source_env)
+    assert done.returncode == 0, done.stderr
+    one = _json(done)["dates"][0]
+    assert one["status"] == "fixed" and one["actions"] == ["reingested the date"]
+    assert {"incomplete", "source_drift"} <= set(one["problems_before"])  # + the month row
+
+    done = cli("reconcile", "run", "--json", env=source_env)
     assert done.returncode == 0, done.stderr
     run = _json(done)
-    assert run["fixed"] == 3 and run["failed"] == 0
+    assert [d["date"] for d in run["dates"]] == [D1.isoformat(), D2.isoformat()]
+    assert run["fixed"] == 2 and run["failed"] == 0
 
-    after = _json(cli("reconcile", "status", "--json", "--source", env=source_env))
+    after = _json(cli("reconcile", "status", "--json", env=source_env))
     assert after["incomplete_dates"] == []
     assert after["missing_calculations"] == after["stale_calculations"] == 0
-    assert after["summary_mismatches"] == after["source_drift_periods"] == 0
+    assert after["summary_mismatches"] == after["period_total_mismatches"] == 0
     assert after["completion_percentage"] == 100.0
+    assert all(d["complete"] for d in after["per_date"])
     for day in (D1, D2, D3):  # the changed record is Elexon's again, the revision is in
         _assert_matches_source(engine, elexon_server, day)
 

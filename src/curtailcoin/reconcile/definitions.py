@@ -429,7 +429,7 @@ def _records_per_period(
         )
         .where(_between(r.settlement_date, start, end))
         .group_by(r.settlement_date, r.settlement_period)
-    )
+    ).all()
     return {
         (_as_date(d), int(p)): _Records(int(n), int(f), float(e), float(pay), float(el))
         for d, p, n, f, e, pay, el in rows
@@ -442,7 +442,7 @@ def _farms_per_date(conn: Connection, start: date, end: date) -> dict[date, int]
         select(r.settlement_date, func.count(func.distinct(r.farm_id)))
         .where(_between(r.settlement_date, start, end))
         .group_by(r.settlement_date)
-    )
+    ).all()
     return {_as_date(d): int(n) for d, n in rows}
 
 
@@ -459,7 +459,7 @@ def _stored_periods(conn: Connection, start: date, end: date) -> dict[tuple[date
             p.difficulty,
             p.block_subsidy_btc,
         ).where(_between(p.settlement_date, start, end))
-    )
+    ).all()
     return {
         (_as_date(row[0]), int(row[1])): _Stored(
             row[2], int(row[3]), float(row[4]), float(row[5]), row[6], row[7]
@@ -519,7 +519,7 @@ def _calc_screen(
             row[8],
             row[9],
         )
-        for row in conn.execute(query)
+        for row in conn.execute(query).all()
     }
 
 
