@@ -21,7 +21,13 @@ from sqlalchemy import text
 from curtailcoin.config import get_settings
 from curtailcoin.db.engine import get_engine
 from curtailcoin.jobs import work
-from curtailcoin.jobs.app import ClientHolder, create_app, defer_ingest_date
+from curtailcoin.jobs.app import (
+    BACKFILL_PRIORITY,
+    TODAY_PRIORITY,
+    ClientHolder,
+    create_app,
+    defer_ingest_date,
+)
 from curtailcoin.jobs.schedule import LONDON
 from curtailcoin.jobs.settings import WorkerSettings
 from curtailcoin.reconcile.locks import DateLocks
@@ -311,3 +317,17 @@ async def test_a_date_held_by_a_reconciliation_waits(
     reconciliation.close()
     assert job_counts(engine) == {"succeeded": 1}
     assert stored_day(engine, day)[0] == elexon.expected_headline(day).records
+
+
+async def test_queueing_a_waiting_date_again_raises_its_priority(pg_url: str) -> None:
+    """Today's tick is never stuck behind a backfill that queued the same date."""
+    app = create_app(pg_url, schedule=False, worker_settings=WorkerSettings())
+    day = date(2025, 5, 21)
+    async with app.open_async():
+        first = await defer_ingest_date(app, day, priority=BACKFILL_PRIORITY)
+        assert first is not None
+        assert await defer_ingest_date(app, day, priority=TODAY_PRIORITY) is None
+        assert await defer_ingest_date(app, day, priority=BACKFILL_PRIORITY) is None
+    with get_engine(pg_url).connect() as conn:
+        rows = conn.execute(text("SELECT id, priority, status::text FROM procrastinate_jobs")).all()
+    assert [tuple(r) for r in rows] == [(first, TODAY_PRIORITY, "todo")]

@@ -106,13 +106,23 @@ class BackoffRetry(BaseRetryStrategy):
 async def defer_ingest_date(
     app: App, settlement_date: date, *, priority: int = DEFAULT_PRIORITY
 ) -> int | None:
-    """Queue ``ingest_date`` for a date; None when the date is already queued (not yet started)."""
+    """Queue ``ingest_date`` for a date; None when the date is already queued (not yet started).
+
+    A date already waiting keeps its place but gets the higher of the two priorities, so that
+    today's tick is never stuck behind a backfill that queued the same date at a low priority.
+    """
     day = settlement_date.isoformat()
     try:
         job_id: int = await app.configure_task(
             INGEST_TASK, lock=day, queueing_lock=day, priority=priority
         ).defer_async(settlement_date=day)
     except pexc.AlreadyEnqueued:
+        await app.connector.execute_query_async(
+            "UPDATE procrastinate_jobs SET priority = %(priority)s "
+            "WHERE queueing_lock = %(day)s AND status = 'todo' AND priority < %(priority)s",
+            day=day,
+            priority=priority,
+        )
         log.info("date already queued", extra={"date": day})
         return None
     log.info("date queued", extra={"date": day, "job_id": job_id})
