@@ -790,9 +790,10 @@ def require_token(
             403, "ingestion over the API is disabled: set CURTAILCOIN_API_TOKEN to enable it"
         )
     challenge = {"WWW-Authenticate": "Bearer"}
-    if authorization is None or not authorization.startswith("Bearer "):
+    scheme, _, credentials = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
         raise ApiError(401, "missing bearer token in the Authorization header", challenge)
-    given = authorization[len("Bearer ") :].strip().encode("utf-8", "surrogateescape")
+    given = credentials.strip().encode("utf-8", "surrogateescape")
     if not hmac.compare_digest(given, token.encode("utf-8", "surrogateescape")):
         raise ApiError(401, "invalid bearer token", challenge)
 

@@ -12,10 +12,10 @@ from curtailcoin.settlement import settlement_today
 EARLIEST = date(2001, 1, 1)
 """Earliest settlement date accepted (NETA go-live was 2001-03-27)."""
 
-DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
-MONTH_PATTERN = r"^\d{4}-\d{2}$"
-YEAR_PATTERN = r"^\d{4}$"
-VALUE_PATTERN = r"^\d{4}(-\d{2}(-\d{2})?)?$"
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+MONTH_PATTERN = r"^[0-9]{4}-[0-9]{2}$"
+YEAR_PATTERN = r"^[0-9]{4}$"
+VALUE_PATTERN = r"^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$"
 NAME_MAX = 200
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

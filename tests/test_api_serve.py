@@ -1,0 +1,49 @@
+"""``curtailcoin serve`` runs the application on the configured database."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+
+CLI = str(Path(__file__).resolve().parents[1] / ".venv" / "bin" / "curtailcoin")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_serve_command_answers_health_docs_and_dashboard(env: dict[str, str]) -> None:
+    port = _free_port()
+    process = subprocess.Popen(
+        [CLI, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, process.communicate()
+            try:
+                health = httpx.get(f"{base}/health", timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "curtailcoin serve did not start"
+                time.sleep(0.2)
+        assert health.json()["status"] == "ok" and health.json()["database"] == "ok"
+        assert "CurtailCoin" in httpx.get(f"{base}/", timeout=5).text
+        assert httpx.get(f"{base}/openapi.json", timeout=5).json()["info"]["title"]
+        plotly = httpx.get(f"{base}/vendor/plotly.min.js", timeout=10)
+        assert plotly.status_code == 200 and b"plotly.js" in plotly.content[:200]
+        assert httpx.post(f"{base}/api/ingest/2025-01-17", timeout=5).status_code == 403
+    finally:
+        process.terminate()
+        process.wait(10)
