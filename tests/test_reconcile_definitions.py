@@ -17,6 +17,7 @@ from curtailcoin.db.schema import (
     historical_bitcoin_calculations,
     settlement_periods,
 )
+from curtailcoin.network import NetworkTimeline
 from curtailcoin.reconcile.definitions import (
     ReconciliationStatus,
     expected_conditions,
@@ -73,12 +74,8 @@ def synthetic(engine: Engine) -> Engine:
     return engine
 
 
-def test_expected_conditions_match_the_timeline(engine: Engine) -> None:
-    from curtailcoin.pipeline import prepare_database
-
-    prepare_database(engine)
-    with engine.connect() as conn:
-        timeline = load_timeline(conn)
+def test_expected_conditions_match_the_timeline() -> None:
+    timeline = NetworkTimeline.packaged()
     days = [date(2024, 4, 19), date(2024, 4, 20), date(2024, 10, 27), date(2025, 1, 17)]
     fast = expected_conditions(timeline, days)
     for day in days:  # the halving (2024-04-20), an autumn clock change, an ordinary day
