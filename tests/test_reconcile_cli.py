@@ -11,12 +11,14 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, delete, func, select, update
 
+from curtailcoin.db.engine import get_engine
 from curtailcoin.db.schema import (
     curtailment_records,
     daily_summaries,
     historical_bitcoin_calculations,
     settlement_periods,
 )
+from curtailcoin.pipeline import prepare_database
 from curtailcoin.settlement import settlement_today
 from curtailcoin.testservers import ElexonTestServer
 from test_reconcile_support import (
@@ -316,7 +318,9 @@ def test_bad_input_exits_2_and_writes_nothing(
         CURTAILCOIN_CONFIG_FILE=str(tmp_path / "none.toml"),
     )
     # A prepared database, so that "nothing written" can be checked.
-    assert cli("reconcile", "status", env=env).returncode == 0
+    prepared = get_engine(env["CURTAILCOIN_DATABASE_URL"])
+    prepare_database(prepared)
+    prepared.dispose()
     before = db.read_bytes()
     future = (settlement_today() + timedelta(days=3)).isoformat()
     cases = [

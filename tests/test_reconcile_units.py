@@ -148,20 +148,15 @@ def test_checkpoints_are_atomic_and_round_trip(tmp_path: Path) -> None:
     assert reset_checkpoint(path) and not path.exists()
 
 
-def test_checkpoint_lock_is_exclusive_across_processes(tmp_path: Path) -> None:
+def test_checkpoint_lock_is_exclusive(tmp_path: Path) -> None:
+    """``flock`` on separate open files: a second run (here a second open) cannot take it."""
     path = tmp_path / "reconciliation_checkpoint.json"
-    lock = CheckpointLock(path)
+    lock, other = CheckpointLock(path), CheckpointLock(path)
     assert lock.acquire()
-    code = (
-        "from pathlib import Path\n"
-        "from curtailcoin.reconcile.checkpoints import CheckpointLock\n"
-        f"print(CheckpointLock(Path({str(path)!r})).acquire())\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert out.stdout.strip() == "False"
+    assert not other.acquire()
     lock.release()
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert out.stdout.strip() == "True"
+    assert other.acquire()
+    other.release()
 
 
 def test_error_categories() -> None:
