@@ -282,6 +282,10 @@ def test_monthly_rows_and_lead_party(client: TestClient, seeded: Seeded) -> None
         stored_btc(seeded, "S19J_PRO", HEAVY, HEAVY + timedelta(days=1)),
     )
     assert close(body["bitcoinMined"], sum(r["bitcoinMined"] for r in body["rows"]))
+    complete = {r["key"] for r in body["rows"] if r["complete"]}
+    assert complete == {"2025-01-17", "2025-01-18"}
+    year = client.get("/api/mining-potential/yearly/2025").json()
+    assert [r["key"] for r in year["rows"] if r["complete"]] == []  # no month fully fetched
     lead = biggest_lead_party(seeded, HEAVY)
     filtered = client.get(
         "/api/mining-potential/monthly/2025-01", params={"leadParty": lead}

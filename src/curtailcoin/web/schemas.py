@@ -162,6 +162,7 @@ class MiningRow(ApiModel):
     total_payment: float = Field(description=GBP_TO_FARMS)
     bitcoin_mined: float = Field(description="BTC")
     value_gbp: float | None = Field(description="BTC × the date's GBP price; null if missing")
+    complete: bool = Field(description="Every settlement period of the row's dates was fetched")
 
 
 class MiningPotential(ApiModel):

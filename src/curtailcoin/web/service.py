@@ -309,6 +309,8 @@ def mining_potential(
     if uncovered < COVERAGE_EPSILON_MWH:
         uncovered = 0.0
 
+    status = q.data_status(conn, scope, now)
+    incomplete = set(status.incomplete_dates)
     rows: list[MiningRow] = []
     if scope.timeframe != "day":
         today = settlement_today(now)
@@ -331,6 +333,7 @@ def mining_potential(
                     total_payment=sum(days[d].payment_gbp for d in members if d in days),
                     bitcoin_mined=sum(row_btc.values()),
                     value_gbp=value.amount,
+                    complete=not any(d in incomplete for d in members),
                 )
             )
     valuation = prices.valuation(btc_by_day)
@@ -356,7 +359,7 @@ def mining_potential(
         current_price=latest_gbp.price if latest_gbp else None,
         ratio_value_to_payment=_ratio(valuation.GBP.at_date_price.amount, payment),
         rows=rows,
-        data_status=status_out(q.data_status(conn, scope, now)),
+        data_status=status_out(status),
     )
 
 

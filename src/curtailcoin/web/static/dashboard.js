@@ -412,7 +412,7 @@
       var label = state.timeframe === "month" ? r.key.slice(8, 10) : MONTHS[Number(r.key.slice(5, 7)) - 1];
       return { x: label, hover: state.timeframe === "month" ? longDate(r.key) : label + " " + r.key.slice(0, 4),
         energy: r.curtailedEnergy, payment: r.totalPayment, btc: r.bitcoinMined, value: r.valueGbp,
-        complete: mining.dataStatus.incompleteDates.indexOf(r.key) < 0 };
+        complete: r.complete };
     });
   }
 
