@@ -324,15 +324,27 @@ class ReconciliationStatus:
 # -- the queries --------------------------------------------------------------------------------
 
 
-def _tune_session(conn: Connection) -> None:
-    """Per-connection settings for large aggregates (read-only effects)."""
+_SQLITE_TUNING = {"cache_size": -262144, "mmap_size": 4294967296}  # 256 MiB cache, mmap reads
+
+
+def _tune_session(conn: Connection) -> dict[str, Any]:
+    """Per-connection settings for large aggregates; returns what to restore (SQLite)."""
+    previous: dict[str, Any] = {}
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("PRAGMA cache_size=-262144")  # 256 MiB page cache
-        conn.exec_driver_sql("PRAGMA mmap_size=4294967296")
-        conn.exec_driver_sql("PRAGMA temp_store=MEMORY")
-    elif conn.dialect.name == "postgresql":
+        for name, value in _SQLITE_TUNING.items():
+            previous[name] = conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+            conn.exec_driver_sql(f"PRAGMA {name}={int(value)}")
+    elif conn.dialect.name == "postgresql":  # transaction-scoped
         conn.exec_driver_sql("SET LOCAL work_mem = '128MB'")
         conn.exec_driver_sql("SET LOCAL jit = off")
+    return previous
+
+
+def _restore_session(conn: Connection, previous: dict[str, Any]) -> None:
+    """Give a pooled SQLite connection its own cache size back."""
+    for name, value in previous.items():
+        if value is not None:
+            conn.exec_driver_sql(f"PRAGMA {name}={int(value)}")
 
 
 def data_bounds(conn: Connection) -> tuple[date | None, date | None]:
@@ -942,14 +954,12 @@ def get_reconciliation_status(
     """Counts of every problem kind over ``start..end`` (default: every stored date).
 
     Large tables are read once each with ``GROUP BY``. Without ``exact`` the calculations are
-    screened per period (row count, Σ energy, Σ energy × len(farm id), Σ hashrate/power,
-    Σ energy × hashrate/power, Σ BTC against the formula, min = max of difficulty and subsidy
-    against the period's expected conditions), and every period that fails is counted row by
-    row; ``exact`` counts every period row by row (slower, same definitions).
+    screened per period (rows = farms × models, Σ energy and Σ energy × len(farm id) = models ×
+    the records', one difficulty and subsidy equal to the period's expected conditions,
+    Σ BTC = K × Σ(H/P) × energy), and every period that fails is counted row by row, one date at
+    a time; ``exact`` counts every period row by row (slower, same definitions).
     """
     import time
-
-    from curtailcoin.reference import load_miner_models, load_timeline
 
     began = time.perf_counter()
     models = list(dict.fromkeys(models))
@@ -965,7 +975,27 @@ def get_reconciliation_status(
     status.end = end
     if start > end:
         return status
-    _tune_session(conn)
+    previous = _tune_session(conn)
+    try:
+        _fill_status(conn, status, start, end, now, timeline)
+    finally:
+        _restore_session(conn, previous)
+    status.elapsed_s = time.perf_counter() - began
+    return status
+
+
+def _fill_status(
+    conn: Connection,
+    status: ReconciliationStatus,
+    start: date,
+    end: date,
+    now: datetime | None,
+    timeline: NetworkTimeline | None,
+) -> None:
+    from curtailcoin.reference import load_miner_models, load_timeline
+
+    models = status.models
+    exact = status.exact
     timeline = timeline or load_timeline(conn)
     dates = date_range(start, end)
     expected = expected_conditions(timeline, dates)
@@ -1113,8 +1143,6 @@ def get_reconciliation_status(
 
     status.per_date = [reports[d] for d in dates]
     status.summary_details = _prefer_problem_dates(checker.out, reports)
-    status.elapsed_s = time.perf_counter() - began
-    return status
 
 
 def _prefer_problem_dates(
