@@ -170,6 +170,17 @@ def test_each_problem_counted_named_and_fixed(
     assert after["summary_mismatches"] == after["period_total_mismatches"] == 0
     assert after["completion_percentage"] == 100.0
     assert all(d["complete"] for d in after["per_date"])
+    # The human-readable forms.
+    table, advice = (
+        popen("reconcile", "status", env=source_env),
+        popen("reconcile", "analyze", env=source_env),
+    )
+    out, err = table.communicate(timeout=120)
+    assert table.returncode == 0, err
+    assert "Reconciliation status" in out and "100.00%" in out
+    out, err = advice.communicate(timeout=120)
+    assert advice.returncode == 0, err
+    assert "All 3 dates reconciled" in out
     for day in (D1, D2, D3):  # the changed record is Elexon's again, the revision is in
         _assert_matches_source(engine, elexon_server, day)
 

@@ -225,3 +225,26 @@ def test_checkpoint_json_names_are_the_seeds() -> None:
         "stats",
     ]
     assert json.loads(json.dumps(unified)) == unified
+
+
+def test_acceptance_volume_verification() -> None:
+    """``critical``'s check: each wind unit's stack volume per acceptance = BOAV's."""
+    from dataclasses import replace
+
+    from curtailcoin.reconcile.source import verify_against_acceptances
+    from curtailcoin.sources.elexon import parse_acceptance_volumes, parse_stack_response
+    from curtailcoin.testservers import ElexonTestServer
+
+    server = ElexonTestServer(seed=2)  # the oracle only; not started
+    server.set_day(DAY.isoformat(), "heavy")
+    wind = dict.fromkeys(server.wind_unit_ids())
+    volumes = parse_acceptance_volumes({"data": server.acceptance_volumes(DAY.isoformat())}, DAY)
+    lines, _ = parse_stack_response({"data": server.stack_lines(DAY.isoformat(), 20)}, DAY, 20)
+    assert verify_against_acceptances(DAY, 20, lines, volumes, wind, 0.01) == []
+    first = next(i for i, x in enumerate(lines) if x.bm_unit_id in wind and x.acceptance_id)
+    changed = list(lines)
+    changed[first] = replace(lines[first], volume=lines[first].volume - 1.0)
+    problems = verify_against_acceptances(DAY, 20, changed, volumes, wind, 0.01)
+    assert len(problems) == 1 and lines[first].bm_unit_id in problems[0]
+    dropped = [x for i, x in enumerate(lines) if i != first]
+    assert verify_against_acceptances(DAY, 20, dropped, volumes, wind, 0.01)
