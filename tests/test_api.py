@@ -451,7 +451,12 @@ def test_reference_routes(client: TestClient, seeded: Seeded) -> None:
         "/api/reconciliation/status", params={"from": "2025-01-17", "to": "2025-01-19"}
     ).json()
     assert status["dataStatus"]["incompleteDates"] == ["2025-01-19"]
-    assert all(v == 0 for v in status["missingCalculations"].values())
+    assert status["incompleteDates"] == ["2025-01-19"] and status["datesChecked"] == 3
+    assert status["missingCalculations"] == 0 and status["staleCalculations"] == 0
+    assert status["summaryMismatches"] == 0
+    per_date = {d["date"]: d for d in status["perDate"]}
+    assert per_date["2025-01-17"]["complete"] and not per_date["2025-01-19"]["complete"]
+    assert per_date["2025-01-17"]["records"] == seeded.headlines[HEAVY].records
     prices = client.get("/api/prices", params={"from": "2025-01-01", "to": "2025-01-31"}).json()
     assert {(p["date"], p["currency"]) for p in prices["prices"]} == {
         (str(d), c) for d in PRICED_DAYS for c in ("GBP", "USD")

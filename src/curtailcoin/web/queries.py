@@ -30,7 +30,6 @@ from sqlalchemy import (
     literal,
     literal_column,
     select,
-    true,
 )
 from sqlalchemy.sql import ColumnElement
 
@@ -775,68 +774,6 @@ def difficulty_range(conn: Connection, scope: Scope) -> tuple[float | None, floa
         )
     ).one()
     return (row[0], row[1])
-
-
-# --- reconciliation status -------------------------------------------------------------------
-
-
-@dataclass
-class ReconciliationStatus:
-    start: date
-    end: date  # inclusive
-    status: DataStatus
-    farm_periods: int
-    calculations: dict[str, int]
-    pending_farm_periods: int
-
-
-def reconciliation_status(
-    conn: Connection, start: date, end: date, models: Sequence[str], now: datetime | None = None
-) -> ReconciliationStatus:
-    """Completeness of fetches and of the tracked calculations over ``start``..``end``."""
-    scope = Scope("month", f"{start}..{end}", start, end + timedelta(days=1))
-    status = data_status(conn, scope, now)
-    fp = (
-        select(r.settlement_date, r.settlement_period, r.farm_id)
-        .where(r.settlement_date >= start, r.settlement_date <= end)
-        .group_by(r.settlement_date, r.settlement_period, r.farm_id)
-        .subquery("fp")
-    )
-    known = and_(sp.difficulty.is_not(None), sp.block_subsidy_btc.is_not(None))
-    counts = conn.execute(
-        select(
-            func.count(),
-            func.sum(case((known, 0), else_=1)),
-        ).select_from(
-            fp.join(
-                settlement_periods,
-                and_(
-                    sp.settlement_date == fp.c.settlement_date,
-                    sp.settlement_period == fp.c.settlement_period,
-                ),
-                isouter=True,
-            )
-        )
-    ).one()
-    calcs: dict[str, int] = dict(
-        conn.execute(
-            select(c.miner_model, func.count())
-            .where(
-                c.settlement_date >= start,
-                c.settlement_date <= end,
-                c.miner_model.in_(list(models)) if models else true(),
-            )
-            .group_by(c.miner_model)
-        ).all()
-    )
-    return ReconciliationStatus(
-        start,
-        end,
-        status,
-        _int(counts[0]),
-        {m: _int(calcs.get(m)) for m in models},
-        _int(counts[1]),
-    )
 
 
 def hour_periods(day: date) -> list[tuple[str, datetime, tuple[int, ...]]]:

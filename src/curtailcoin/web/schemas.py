@@ -304,19 +304,36 @@ class GroupedData(ApiModel):
     meta: GroupedMeta
 
 
+class ReconciliationDate(ApiModel):
+    date: date
+    records: int = Field(description="Curtailment records of the date")
+    periods_expected: int
+    periods_fetched: int
+    missing: int = Field(description="Farm-periods with curtailment and no tracked calculation")
+    stale: int = Field(description="Calculations whose energy, difficulty or subsidy changed")
+    pending: int = Field(description="Calculations waiting for a known difficulty")
+    complete: bool
+    problems: list[str] = Field(description="Problem kinds, in the order a fix handles them")
+
+
 class ReconciliationOut(ApiModel):
-    start: date
-    end: date
-    data_status: DataStatusOut
-    farm_periods: int = Field(description="(date, period, BM unit) groups with curtailment")
-    pending_farm_periods: int = Field(description="Of those, with no known difficulty yet")
-    calculations: dict[str, int] = Field(description="Stored calculation rows per tracked model")
-    missing_calculations: dict[str, int] = Field(
-        description="Per tracked model: farm-periods with a known difficulty and no calculation"
-    )
+    """The same definitions and counts as ``curtailcoin reconcile status --json``."""
+
+    start: date | None
+    end: date | None
+    models: list[str] = Field(description="Tracked models checked")
+    dates_checked: int
+    incomplete_dates: list[date] = Field(description="Dates with a period not fetched")
+    missing_calculations: int
+    stale_calculations: int
+    pending_calculations: int
+    summary_mismatches: int = Field(description="Summary rows not equal to the sum of their rows")
     completion_percentage: float = Field(
-        description="Fetched periods and present calculations as a % of those expected"
+        description="Fresh calculations as a % of those expected (reconcile status)"
     )
+    problem_dates: list[date] = Field(description="Dates a reconciliation run would fix")
+    per_date: list[ReconciliationDate]
+    data_status: DataStatusOut
 
 
 class DataRangeOut(ApiModel):

@@ -42,6 +42,7 @@ from curtailcoin.web.schemas import (
     MonthlySummary,
     MonthSummaryRow,
     PriceValue,
+    ReconciliationDate,
     ReconciliationOut,
     TopFarm,
     UnitRow,
@@ -568,18 +569,36 @@ def reconciliation(
     tracked_models: Sequence[str],
     now: datetime | None = None,
 ) -> ReconciliationOut:
-    rs = q.reconciliation_status(conn, start, end, tracked_models, now)
-    calculable = rs.farm_periods - rs.pending_farm_periods
-    missing = {m: max(0, calculable - n) for m, n in rs.calculations.items()}
-    expected = rs.status.periods_expected + calculable * len(tracked_models)
-    done = rs.status.periods_fetched + sum(min(calculable, n) for n in rs.calculations.values())
+    """``reconcile status`` over ``start..end`` (the reconciliation module's definitions)."""
+    from curtailcoin.reconcile.definitions import get_reconciliation_status
+
+    rs = get_reconciliation_status(conn, list(tracked_models), start=start, end=end, now=now)
+    scope = q.Scope("month", f"{start}..{end}", start, end + timedelta(days=1))
     return ReconciliationOut(
-        start=start,
-        end=end,
-        data_status=status_out(rs.status),
-        farm_periods=rs.farm_periods,
-        pending_farm_periods=rs.pending_farm_periods,
-        calculations=rs.calculations,
-        missing_calculations=missing,
-        completion_percentage=100.0 * done / expected if expected else 100.0,
+        start=rs.start,
+        end=rs.end,
+        models=list(rs.models),
+        dates_checked=rs.dates_checked,
+        incomplete_dates=rs.incomplete_dates,
+        missing_calculations=rs.total("missing"),
+        stale_calculations=rs.total("stale"),
+        pending_calculations=rs.total("pending"),
+        summary_mismatches=rs.summary_mismatches,
+        completion_percentage=rs.completion_percentage,
+        problem_dates=rs.problem_dates,
+        per_date=[
+            ReconciliationDate(
+                date=r.settlement_date,
+                records=r.records,
+                periods_expected=r.periods_expected,
+                periods_fetched=r.periods_fetched,
+                missing=r.missing,
+                stale=r.stale,
+                pending=r.pending,
+                complete=r.complete,
+                problems=r.problems,
+            )
+            for r in rs.per_date
+        ],
+        data_status=status_out(q.data_status(conn, scope, now)),
     )
