@@ -164,6 +164,9 @@ def _print_status(status: ReconciliationStatus, limit: int = 40) -> None:
 
 def _print_analysis(analysis: Analysis) -> None:
     status = analysis.status
+    if not status.per_date:
+        console.print("No data stored yet: nothing to reconcile (try `reconcile range D1 D2`).")
+        return
     if analysis.ok:
         console.print(
             f"[green]All {status.dates_checked} dates reconciled[/] "

@@ -236,6 +236,10 @@ async def run_with_checkpoint(
             cp.lastUpdateTime = now_ms()
             save_checkpoint(path, cp.to_json())
 
+        log.info(
+            "reconciliation started",
+            extra={"command": command, "dates": len(pending), "batch_size": batch_size},
+        )
         summary.outcomes = await process_dates(ctx, pending, batch_size, work, on_done)
         summary.requests = ctx.requests - requests_before
         summary.retries = ctx.counters.retries + ctx.client.stats.retries
@@ -247,6 +251,17 @@ async def run_with_checkpoint(
     finally:
         lock.release()
     summary.elapsed_s = time.perf_counter() - started
+    log.info(
+        "reconciliation finished",
+        extra={
+            "command": command,
+            "checked": len(summary.outcomes),
+            "fixed": summary.count("fixed"),
+            "failed": len(summary.failed),
+            "requests": summary.requests,
+            "elapsed_s": round(summary.elapsed_s, 3),
+        },
+    )
     return summary
 
 
