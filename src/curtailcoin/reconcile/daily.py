@@ -97,6 +97,10 @@ async def run_daily_check(
             ReconcileContext.create, engine, settings, models=models, client=client, now=now
         )
         try:
+            log.info(
+                "daily check started",
+                extra={"dates": ",".join(d.isoformat() for d in todo) or "none", "force": force},
+            )
             for day in todo:  # one date at a time, newest first (the seed's order)
                 outcome: DateOutcome = await process_date(ctx, day, source=True)
                 summary.outcomes.append(outcome)
@@ -123,4 +127,14 @@ async def run_daily_check(
     finally:
         lock.release()
     summary.elapsed_s = time.perf_counter() - started
+    log.info(
+        "daily check finished",
+        extra={
+            "checked": len(summary.outcomes),
+            "fixed": summary.count("fixed"),
+            "failed": len(summary.failed),
+            "requests": summary.requests,
+            "elapsed_s": round(summary.elapsed_s, 3),
+        },
+    )
     return summary
