@@ -44,6 +44,12 @@ def test_serve_command_answers_health_docs_and_dashboard(env: dict[str, str]) ->
         plotly = httpx.get(f"{base}/vendor/plotly.min.js", timeout=10)
         assert plotly.status_code == 200 and b"plotly.js" in plotly.content[:200]
         assert httpx.post(f"{base}/api/ingest/2025-01-17", timeout=5).status_code == 403
+        # The API docs work offline: Swagger UI comes from the installed package, no CDN.
+        docs = httpx.get(f"{base}/docs", timeout=5).text
+        assert "/vendor/swagger-ui/swagger-ui-bundle.js" in docs
+        assert "cdn." not in docs and "https://" not in docs
+        for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+            assert httpx.get(f"{base}/vendor/swagger-ui/{asset}", timeout=5).status_code == 200
     finally:
         process.terminate()
         process.wait(10)

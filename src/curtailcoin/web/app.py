@@ -6,9 +6,12 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+import swagger_ui_bundle
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -118,7 +121,24 @@ def create_app(settings: Settings | None = None, *, cache: bool = True) -> FastA
         version=__version__,
         description=DESCRIPTION,
         openapi_tags=TAGS,
+        docs_url=None,  # served below with Swagger UI from the installed package (no CDN)
     )
+    app.mount(
+        "/vendor/swagger-ui",
+        StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
+        name="swagger-ui",
+    )
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="CurtailCoin API",
+            swagger_js_url="/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/vendor/swagger-ui/favicon-32x32.png",
+        )
+
     app.state.ctx = AppContext(settings=settings, started_at=datetime.now(UTC))
 
     @app.exception_handler(RequestValidationError)
