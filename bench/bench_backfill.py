@@ -16,7 +16,7 @@
 No timed asserts: the script prints the figures and the ratios.
 
 Usage: python bench/bench_backfill.py [--days 30] [--pg postgresql://postgres@127.0.0.1/postgres]
-       [--skip-floor] [--skip-workers] [--skip-memory]
+       [--worker-days 30] [--memory-days 10,30] [--skip-floor] [--skip-workers] [--skip-memory]
 """
 
 from __future__ import annotations
@@ -230,17 +230,20 @@ def one_vs_two_workers(
         )
 
 
-def peak_memory(elexon: ElexonTestServer, mempool: MempoolTestServer, work: Path) -> None:
-    print("\n## 3. Peak memory of a backfill: 10 vs 30 days (no latency, 4 dates in flight)")
+def peak_memory(
+    elexon: ElexonTestServer, mempool: MempoolTestServer, work: Path, lengths: list[int]
+) -> None:
+    shown = " vs ".join(str(n) for n in lengths)
+    print(f"\n## 3. Peak memory of a backfill: {shown} days (no latency, 4 dates in flight)")
     patterns = {
         "light every day": ["light"],
         "a heavy day every 5 (light, calm between)": ["heavy", "light", "calm", "light", "calm"],
     }
     for label, pattern in patterns.items():
-        for i in range(30):
+        for i in range(max(lengths)):
             elexon.set_day(START + timedelta(days=i), pattern[i % len(pattern)])
         figures = []
-        for days in (10, 30):
+        for days in lengths:
             db = work / f"memory-{len(pattern)}-{days}.db"
             env = env_for(
                 f"sqlite:///{db}",
@@ -260,7 +263,10 @@ def peak_memory(elexon: ElexonTestServer, mempool: MempoolTestServer, work: Path
                 f"- {label}, {days} days: peak RSS {rss / 1024:.1f} MiB; "
                 f"{summary.get('records', 0):,} records; {wall:.1f} s; exit {code}"
             )
-        print(f"  30 days / 10 days: {figures[1] / figures[0]:.2f}×")
+        print(
+            f"  {lengths[-1]} days / {lengths[0]} days: {figures[-1] / figures[0]:.2f}× "
+            f"({figures[-1] / 1024 - figures[0] / 1024:+.1f} MiB)"
+        )
 
 
 def main() -> None:
@@ -277,6 +283,9 @@ def main() -> None:
     parser.add_argument("--skip-floor", action="store_true")
     parser.add_argument("--skip-workers", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument(
+        "--memory-days", default="10,30", help="range lengths to compare (e.g. 10,30,90)"
+    )
     options = parser.parse_args()
     print(f"# Backfill and worker benchmark ({os.cpu_count()} CPUs)")
     with (
@@ -290,7 +299,8 @@ def main() -> None:
         if not options.skip_workers:
             one_vs_two_workers(elexon, mempool, options.pg, options.worker_days, work)
         if not options.skip_memory:
-            peak_memory(elexon, mempool, work)
+            lengths = sorted(int(n) for n in options.memory_days.split(","))
+            peak_memory(elexon, mempool, work, lengths)
 
 
 if __name__ == "__main__":
