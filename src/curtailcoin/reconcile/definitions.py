@@ -27,12 +27,14 @@ Definitions (each counted exactly, overall and per date):
 *stale period conditions*
     a period whose stored difficulty/subsidy differ from what the epoch table gives now.
 
-The large tables are read by a few ``GROUP BY`` queries (records per farm-period, calculations per
-farm-period joined with their period); no query runs per row or per date. Expected network
-conditions come from :class:`~curtailcoin.network.NetworkTimeline` for every period in range
-(one call per day when no epoch change or halving falls in it) and are compared in Python with the
-~50 k period rows; the few periods where they disagree with ``settlement_periods`` are checked row
-by row against the epoch table through a temporary table.
+Each large table is read by one ``GROUP BY`` per period over the whole range (records: rows,
+farms, Σ MWh, Σ £, Σ MWh × len(farm id); calculations: rows, Σ MWh, Σ MWh × len(farm id), Σ BTC,
+min/max difficulty and subsidy). Expected network conditions come from
+:class:`~curtailcoin.network.NetworkTimeline` for every period in range (one call per day when no
+epoch change or halving falls in it) and are compared in Python with the ~50 k period rows. A
+period whose aggregates break the identities that hold when every row is right is then counted
+row by row, one date at a time (index range reads); ``exact=True`` counts every period that way.
+No query runs per row.
 """
 
 from __future__ import annotations
