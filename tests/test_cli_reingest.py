@@ -197,3 +197,22 @@ def test_custom_model_can_be_added_and_used(
     assert btc["MY_RIG"] / btc["S9"] == pytest.approx((150 / 3000) / (13.5 / 1323), rel=1e-9)
     bad = cli("models", "add", "BAD", "--hashrate-th", "-1", "--power-w", "10", env=source_env)
     assert bad.returncode == 2 and "hashrate_th must be > 0" in bad.stderr
+
+
+@pytest.mark.db
+def test_reingest_waits_for_a_date_held_by_another_run(
+    engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
+) -> None:
+    from curtailcoin.reconcile.locks import DateLocks
+
+    elexon_server.set_day(DAY, "light")
+    locks = DateLocks(engine)
+    assert locks.try_acquire(date.fromisoformat(DAY))
+    try:
+        done = cli("reingest", DAY, "--json", env={**source_env, "CURTAILCOIN_LOCK_WAIT_S": "1"})
+    finally:
+        locks.close()
+    assert done.returncode == 1
+    assert "being processed by another run" in done.stderr
+    assert elexon_server.requests == []
+    assert cli("reingest", DAY, "--json", env=source_env).returncode == 0

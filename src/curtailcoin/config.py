@@ -48,6 +48,9 @@ class Settings(BaseSettings):
 
     tracked_models: Annotated[tuple[str, ...], NoDecode] = DEFAULT_TRACKED_MODELS
     bmunit_refresh_max_age_s: float = 86_400.0
+    lock_wait_s: float = Field(
+        default=300.0, ge=0, description="wait for a date held by another run"
+    )
 
     checkpoint_dir: Path = Path("data/checkpoints")
     log_file: Path | None = None

@@ -25,6 +25,8 @@ from curtailcoin.pipeline import (
     reingest_date,
     validate_date,
 )
+from curtailcoin.reconcile.locks import DateLocks
+from curtailcoin.reconcile.retry import LockBusyError
 from curtailcoin.reference import known_models
 
 
@@ -121,17 +123,28 @@ def reingest(
         fail(str(exc))
     engine = engine_for(settings)
     prepare_database(engine)
-    result = asyncio.run(
-        reingest_date(
-            engine,
-            settings,
-            settlement_date,
-            models=model_objects,
-            skip_bitcoin=skip_bitcoin,
-            skip_verify=skip_verify,
-            clear_all_models=complete,
-        )
-    )
+
+    async def locked() -> ReingestResult:
+        # The per-date lock the reconciliation and the worker take: never two writers of a date.
+        locks = DateLocks(engine)
+        try:
+            async with locks.hold(settlement_date, timeout_s=settings.lock_wait_s):
+                return await reingest_date(
+                    engine,
+                    settings,
+                    settlement_date,
+                    models=model_objects,
+                    skip_bitcoin=skip_bitcoin,
+                    skip_verify=skip_verify,
+                    clear_all_models=complete,
+                )
+        finally:
+            locks.close()
+
+    try:
+        result = asyncio.run(locked())
+    except LockBusyError as exc:
+        fail(str(exc), EXIT_FAILED)
     if as_json:
         print(json.dumps(result.to_json()))
     else:

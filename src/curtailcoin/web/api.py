@@ -20,6 +20,7 @@ from curtailcoin.config import Settings
 from curtailcoin.db.schema import btc_prices
 from curtailcoin.miners import MinerModel
 from curtailcoin.pipeline import BadInput, ReingestResult, reingest_date
+from curtailcoin.reconcile.locks import DateLocks
 from curtailcoin.settlement import settlement_today
 from curtailcoin.web import params as pv
 from curtailcoin.web import queries as q
@@ -844,13 +845,23 @@ async def ingest(
         engine = ctx.engine
         settings = ctx.settings
 
-        def run() -> ReingestResult:
-            return asyncio.run(reingest_date(engine, settings, day))
+        def run() -> ReingestResult | None:
+            # The cross-process per-date lock of the CLI, the reconciliation and the worker.
+            locks = DateLocks(engine)
+            try:
+                if not locks.try_acquire(day):
+                    return None
+                return asyncio.run(reingest_date(engine, settings, day))
+            finally:
+                locks.close()
 
         try:
-            result = await anyio.to_thread.run_sync(run)
+            maybe = await anyio.to_thread.run_sync(run)
         except BadInput as exc:
             raise pv.InputError(("path", "date"), str(exc)) from None
+        if maybe is None:
+            raise ApiError(409, f"{day} is being processed by another run; try again later")
+        result = maybe
     finally:
         lock.release()
     out = _ingest_out(result)
