@@ -264,6 +264,57 @@ def replace_periods(
     )
 
 
+def replace_farm_period(
+    conn: Connection,
+    settlement_date: date,
+    period: int,
+    farm: str,
+    result: PeriodResult,
+    wind: Mapping[str, str | None],
+    timeline: NetworkTimeline,
+) -> None:
+    """Replace one farm's lines and records of one period (``spot-fix``), and the period's status.
+
+    The status and headline totals become the fresh answer for the whole period, so other farms
+    that differ from it show up as a period totals mismatch in reconciliation.
+    """
+    if not result.ok:
+        raise ValueError(f"refusing to store failed period {period} of {settlement_date}")
+    conn.execute(
+        delete(bid_stack_lines).where(
+            bid_stack_lines.c.settlement_date == settlement_date,
+            bid_stack_lines.c.settlement_period == period,
+            bid_stack_lines.c.bm_unit_id == farm,
+        )
+    )
+    conn.execute(
+        delete(curtailment_records).where(
+            curtailment_records.c.settlement_date == settlement_date,
+            curtailment_records.c.settlement_period == period,
+            curtailment_records.c.farm_id == farm,
+        )
+    )
+    fetched_at = result.fetched_at or datetime.now(UTC)
+    mine = [line for line in result.lines if line.bm_unit_id == farm]
+    if farm in wind:
+        bulk_insert(conn, bid_stack_lines, LINE_COLUMNS, [_line_row(x, fetched_at) for x in mine])
+        bulk_insert(
+            conn,
+            curtailment_records,
+            RECORD_COLUMNS,
+            [_record_row(x, wind, fetched_at) for x in mine if is_curtailment(x, wind)],
+        )
+    conn.execute(
+        delete(settlement_periods).where(
+            settlement_periods.c.settlement_date == settlement_date,
+            settlement_periods.c.settlement_period == period,
+        )
+    )
+    conn.execute(
+        settlement_periods.insert(), [_period_row(settlement_date, period, result, wind, timeline)]
+    )
+
+
 def clear_curtailment_records(conn: Connection, settlement_date: date) -> int:
     """Delete a date's curtailment records (the seed's ``clearCurtailmentRecords``)."""
     stmt = delete(curtailment_records).where(

@@ -26,16 +26,14 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, delete, func, select, union
+from sqlalchemy import Connection, Engine, func, select, union
 
 from curtailcoin.calculations import calculate
 from curtailcoin.config import Settings
-from curtailcoin.db.bulk import bulk_insert
 from curtailcoin.db.schema import (
-    bid_stack_lines,
     bitcoin_daily_summaries,
     bitcoin_monthly_summaries,
     bitcoin_yearly_summaries,
@@ -44,14 +42,7 @@ from curtailcoin.db.schema import (
     historical_bitcoin_calculations,
     settlement_periods,
 )
-from curtailcoin.ingest import (
-    LINE_COLUMNS,
-    RECORD_COLUMNS,
-    _line_row,
-    _period_row,
-    _record_row,
-    is_curtailment,
-)
+from curtailcoin.ingest import replace_farm_period
 from curtailcoin.miners import MinerModel
 from curtailcoin.network import NetworkTimeline
 from curtailcoin.pipeline import (
@@ -765,44 +756,7 @@ def _spot_write(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     with engine.begin() as conn:
         before = _farm_period(conn, settlement_date, period, farm)
-        conn.execute(
-            delete(bid_stack_lines).where(
-                bid_stack_lines.c.settlement_date == settlement_date,
-                bid_stack_lines.c.settlement_period == period,
-                bid_stack_lines.c.bm_unit_id == farm,
-            )
-        )
-        conn.execute(
-            delete(curtailment_records).where(
-                curtailment_records.c.settlement_date == settlement_date,
-                curtailment_records.c.settlement_period == period,
-                curtailment_records.c.farm_id == farm,
-            )
-        )
-        fetched_at = result.fetched_at or datetime.now(UTC)
-        mine = [line for line in result.lines if line.bm_unit_id == farm]
-        if farm in wind:
-            bulk_insert(
-                conn, bid_stack_lines, LINE_COLUMNS, [_line_row(x, fetched_at) for x in mine]
-            )
-            bulk_insert(
-                conn,
-                curtailment_records,
-                RECORD_COLUMNS,
-                [_record_row(x, wind, fetched_at) for x in mine if is_curtailment(x, wind)],
-            )
-        # The period's status and headline totals are the fresh answer for the whole period:
-        # other farms that differ from it are then reported as a period totals mismatch.
-        conn.execute(
-            delete(settlement_periods).where(
-                settlement_periods.c.settlement_date == settlement_date,
-                settlement_periods.c.settlement_period == period,
-            )
-        )
-        conn.execute(
-            settlement_periods.insert(),
-            [_period_row(settlement_date, period, result, wind, timeline)],
-        )
+        replace_farm_period(conn, settlement_date, period, farm, result, wind, timeline)
         calculate(conn, settlement_date, models, [period], farm_id=farm)
         lock_rollups(conn, settlement_date.year)
         rebuild_curtailment_summaries(conn, settlement_date)
