@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy import Engine, func, select
 
 from curtailcoin.calculations import (
     VerificationRow,
@@ -44,7 +44,10 @@ from curtailcoin.settlement import (
 from curtailcoin.sources.elexon import ElexonClient, PeriodResult
 from curtailcoin.sources.http import SourceError
 from curtailcoin.sources.mempool import mempool_client
-from curtailcoin.summaries import rebuild_bitcoin_summaries, rebuild_curtailment_summaries
+from curtailcoin.summaries import (
+    rebuild_bitcoin_summaries,
+    rebuild_curtailment_summaries,
+)
 
 log = logging.getLogger("curtailcoin.pipeline")
 
@@ -280,7 +283,6 @@ async def reingest_date(
                     None if whole_date else sorted(results),
                 )
             # the date's own rows are written; the month/year roll-ups wait for other dates
-            lock_rollups(conn, settlement_date.year)
             rebuild_curtailment_summaries(conn, settlement_date)
             if not skip_bitcoin:
                 rebuild_bitcoin_summaries(conn, settlement_date, keys)
@@ -312,25 +314,6 @@ async def reingest_date(
         },
     )
     return result
-
-
-#: first key of the advisory locks that serialise a year's summary roll-ups (PostgreSQL)
-_ROLLUP_LOCK_NAMESPACE = 0x43435355
-
-
-def lock_rollups(conn: Connection, year: int) -> None:
-    """Serialise the month/year summary roll-ups of ``year`` between concurrent transactions.
-
-    On PostgreSQL two dates of one month written at once would each sum the month's daily rows
-    without the other's (READ COMMITTED) and race on the month's row (a unique violation or a
-    stale month). A transaction-level advisory lock, held until commit, makes the second wait
-    and then see the first's rows. SQLite serialises writers already.
-    """
-    if conn.dialect.name == "postgresql":
-        conn.execute(
-            text("SELECT pg_advisory_xact_lock(:namespace, :year)"),
-            {"namespace": _ROLLUP_LOCK_NAMESPACE, "year": year},
-        )
 
 
 def _thread_safe(engine: Engine) -> bool:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, func, select
+from sqlalchemy import Connection, Table, delete, func, select, text
 
 from curtailcoin.db.schema import (
     bitcoin_daily_summaries,
@@ -25,6 +25,24 @@ from curtailcoin.db.schema import (
     monthly_summaries,
     yearly_summaries,
 )
+
+#: first key of the advisory locks that serialise a year's summary roll-ups (PostgreSQL)
+_ROLLUP_LOCK_NAMESPACE = 0x43435355
+
+
+def lock_rollups(conn: Connection, year: int) -> None:
+    """Serialise the month/year summary roll-ups of ``year`` between concurrent transactions.
+
+    On PostgreSQL two dates of one month written at once would each sum the month's daily rows
+    without the other's (READ COMMITTED) and race on the month's row (a unique violation or a
+    stale month). A transaction-level advisory lock, held until commit, makes the second wait
+    and then see the first's rows. SQLite serialises writers already.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(:namespace, :year)"),
+            {"namespace": _ROLLUP_LOCK_NAMESPACE, "year": year},
+        )
 
 
 def month_bounds(day: date) -> tuple[date, date]:
@@ -55,6 +73,7 @@ def _replace(conn: Connection, table: Table, where: Any, row: dict[str, Any]) ->
 
 def rebuild_curtailment_summaries(conn: Connection, settlement_date: date) -> None:
     """Daily row of the date (zeros for a fetched date without curtailment), then month, year."""
+    lock_rollups(conn, settlement_date.year)
     now = datetime.now(UTC)
     r = curtailment_records.c
     rows = conn.execute(
@@ -158,6 +177,7 @@ def rebuild_bitcoin_summaries(
     """Per-model daily sums of the calculations, then the month and the year."""
     if not models:
         return
+    lock_rollups(conn, settlement_date.year)
     now = datetime.now(UTC)
     models = list(models)
     c = historical_bitcoin_calculations.c

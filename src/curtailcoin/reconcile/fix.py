@@ -48,7 +48,6 @@ from curtailcoin.network import NetworkTimeline
 from curtailcoin.pipeline import (
     BadInput,
     ensure_network_conditions,
-    lock_rollups,
     prepare_database,
     reingest_date,
     resolve_model_keys,
@@ -307,7 +306,6 @@ def recalculate(
         if calculations:
             refresh_period_conditions(conn, settlement_date, timeline)
             calculate(conn, settlement_date, models)
-        lock_rollups(conn, settlement_date.year)
         rebuild_curtailment_summaries(conn, settlement_date)
         rebuild_bitcoin_summaries(
             conn, settlement_date, _summary_models(conn, settlement_date, models)
@@ -758,7 +756,6 @@ def _spot_write(
         before = _farm_period(conn, settlement_date, period, farm)
         replace_farm_period(conn, settlement_date, period, farm, result, wind, timeline)
         calculate(conn, settlement_date, models, [period], farm_id=farm)
-        lock_rollups(conn, settlement_date.year)
         rebuild_curtailment_summaries(conn, settlement_date)
         rebuild_bitcoin_summaries(
             conn, settlement_date, _summary_models(conn, settlement_date, models)
