@@ -35,6 +35,7 @@ from curtailcoin.config import Settings
 from curtailcoin.db.engine import get_engine
 from curtailcoin.network import NetworkTimeline
 from curtailcoin.pipeline import prepare_database
+from curtailcoin.reconcile.synthetic import fill_farm_daily_summaries
 from curtailcoin.settlement import period_end_utc, period_start_utc, periods_in_day
 from curtailcoin.web import create_app
 
@@ -167,6 +168,7 @@ def load(engine: Engine, records: int, models: tuple[str, ...]) -> None:
         )
         for sql in SUMMARY_SQL:
             conn.execute(text(sql))
+        fill_farm_daily_summaries(conn, START, END)
         conn.execute(
             text(
                 """

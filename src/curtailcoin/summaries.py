@@ -1,9 +1,11 @@
-"""The six summary tables, rebuilt from their base rows inside the caller's transaction.
+"""The summary tables, rebuilt from their base rows inside the caller's transaction.
 
 Daily summaries are sums of ``curtailment_records`` (and of ``historical_bitcoin_calculations``);
-monthly summaries are sums of the month's daily rows, yearly of the year's monthly rows, so
-every summary equals the sum of the rows below it. Sums use ``math.fsum`` (correctly rounded,
-independent of row order), so rebuilding gives the same bits on SQLite and PostgreSQL.
+farm-day summaries (``farm_daily_summaries``, ``bitcoin_farm_daily_summaries``) are the same sums
+per BM unit and date, for the API's month- and year-scoped per-farm aggregates; monthly
+summaries are sums of the month's daily rows, yearly of the year's monthly rows, so every summary
+equals the sum of the rows below it. Sums use ``math.fsum`` (correctly rounded, independent of
+row order), so rebuilding gives the same bits on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -15,14 +17,19 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, delete, func, select, text
 
+from curtailcoin.calculations import HASHES_PER_DIFFICULTY, HASHES_PER_TH, JOULES_PER_MWH
+from curtailcoin.db.bulk import bulk_insert
 from curtailcoin.db.schema import (
     bitcoin_daily_summaries,
+    bitcoin_farm_daily_summaries,
     bitcoin_monthly_summaries,
     bitcoin_yearly_summaries,
     curtailment_records,
     daily_summaries,
+    farm_daily_summaries,
     historical_bitcoin_calculations,
     monthly_summaries,
+    settlement_periods,
     yearly_summaries,
 )
 
@@ -71,10 +78,156 @@ def _replace(conn: Connection, table: Table, where: Any, row: dict[str, Any]) ->
     conn.execute(table.insert().values(**row))
 
 
+def btc_per_th_per_w(energy_mwh: float, difficulty: float, subsidy: float) -> float:
+    """BTC per (TH/s ÷ W) of ``energy_mwh`` at the conditions: the formula of
+    :func:`curtailcoin.mining.btc_for_energy` without ``hashrate_th / power_w`` (it is linear in
+    both), so a model's BTC = ``hashrate_th / power_w × btc_per_th_per_w``."""
+    return (
+        energy_mwh * JOULES_PER_MWH * HASHES_PER_TH / (difficulty * HASHES_PER_DIFFICULTY) * subsidy
+    )
+
+
+_FARM_DAILY_COLUMNS = (
+    "summary_date",
+    "farm_id",
+    "lead_party_name",
+    "curtailed_energy_mwh",
+    "payment_gbp",
+    "record_count",
+    "btc_per_th_per_w",
+    "pending_energy_mwh",
+    "updated_at",
+)
+
+
+def rebuild_farm_daily(conn: Connection, settlement_date: date, now: datetime | None = None) -> int:
+    """The date's ``farm_daily_summaries`` rows from its records and its periods' conditions.
+
+    Per BM unit: Σ energy (positive), Σ payment (signed), record count, and per period with
+    known difficulty and subsidy the farm-period energy × the factor of the period, summed
+    (``btc_per_th_per_w``); the energy of periods without known conditions is
+    ``pending_energy_mwh``. Returns the rows written.
+    """
+    now = now or datetime.now(UTC)
+    r, p = curtailment_records.c, settlement_periods.c
+    rows = conn.execute(
+        select(
+            r.farm_id,
+            r.lead_party_name,
+            r.settlement_period,
+            r.volume,
+            r.payment,
+            p.difficulty,
+            p.block_subsidy_btc,
+        )
+        .select_from(
+            curtailment_records.outerjoin(
+                settlement_periods,
+                (p.settlement_date == r.settlement_date)
+                & (p.settlement_period == r.settlement_period),
+            )
+        )
+        .where(r.settlement_date == settlement_date)
+    ).all()
+    volumes: dict[tuple[str, int], list[float]] = {}
+    payments: dict[str, list[float]] = {}
+    leads: dict[str, str | None] = {}
+    conditions: dict[int, tuple[float | None, float | None]] = {}
+    for farm, lead, period, volume, payment, difficulty, subsidy in rows:
+        volumes.setdefault((farm, period), []).append(volume)
+        pays = payments.setdefault(farm, [])
+        if payment is not None:
+            pays.append(payment)
+        known = leads.get(farm)
+        if farm not in leads or (lead is not None and (known is None or lead < known)):
+            leads[farm] = lead  # the smallest lead party, as SQL's min()
+        conditions[period] = (difficulty, subsidy)
+    energies: dict[str, list[float]] = {}
+    factors: dict[str, list[float]] = {}
+    pending: dict[str, list[float]] = {}
+    counts: dict[str, int] = {}
+    for (farm, period), vols in volumes.items():
+        energy = -math.fsum(vols) + 0.0
+        energies.setdefault(farm, []).append(energy)
+        counts[farm] = counts.get(farm, 0) + len(vols)
+        difficulty, subsidy = conditions[period]
+        if difficulty is None or subsidy is None:
+            pending.setdefault(farm, []).append(energy)
+        else:
+            factors.setdefault(farm, []).append(btc_per_th_per_w(energy, difficulty, subsidy))
+    conn.execute(
+        delete(farm_daily_summaries).where(farm_daily_summaries.c.summary_date == settlement_date)
+    )
+    return bulk_insert(
+        conn,
+        farm_daily_summaries,
+        _FARM_DAILY_COLUMNS,
+        (
+            (
+                settlement_date,
+                farm,
+                leads.get(farm),
+                math.fsum(energies[farm]),
+                math.fsum(payments[farm]),
+                counts[farm],
+                math.fsum(factors.get(farm, ())),
+                math.fsum(pending.get(farm, ())),
+                now,
+            )
+            for farm in sorted(energies)
+        ),
+    )
+
+
+def rebuild_bitcoin_farm_daily(
+    conn: Connection, settlement_date: date, models: Sequence[str], now: datetime | None = None
+) -> int:
+    """The date's ``bitcoin_farm_daily_summaries`` rows of ``models``: Σ BTC and Σ energy of
+    the calculations per BM unit and model. Returns the rows written."""
+    models = list(models)
+    if not models:
+        return 0
+    now = now or datetime.now(UTC)
+    c = historical_bitcoin_calculations.c
+    grouped: dict[tuple[str, str], tuple[list[float], list[float]]] = {}
+    for farm, model, btc, mwh in conn.execute(
+        select(c.farm_id, c.miner_model, c.bitcoin_mined, c.curtailed_energy_mwh).where(
+            c.settlement_date == settlement_date, c.miner_model.in_(models)
+        )
+    ):
+        btcs, mwhs = grouped.setdefault((farm, model), ([], []))
+        btcs.append(btc)
+        mwhs.append(mwh)
+    b = bitcoin_farm_daily_summaries.c
+    conn.execute(
+        delete(bitcoin_farm_daily_summaries).where(
+            b.summary_date == settlement_date, b.miner_model.in_(models)
+        )
+    )
+    return bulk_insert(
+        conn,
+        bitcoin_farm_daily_summaries,
+        (
+            "summary_date",
+            "farm_id",
+            "miner_model",
+            "bitcoin_mined",
+            "curtailed_energy_mwh",
+            "updated_at",
+        ),
+        (
+            (settlement_date, farm, model, math.fsum(btcs), math.fsum(mwhs), now)
+            for (farm, model), (btcs, mwhs) in sorted(grouped.items())
+        ),
+    )
+
+
 def rebuild_curtailment_summaries(conn: Connection, settlement_date: date) -> None:
-    """Daily row of the date (zeros for a fetched date without curtailment), then month, year."""
+    """Daily row of the date (zeros for a fetched date without curtailment) and its farm-day
+    rows, then month, year."""
     lock_rollups(conn, settlement_date.year)
     now = datetime.now(UTC)
+    rebuild_farm_daily(conn, settlement_date, now)
     r = curtailment_records.c
     rows = conn.execute(
         select(r.volume, r.payment, r.farm_id).where(r.settlement_date == settlement_date)
@@ -180,6 +333,7 @@ def rebuild_bitcoin_summaries(
     lock_rollups(conn, settlement_date.year)
     now = datetime.now(UTC)
     models = list(models)
+    rebuild_bitcoin_farm_daily(conn, settlement_date, models, now)
     c = historical_bitcoin_calculations.c
     daily = _model_sums(
         conn.execute(

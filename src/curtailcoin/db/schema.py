@@ -295,6 +295,50 @@ bitcoin_yearly_summaries = Table(
     PrimaryKeyConstraint("year", "miner_model"),
 )
 
+# --- Per-farm-day summaries (migration 0005) ------------------------------------------------
+# Month- and year-scoped per-farm / per-lead-party aggregates of the API read these instead of
+# ~330k records and ~240k calculation rows a year. Rebuilt with the other summaries.
+
+farm_daily_summaries = Table(
+    "farm_daily_summaries",
+    metadata,
+    Column("summary_date", Date, nullable=False),
+    Column("farm_id", String(64), nullable=False, comment="Elexon BM unit id"),
+    Column("lead_party_name", Text),
+    Column("curtailed_energy_mwh", Float, nullable=False, comment="MWh, positive"),
+    Column("payment_gbp", Float, nullable=False, comment="£ paid to the farm (signed)"),
+    Column("record_count", Integer, nullable=False),
+    Column(
+        "btc_per_th_per_w",
+        Float,
+        nullable=False,
+        comment="Σ over periods with known conditions of E × 3.6e9 × 1e12 / (D × 2^32) × R; "
+        "a model's BTC = hashrate_th / power_w × this",
+    ),
+    Column(
+        "pending_energy_mwh",
+        Float,
+        nullable=False,
+        comment="MWh in periods whose difficulty (or subsidy) is not known yet",
+    ),
+    Column("updated_at", TZ, nullable=False),
+    PrimaryKeyConstraint("summary_date", "farm_id"),
+    Index("ix_farm_daily_summaries_lead_party_date", "lead_party_name", "summary_date"),
+    Index("ix_farm_daily_summaries_date", "summary_date"),
+)
+
+bitcoin_farm_daily_summaries = Table(
+    "bitcoin_farm_daily_summaries",
+    metadata,
+    Column("summary_date", Date, nullable=False),
+    Column("farm_id", String(64), nullable=False),
+    Column("miner_model", String(32), nullable=False),
+    Column("bitcoin_mined", Float, nullable=False),
+    Column("curtailed_energy_mwh", Float, nullable=False, comment="MWh the BTC figure covers"),
+    Column("updated_at", TZ, nullable=False),
+    PrimaryKeyConstraint("summary_date", "farm_id", "miner_model"),
+)
+
 # --- Coordination ----------------------------------------------------------------------------
 
 date_locks = Table(

@@ -26,17 +26,26 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    case,
+    delete,
     func,
     literal,
     or_,
     select,
 )
 
-from curtailcoin.calculations import btc_sql
+from curtailcoin.calculations import (
+    HASHES_PER_DIFFICULTY,
+    HASHES_PER_TH,
+    JOULES_PER_MWH,
+    btc_sql,
+)
 from curtailcoin.db.schema import (
     bitcoin_daily_summaries,
+    bitcoin_farm_daily_summaries,
     curtailment_records,
     daily_summaries,
+    farm_daily_summaries,
     historical_bitcoin_calculations,
     miner_models,
     settlement_periods,
@@ -77,6 +86,97 @@ _gen_small = Table(
     prefixes=["TEMPORARY"],
 )
 _gen_tables = (_gen_periods, _gen_farms, _gen_small)
+
+
+def fill_farm_daily_summaries(conn: Connection, start: date, end: date) -> None:
+    """Both farm-day summary tables of ``start..end`` from the stored records, periods and
+    calculations, in bulk SQL (``INSERT … SELECT``; the rebuilds of :mod:`curtailcoin.summaries`
+    give the same figures up to float rounding). Existing rows of the range are replaced."""
+    now = datetime.now(UTC)
+    r, p_, c = curtailment_records.c, settlement_periods.c, historical_bitcoin_calculations.c
+    fd, bfd = farm_daily_summaries.c, bitcoin_farm_daily_summaries.c
+    conn.execute(delete(farm_daily_summaries).where(fd.summary_date.between(start, end)))
+    conn.execute(delete(bitcoin_farm_daily_summaries).where(bfd.summary_date.between(start, end)))
+    e = (
+        select(
+            r.settlement_date,
+            r.settlement_period,
+            r.farm_id,
+            func.min(r.lead_party_name).label("lead"),
+            (-func.sum(r.volume)).label("energy"),
+            func.coalesce(func.sum(r.payment), 0.0).label("payment"),
+            func.count().label("n"),
+        )
+        .where(r.settlement_date.between(start, end))
+        .group_by(r.settlement_date, r.settlement_period, r.farm_id)
+        .subquery("e")
+    )
+    known = and_(p_.difficulty.is_not(None), p_.block_subsidy_btc.is_not(None))
+    factor = (
+        e.c.energy
+        * literal(JOULES_PER_MWH)
+        * literal(HASHES_PER_TH)
+        / (p_.difficulty * literal(HASHES_PER_DIFFICULTY))
+        * p_.block_subsidy_btc
+    )
+    conn.execute(
+        farm_daily_summaries.insert().from_select(
+            [
+                "summary_date",
+                "farm_id",
+                "lead_party_name",
+                "curtailed_energy_mwh",
+                "payment_gbp",
+                "record_count",
+                "btc_per_th_per_w",
+                "pending_energy_mwh",
+                "updated_at",
+            ],
+            select(
+                e.c.settlement_date,
+                e.c.farm_id,
+                func.min(e.c.lead),
+                func.sum(e.c.energy),
+                func.sum(e.c.payment),
+                func.sum(e.c.n),
+                func.coalesce(func.sum(case((known, factor), else_=0.0)), 0.0),
+                func.coalesce(func.sum(case((known, 0.0), else_=e.c.energy)), 0.0),
+                literal(now, type_=farm_daily_summaries.c.updated_at.type),
+            )
+            .select_from(
+                e.outerjoin(
+                    settlement_periods,
+                    and_(
+                        p_.settlement_date == e.c.settlement_date,
+                        p_.settlement_period == e.c.settlement_period,
+                    ),
+                )
+            )
+            .group_by(e.c.settlement_date, e.c.farm_id),
+        )
+    )
+    conn.execute(
+        bitcoin_farm_daily_summaries.insert().from_select(
+            [
+                "summary_date",
+                "farm_id",
+                "miner_model",
+                "bitcoin_mined",
+                "curtailed_energy_mwh",
+                "updated_at",
+            ],
+            select(
+                c.settlement_date,
+                c.farm_id,
+                c.miner_model,
+                func.sum(c.bitcoin_mined),
+                func.sum(c.curtailed_energy_mwh),
+                literal(now, type_=bitcoin_farm_daily_summaries.c.updated_at.type),
+            )
+            .where(c.settlement_date.between(start, end))
+            .group_by(c.settlement_date, c.farm_id, c.miner_model),
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -331,6 +431,7 @@ def generate(
                 .group_by(c.settlement_date, c.miner_model),
             )
         )
+        fill_farm_daily_summaries(conn, start, end)
         month_ends: dict[tuple[int, int], date] = {}
         for d in dates:
             month_ends[(d.year, d.month)] = d

@@ -3,11 +3,15 @@
 Every figure comes from the database, with parameterised SQL (SQLAlchemy Core) only:
 
 * curtailment (MWh, positive; £ paid **to** farms, signed) without a farm filter from the summary
-  tables, with a lead-party / BM-unit filter from ``curtailment_records``;
+  tables; with a lead-party / BM-unit filter, and per BM unit, from ``farm_daily_summaries`` for a
+  month or a year and from ``curtailment_records`` for a day;
 * Bitcoin for a **tracked** model from ``bitcoin_daily_summaries`` (no filter) or
   ``historical_bitcoin_calculations`` (filtered); for any other catalogue model it is **computed**
   from the records and each period's stored difficulty and subsidy with the same SQL expression
   as the stored calculations (:func:`curtailcoin.calculations.btc_sql`), per (date, period, farm);
+  for a month or a year per BM unit or filtered, tracked models come from
+  ``bitcoin_farm_daily_summaries`` and any model is ``hashrate_th / power_w ×
+  farm_daily_summaries.btc_per_th_per_w`` (the formula is linear in energy and in H/P);
 * every Bitcoin query also returns the energy its figure covers, so energy without a Bitcoin
   figure (difficulty pending, or a tracked calculation missing) is reported, never hidden.
 
@@ -36,10 +40,12 @@ from sqlalchemy.sql import ColumnElement
 from curtailcoin.calculations import btc_sql
 from curtailcoin.db.schema import (
     bitcoin_daily_summaries,
+    bitcoin_farm_daily_summaries,
     bm_units,
     btc_prices,
     curtailment_records,
     daily_summaries,
+    farm_daily_summaries,
     historical_bitcoin_calculations,
     miner_models,
     monthly_summaries,
@@ -55,6 +61,8 @@ Timeframe = Literal["day", "month", "year"]
 r = curtailment_records.c
 c = historical_bitcoin_calculations.c
 sp = settlement_periods.c
+fd = farm_daily_summaries.c
+bfd = bitcoin_farm_daily_summaries.c
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,20 @@ def _record_filter(scope: Scope) -> ColumnElement[bool]:
         cond = and_(cond, r.lead_party_name == scope.lead_party)
     if scope.farm_id is not None:
         cond = and_(cond, r.farm_id == scope.farm_id)
+    return cond
+
+
+def _by_farm_day(scope: Scope) -> bool:
+    """Month and year scopes read the farm-day summaries; a day reads the base rows."""
+    return scope.timeframe != "day"
+
+
+def _farm_day_filter(scope: Scope) -> ColumnElement[bool]:
+    cond = and_(fd.summary_date >= scope.start, fd.summary_date < scope.end)
+    if scope.lead_party is not None:
+        cond = and_(cond, fd.lead_party_name == scope.lead_party)
+    if scope.farm_id is not None:
+        cond = and_(cond, fd.farm_id == scope.farm_id)
     return cond
 
 
@@ -338,6 +360,16 @@ def scope_totals(conn: Connection, scope: Scope) -> Totals:
         if row is None:
             return Totals()
         return Totals(_float(row[0]), _float(row[1]), _int(row[2]), _int(row[3]))
+    if _by_farm_day(scope):
+        row = conn.execute(
+            select(
+                func.sum(fd.curtailed_energy_mwh),
+                func.sum(fd.payment_gbp),
+                func.sum(fd.record_count),
+                func.count(func.distinct(fd.farm_id)),
+            ).where(_farm_day_filter(scope))
+        ).one()
+        return Totals(_float(row[0]), _float(row[1]), _int(row[2]), _int(row[3]))
     row = conn.execute(
         select(
             -func.sum(r.volume),
@@ -361,6 +393,18 @@ def totals_by_day(conn: Connection, scope: Scope) -> dict[date, Totals]:
                 d.record_count,
                 d.farm_count,
             ).where(d.summary_date >= scope.start, d.summary_date < scope.end)
+        ).all()
+    elif _by_farm_day(scope):
+        rows = conn.execute(
+            select(
+                fd.summary_date,
+                func.sum(fd.curtailed_energy_mwh),
+                func.sum(fd.payment_gbp),
+                func.sum(fd.record_count),
+                func.count(),
+            )
+            .where(_farm_day_filter(scope))
+            .group_by(fd.summary_date)
         ).all()
     else:
         rows = conn.execute(
@@ -394,6 +438,19 @@ def totals_by_month(conn: Connection, scope: Scope) -> dict[str, Totals]:
                 m.year_month >= scope.start.isoformat()[:7],
                 m.year_month < scope.end.isoformat()[:7],
             )
+        ).all()
+    elif _by_farm_day(scope):
+        fym = month_key(conn, fd.summary_date).label("ym")
+        rows = conn.execute(
+            select(
+                fym,
+                func.sum(fd.curtailed_energy_mwh),
+                func.sum(fd.payment_gbp),
+                func.sum(fd.record_count),
+                func.count(func.distinct(fd.farm_id)),
+            )
+            .where(_farm_day_filter(scope))
+            .group_by(fym)
         ).all()
     else:
         ym = month_key(conn, r.settlement_date).label("ym")
@@ -555,6 +612,27 @@ def _tracked_btc(scope: Scope, model: MinerModel, group: GroupBy, farms: list[st
     return query.group_by(*keys, *extra)
 
 
+def _tracked_farm_days(scope: Scope, model: MinerModel, *columns: Any) -> Any:
+    """``columns`` of ``bitcoin_farm_daily_summaries`` rows of the model in the scope, joined
+    to the farm-day rows when a lead party is chosen (a BM unit's BTC of a date belongs to the
+    lead party it had that date)."""
+    query = select(*columns).where(
+        bfd.miner_model == model.key,
+        bfd.summary_date >= scope.start,
+        bfd.summary_date < scope.end,
+    )
+    if scope.farm_id is not None:
+        query = query.where(bfd.farm_id == scope.farm_id)
+    if scope.lead_party is not None:
+        query = query.select_from(
+            bitcoin_farm_daily_summaries.join(
+                farm_daily_summaries,
+                and_(fd.summary_date == bfd.summary_date, fd.farm_id == bfd.farm_id),
+            )
+        ).where(fd.lead_party_name == scope.lead_party)
+    return query
+
+
 def btc_rows(
     conn: Connection, scope: Scope, model: MinerModel, tracked: bool, group: GroupBy
 ) -> dict[Any, Btc]:
@@ -570,6 +648,30 @@ def btc_rows(
         ).all()
         return {row[0]: Btc(_float(row[1]), _float(row[2])) for row in rows}
     out: dict[Any, Btc] = {}
+    if _by_farm_day(scope) and group != "period":
+        key = fd.summary_date if group == "day" else fd.farm_id
+        if not tracked:
+            ratio = model.hashrate_th / model.power_w
+            for row in conn.execute(
+                select(
+                    key,
+                    func.sum(fd.btc_per_th_per_w),
+                    func.sum(fd.curtailed_energy_mwh),
+                    func.sum(fd.pending_energy_mwh),
+                )
+                .where(_farm_day_filter(scope))
+                .group_by(key)
+            ):
+                out[row[0]] = Btc(ratio * _float(row[1]), _float(row[2]) - _float(row[3]))
+            return out
+        bkey = bfd.summary_date if group == "day" else bfd.farm_id
+        for row in conn.execute(
+            _tracked_farm_days(
+                scope, model, bkey, func.sum(bfd.bitcoin_mined), func.sum(bfd.curtailed_energy_mwh)
+            ).group_by(bkey)
+        ):
+            out[row[0]] = Btc(_float(row[1]), _float(row[2]))
+        return out
     if not tracked:
         for row in conn.execute(_computed_btc(scope, model, group)):
             out[row[0]] = Btc(_float(row.btc), _float(row.covered))
@@ -602,17 +704,30 @@ class FarmRow:
 
 def farm_totals(conn: Connection, scope: Scope) -> list[FarmRow]:
     """Curtailment per BM unit in the scope (and its lead party), largest energy first."""
-    rows = conn.execute(
-        select(
-            r.farm_id,
-            func.min(r.lead_party_name),
-            -func.sum(r.volume),
-            func.sum(r.payment),
-            func.count(),
-        )
-        .where(_record_filter(scope))
-        .group_by(r.farm_id)
-    ).all()
+    if _by_farm_day(scope):
+        rows = conn.execute(
+            select(
+                fd.farm_id,
+                func.min(fd.lead_party_name),
+                func.sum(fd.curtailed_energy_mwh),
+                func.sum(fd.payment_gbp),
+                func.sum(fd.record_count),
+            )
+            .where(_farm_day_filter(scope))
+            .group_by(fd.farm_id)
+        ).all()
+    else:
+        rows = conn.execute(
+            select(
+                r.farm_id,
+                func.min(r.lead_party_name),
+                -func.sum(r.volume),
+                func.sum(r.payment),
+                func.count(),
+            )
+            .where(_record_filter(scope))
+            .group_by(r.farm_id)
+        ).all()
     farms = [
         FarmRow(row[0], row[1], Totals(_float(row[2]), _float(row[3]), _int(row[4]), 1))
         for row in rows
@@ -637,8 +752,30 @@ def _btc_by_farm_day(conn: Connection, scope: Scope, model: MinerModel, tracked:
 
     Tracked: the calculation rows; computed: each record's BTC with its period's conditions
     (BTC is linear in energy, so per-record sums equal the per-(period, unit) figures up to
-    float rounding). Aggregated by the caller, one pass with the price join.
+    float rounding). Aggregated by the caller, one pass with the price join. A month or a year
+    reads the farm-day summaries instead (one row per BM unit and date).
     """
+    if _by_farm_day(scope):
+        if tracked:
+            return _tracked_farm_days(
+                scope,
+                model,
+                bfd.farm_id,
+                bfd.summary_date.label("settlement_date"),
+                bfd.bitcoin_mined.label("btc"),
+                bfd.curtailed_energy_mwh.label("covered"),
+            ).subquery("b")
+        ratio = literal(model.hashrate_th / model.power_w, Float)
+        return (
+            select(
+                fd.farm_id,
+                fd.summary_date.label("settlement_date"),
+                (fd.btc_per_th_per_w * ratio).label("btc"),
+                (fd.curtailed_energy_mwh - fd.pending_energy_mwh).label("covered"),
+            )
+            .where(_farm_day_filter(scope))
+            .subquery("b")
+        )
     if tracked:
         query = select(
             c.farm_id,
@@ -709,7 +846,7 @@ def farm_btc(
     missing = and_(g.c.price.is_(None), b.c.btc > 0)
     # PostgreSQL underestimates records per period and would probe the records once per period
     # (a nested loop); a hash join over the scope's records is several times faster.
-    steer = conn.dialect.name == "postgresql" and not tracked
+    steer = conn.dialect.name == "postgresql" and not tracked and not _by_farm_day(scope)
     if steer:
         conn.exec_driver_sql("SET LOCAL enable_nestloop = off")
     try:
