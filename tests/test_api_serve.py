@@ -5,11 +5,12 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
-from pathlib import Path
 
 import httpx
 
-CLI = str(Path(__file__).resolve().parents[1] / ".venv" / "bin" / "curtailcoin")
+from entrypoint import CURTAILCOIN
+
+CLI = CURTAILCOIN
 
 
 def _free_port() -> int:

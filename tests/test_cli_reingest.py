@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from datetime import date
 from pathlib import Path
@@ -18,9 +17,10 @@ from curtailcoin.db.schema import (
     settlement_periods,
 )
 from curtailcoin.testservers import ElexonTestServer
+from entrypoint import CURTAILCOIN
 
 DAY = "2025-01-17"
-EXE = shutil.which("curtailcoin")
+EXE = CURTAILCOIN
 
 
 def cli(

@@ -27,10 +27,11 @@ from curtailcoin.prices import (
 )
 from curtailcoin.sources.prices import COINGECKO, MEMPOOL, MEMPOOL_LIVE
 from curtailcoin.testservers import CoinGeckoTestServer, MempoolTestServer, PriceBook
+from entrypoint import CURTAILCOIN
 from test_api_support import clean, make_settings
 
 START, END = date(2025, 1, 10), date(2025, 1, 14)
-CLI = str(Path(__file__).resolve().parents[1] / ".venv" / "bin" / "curtailcoin")
+CLI = CURTAILCOIN
 
 
 def close_of(book: PriceBook, day: date, currency: str) -> float:

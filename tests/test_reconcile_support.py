@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import shutil
 import subprocess
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -26,8 +25,9 @@ from curtailcoin.db.schema import (
     yearly_summaries,
 )
 from curtailcoin.reconcile.unified import RunSummary, process_date_range
+from entrypoint import CURTAILCOIN
 
-EXE = shutil.which("curtailcoin")
+EXE = CURTAILCOIN
 MODELS = ["S19J_PRO", "S9", "M20S", "S21"]
 
 #: Columns that change on every write (ids, fetch and calculation times).

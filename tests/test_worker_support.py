@@ -9,9 +9,7 @@ from __future__ import annotations
 import math
 import os
 import re
-import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -24,8 +22,7 @@ from sqlalchemy import Engine, text
 from curtailcoin.db.engine import get_engine
 from curtailcoin.db.schema import metadata
 from curtailcoin.testservers import ElexonTestServer, MempoolTestServer
-
-CURTAILCOIN = shutil.which("curtailcoin") or str(Path(sys.executable).parent / "curtailcoin")
+from entrypoint import CURTAILCOIN
 
 QUEUE_TABLES = (
     "procrastinate_events",
