@@ -11,9 +11,11 @@ import pytest
 from sqlalchemy import Engine, delete, func, select, update
 
 from curtailcoin.db.schema import (
+    bitcoin_farm_daily_summaries,
     bitcoin_monthly_summaries,
     curtailment_records,
     daily_summaries,
+    farm_daily_summaries,
     historical_bitcoin_calculations,
     settlement_periods,
 )
@@ -23,6 +25,7 @@ from curtailcoin.reconcile.definitions import (
     expected_conditions,
     get_reconciliation_status,
 )
+from curtailcoin.reconcile.fix import recalculate
 from curtailcoin.reconcile.synthetic import generate
 from curtailcoin.reconcile.unified import analyze_reconciliation_status, fix_commands
 from curtailcoin.reference import load_timeline
@@ -124,7 +127,7 @@ def _delete_calcs(engine: Engine) -> dict[str, Any]:
         )
     return {
         "missing_calculations": len(farms),
-        "summary_mismatches": 1,  # the S9 daily row no longer equals its rows
+        "summary_mismatches": 2,  # the S9 daily row and farm-day rows no longer equal their rows
         "dates": [day],
     }
 
@@ -140,7 +143,7 @@ def _change_record_energy(engine: Engine) -> dict[str, Any]:
     return {
         "stale_calculations": 4,  # that farm-period's row of each model
         "period_total_mismatches": 1,  # records no longer add up to the fetched totals
-        "summary_mismatches": 1,  # the daily row
+        "summary_mismatches": 2,  # the daily row and the date's farm-day rows
         "dates": [day],
     }
 
@@ -152,7 +155,11 @@ def _remove_period_status(engine: Engine) -> dict[str, Any]:
         conn.execute(
             delete(settlement_periods).where(p.settlement_date == day, p.settlement_period == 7)
         )
-    return {"incomplete_dates": [day.isoformat()], "dates": [day]}
+    return {
+        "incomplete_dates": [day.isoformat()],
+        "summary_mismatches": 1,  # the period's farm-day BTC factors lost their conditions
+        "dates": [day],
+    }
 
 
 def _tamper_daily_summary(engine: Engine) -> dict[str, Any]:
@@ -179,6 +186,54 @@ def _tamper_bitcoin_month(engine: Engine) -> dict[str, Any]:
     return {"summary_mismatches": 2, "dates": [date(2024, 4, 1)]}  # the month, and its year
 
 
+def _tamper_farm_day(engine: Engine) -> dict[str, Any]:
+    day = date(2024, 3, 31)
+    fd = farm_daily_summaries.c
+    with engine.begin() as conn:
+        farm = conn.execute(select(func.min(fd.farm_id)).where(fd.summary_date == day)).scalar()
+        conn.execute(
+            update(farm_daily_summaries)
+            .where(fd.summary_date == day, fd.farm_id == farm)
+            .values(payment_gbp=fd.payment_gbp + 5)
+        )
+    return {"summary_mismatches": 1, "dates": [day]}  # the date's farm-day rows
+
+
+def _swap_farm_day_energy(engine: Engine) -> dict[str, Any]:
+    """Two farms' energies swapped: the date's sums still agree, the farm-day rows do not."""
+    day = date(2024, 4, 1)
+    fd = farm_daily_summaries.c
+    with engine.begin() as conn:
+        rows = conn.execute(
+            select(fd.farm_id, fd.curtailed_energy_mwh)
+            .where(fd.summary_date == day)
+            .order_by(fd.farm_id)
+            .limit(2)
+        ).all()
+        for (farm, _), (_, energy) in zip(rows, reversed(rows), strict=True):
+            conn.execute(
+                update(farm_daily_summaries)
+                .where(fd.summary_date == day, fd.farm_id == farm)
+                .values(curtailed_energy_mwh=energy)
+            )
+    return {"summary_mismatches": 1, "dates": [day]}
+
+
+def _tamper_bitcoin_farm_day(engine: Engine) -> dict[str, Any]:
+    day = date(2024, 3, 30)
+    b = bitcoin_farm_daily_summaries.c
+    with engine.begin() as conn:
+        farm = conn.execute(
+            select(func.max(b.farm_id)).where(b.summary_date == day, b.miner_model == "S21")
+        ).scalar()
+        conn.execute(
+            delete(bitcoin_farm_daily_summaries).where(
+                b.summary_date == day, b.farm_id == farm, b.miner_model == "S21"
+            )
+        )
+    return {"summary_mismatches": 1, "dates": [day]}  # the S21 farm-day rows of the date
+
+
 def _change_period_difficulty(engine: Engine) -> dict[str, Any]:
     day, period = date(2024, 3, 31), 20
     farms = _farms_in(engine, day, period)
@@ -192,6 +247,7 @@ def _change_period_difficulty(engine: Engine) -> dict[str, Any]:
     return {
         "stale_condition_periods": 1,
         "stale_calculations": 4 * len(farms),  # rows match the epoch table, not the period
+        "summary_mismatches": 1,  # the farm-day BTC factors follow the period's conditions
         "dates": [day],
     }
 
@@ -209,7 +265,7 @@ def _orphan_calculations(engine: Engine) -> dict[str, Any]:
     return {
         "stale_calculations": 4,  # rows for a farm-period without records
         "period_total_mismatches": 1,
-        "summary_mismatches": 1,
+        "summary_mismatches": 2,  # the daily row and the date's farm-day rows
         "dates": [day],
     }
 
@@ -221,8 +277,38 @@ PROBLEMS: dict[str, Callable[[Engine], dict[str, Any]]] = {
     "tamper_daily_summary": _tamper_daily_summary,
     "tamper_bitcoin_month": _tamper_bitcoin_month,
     "change_period_difficulty": _change_period_difficulty,
+    "tamper_farm_day": _tamper_farm_day,
+    "tamper_bitcoin_farm_day": _tamper_bitcoin_farm_day,
     "orphan_calculations": _orphan_calculations,
 }
+
+
+@pytest.mark.db
+@pytest.mark.parametrize(
+    "tamper", [_tamper_farm_day, _swap_farm_day_energy, _tamper_bitcoin_farm_day]
+)
+def test_tampered_farm_day_rows_are_counted_and_fixed(
+    synthetic: Engine, tamper: Callable[[Engine], dict[str, Any]]
+) -> None:
+    expected = tamper(synthetic)
+    (day,) = expected["dates"]
+    exact = _status(synthetic, exact=True)
+    assert exact.summary_mismatches == 1
+    assert {m.table for m in exact.summary_details} <= {
+        "farm_daily_summaries",
+        "bitcoin_farm_daily_summaries",
+    }
+    assert exact.problem_dates == [day]
+    one_date = _status(synthetic, start=day, end=day)
+    if tamper is not _swap_farm_day_energy:  # the screen sees sums; a swap keeps them
+        assert _counts(_status(synthetic))["summary_mismatches"] == 1
+    assert one_date.problem_dates == [day] or tamper is _swap_farm_day_energy
+    # Resummarising the date (what reconciliation does for a summary mismatch) fixes it.
+    with synthetic.connect() as conn:
+        timeline = load_timeline(conn)
+    recalculate(synthetic, day, MODELS, timeline, calculations=False)
+    assert _counts(_status(synthetic, exact=True))["summary_mismatches"] == 0
+    assert _counts(_status(synthetic))["summary_mismatches"] == 0
 
 
 @pytest.mark.db

@@ -13,10 +13,12 @@ from curtailcoin.config import get_settings
 from curtailcoin.db.schema import (
     bid_stack_lines,
     bitcoin_daily_summaries,
+    bitcoin_farm_daily_summaries,
     bitcoin_monthly_summaries,
     bitcoin_yearly_summaries,
     curtailment_records,
     daily_summaries,
+    farm_daily_summaries,
     historical_bitcoin_calculations,
     metadata,
     monthly_summaries,
@@ -190,6 +192,95 @@ def test_clock_change_days(
     assert result.periods == result.periods_fetched == periods
     assert len(elexon_server.requests_matching("/stack/")) == periods
     assert result.records == elexon_server.expected_headline(day).records
+
+
+def assert_farm_days_equal_their_rows(engine: Engine) -> None:
+    """Each farm-day row is the sum of its records / calculations; a model's BTC is
+    H/P × btc_per_th_per_w (1e-9 relative); pending energy is energy without conditions."""
+    r, c, p = curtailment_records.c, historical_bitcoin_calculations.c, settlement_periods.c
+    catalogue = load_catalogue()
+    with engine.connect() as conn:
+        records = {
+            (row[0], row[1]): row[2:]
+            for row in conn.execute(
+                select(
+                    r.settlement_date,
+                    r.farm_id,
+                    func.min(r.lead_party_name),
+                    -func.sum(r.volume),
+                    func.sum(r.payment),
+                    func.count(),
+                ).group_by(r.settlement_date, r.farm_id)
+            )
+        }
+        pending = {
+            (row[0], row[1]): float(row[2])
+            for row in conn.execute(
+                select(r.settlement_date, r.farm_id, -func.sum(r.volume))
+                .select_from(
+                    curtailment_records.join(
+                        settlement_periods,
+                        (p.settlement_date == r.settlement_date)
+                        & (p.settlement_period == r.settlement_period),
+                    )
+                )
+                .where(p.difficulty.is_(None))
+                .group_by(r.settlement_date, r.farm_id)
+            )
+        }
+        calcs = {
+            (row[0], row[1], row[2]): (float(row[3]), float(row[4]))
+            for row in conn.execute(
+                select(
+                    c.settlement_date,
+                    c.farm_id,
+                    c.miner_model,
+                    func.sum(c.bitcoin_mined),
+                    func.sum(c.curtailed_energy_mwh),
+                ).group_by(c.settlement_date, c.farm_id, c.miner_model)
+            )
+        }
+        farm_days = {
+            (row.summary_date, row.farm_id): row
+            for row in conn.execute(select(farm_daily_summaries))
+        }
+        bitcoin_days = {
+            (row.summary_date, row.farm_id, row.miner_model): (
+                row.bitcoin_mined,
+                row.curtailed_energy_mwh,
+            )
+            for row in conn.execute(select(bitcoin_farm_daily_summaries))
+        }
+    assert records and calcs
+    assert set(farm_days) == set(records)
+    for key, (lead, energy, payment, count) in records.items():
+        row = farm_days[key]
+        assert row.lead_party_name == lead
+        assert row.curtailed_energy_mwh == pytest.approx(energy, rel=1e-12)
+        assert row.curtailed_energy_mwh > 0
+        assert row.payment_gbp == pytest.approx(payment, rel=1e-12, abs=1e-9)
+        assert row.record_count == count
+        assert row.pending_energy_mwh == pytest.approx(pending.get(key, 0.0), rel=1e-12)
+    assert set(bitcoin_days) == set(calcs)
+    for (day, farm, model), (btc, covered) in calcs.items():
+        assert bitcoin_days[(day, farm, model)] == pytest.approx((btc, covered), rel=1e-12)
+        spec = catalogue[model]
+        computed = spec.hashrate_th / spec.power_w * farm_days[(day, farm)].btc_per_th_per_w
+        assert computed == pytest.approx(btc, rel=1e-9)
+
+
+@pytest.mark.db
+def test_farm_day_summaries_after_reingest_and_revision(
+    engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
+) -> None:
+    elexon_server.set_day(HEAVY, "light")
+    run(engine, HEAVY)
+    assert_farm_days_equal_their_rows(engine)
+    before = snapshot(engine)["farm_daily_summaries"]
+    elexon_server.revise(HEAVY)
+    run(engine, HEAVY)
+    assert_farm_days_equal_their_rows(engine)
+    assert snapshot(engine)["farm_daily_summaries"] != before
 
 
 @pytest.mark.db

@@ -100,15 +100,19 @@ _FARM_DAILY_COLUMNS = (
 )
 
 
-def rebuild_farm_daily(conn: Connection, settlement_date: date, now: datetime | None = None) -> int:
-    """The date's ``farm_daily_summaries`` rows from its records and its periods' conditions.
+#: farm_id → (lead party, MWh, £, records, btc_per_th_per_w, pending MWh)
+FarmDay = tuple[str | None, float, float, int, float, float]
+
+
+def farm_daily_rows(conn: Connection, settlement_date: date) -> dict[str, FarmDay]:
+    """What the date's ``farm_daily_summaries`` rows must hold, from its records and its
+    periods' conditions.
 
     Per BM unit: Σ energy (positive), Σ payment (signed), record count, and per period with
     known difficulty and subsidy the farm-period energy × the factor of the period, summed
     (``btc_per_th_per_w``); the energy of periods without known conditions is
-    ``pending_energy_mwh``. Returns the rows written.
+    ``pending_energy_mwh``.
     """
-    now = now or datetime.now(UTC)
     r, p = curtailment_records.c, settlement_periods.c
     rows = conn.execute(
         select(
@@ -155,6 +159,23 @@ def rebuild_farm_daily(conn: Connection, settlement_date: date, now: datetime | 
             pending.setdefault(farm, []).append(energy)
         else:
             factors.setdefault(farm, []).append(btc_per_th_per_w(energy, difficulty, subsidy))
+    return {
+        farm: (
+            leads.get(farm),
+            math.fsum(energies[farm]),
+            math.fsum(payments[farm]),
+            counts[farm],
+            math.fsum(factors.get(farm, ())),
+            math.fsum(pending.get(farm, ())),
+        )
+        for farm in sorted(energies)
+    }
+
+
+def rebuild_farm_daily(conn: Connection, settlement_date: date, now: datetime | None = None) -> int:
+    """Replace the date's ``farm_daily_summaries`` rows (:func:`farm_daily_rows`)."""
+    now = now or datetime.now(UTC)
+    rows = farm_daily_rows(conn, settlement_date)
     conn.execute(
         delete(farm_daily_summaries).where(farm_daily_summaries.c.summary_date == settlement_date)
     )
@@ -162,21 +183,25 @@ def rebuild_farm_daily(conn: Connection, settlement_date: date, now: datetime | 
         conn,
         farm_daily_summaries,
         _FARM_DAILY_COLUMNS,
-        (
-            (
-                settlement_date,
-                farm,
-                leads.get(farm),
-                math.fsum(energies[farm]),
-                math.fsum(payments[farm]),
-                counts[farm],
-                math.fsum(factors.get(farm, ())),
-                math.fsum(pending.get(farm, ())),
-                now,
-            )
-            for farm in sorted(energies)
-        ),
+        ((settlement_date, farm, *row, now) for farm, row in rows.items()),
     )
+
+
+def bitcoin_farm_daily_rows(
+    conn: Connection, settlement_date: date, models: Sequence[str]
+) -> dict[tuple[str, str], tuple[float, float]]:
+    """(farm_id, model) → (Σ BTC, Σ MWh) of the date's calculations of ``models``."""
+    c = historical_bitcoin_calculations.c
+    grouped: dict[tuple[str, str], tuple[list[float], list[float]]] = {}
+    for farm, model, btc, mwh in conn.execute(
+        select(c.farm_id, c.miner_model, c.bitcoin_mined, c.curtailed_energy_mwh).where(
+            c.settlement_date == settlement_date, c.miner_model.in_(list(models))
+        )
+    ):
+        btcs, mwhs = grouped.setdefault((farm, model), ([], []))
+        btcs.append(btc)
+        mwhs.append(mwh)
+    return {k: (math.fsum(b), math.fsum(e)) for k, (b, e) in sorted(grouped.items())}
 
 
 def rebuild_bitcoin_farm_daily(
@@ -188,16 +213,7 @@ def rebuild_bitcoin_farm_daily(
     if not models:
         return 0
     now = now or datetime.now(UTC)
-    c = historical_bitcoin_calculations.c
-    grouped: dict[tuple[str, str], tuple[list[float], list[float]]] = {}
-    for farm, model, btc, mwh in conn.execute(
-        select(c.farm_id, c.miner_model, c.bitcoin_mined, c.curtailed_energy_mwh).where(
-            c.settlement_date == settlement_date, c.miner_model.in_(models)
-        )
-    ):
-        btcs, mwhs = grouped.setdefault((farm, model), ([], []))
-        btcs.append(btc)
-        mwhs.append(mwh)
+    rows = bitcoin_farm_daily_rows(conn, settlement_date, models)
     b = bitcoin_farm_daily_summaries.c
     conn.execute(
         delete(bitcoin_farm_daily_summaries).where(
@@ -216,8 +232,8 @@ def rebuild_bitcoin_farm_daily(
             "updated_at",
         ),
         (
-            (settlement_date, farm, model, math.fsum(btcs), math.fsum(mwhs), now)
-            for (farm, model), (btcs, mwhs) in sorted(grouped.items())
+            (settlement_date, farm, model, btc, mwh, now)
+            for (farm, model), (btc, mwh) in rows.items()
         ),
     )
 

@@ -323,8 +323,24 @@ farm_daily_summaries = Table(
     ),
     Column("updated_at", TZ, nullable=False),
     PrimaryKeyConstraint("summary_date", "farm_id"),
-    Index("ix_farm_daily_summaries_lead_party_date", "lead_party_name", "summary_date"),
-    Index("ix_farm_daily_summaries_date", "summary_date"),
+)
+
+# Covering indexes: a year of one lead party, or a year of every farm, is an index-only scan.
+_FARM_DAY_VALUES = (
+    "farm_id",
+    "curtailed_energy_mwh",
+    "payment_gbp",
+    "record_count",
+    "btc_per_th_per_w",
+    "pending_energy_mwh",
+)
+Index(
+    "ix_farm_daily_summaries_lead_party_date",
+    *(farm_daily_summaries.c[n] for n in ("lead_party_name", "summary_date", *_FARM_DAY_VALUES)),
+)
+Index(
+    "ix_farm_daily_summaries_date",
+    *(farm_daily_summaries.c[n] for n in ("summary_date", "lead_party_name", *_FARM_DAY_VALUES)),
 )
 
 bitcoin_farm_daily_summaries = Table(
@@ -337,6 +353,14 @@ bitcoin_farm_daily_summaries = Table(
     Column("curtailed_energy_mwh", Float, nullable=False, comment="MWh the BTC figure covers"),
     Column("updated_at", TZ, nullable=False),
     PrimaryKeyConstraint("summary_date", "farm_id", "miner_model"),
+    Index(
+        "ix_bitcoin_farm_daily_summaries_model_date",
+        "miner_model",
+        "summary_date",
+        "farm_id",
+        "bitcoin_mined",
+        "curtailed_energy_mwh",
+    ),
 )
 
 # --- Coordination ----------------------------------------------------------------------------

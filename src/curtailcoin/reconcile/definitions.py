@@ -55,10 +55,12 @@ from sqlalchemy import (
 
 from curtailcoin.db.schema import (
     bitcoin_daily_summaries,
+    bitcoin_farm_daily_summaries,
     bitcoin_monthly_summaries,
     bitcoin_yearly_summaries,
     curtailment_records,
     daily_summaries,
+    farm_daily_summaries,
     historical_bitcoin_calculations,
     miner_models,
     monthly_summaries,
@@ -75,6 +77,7 @@ from curtailcoin.settlement import (
     periods_started,
     settlement_today,
 )
+from curtailcoin.summaries import bitcoin_farm_daily_rows, farm_daily_rows
 
 REL_TOL = 1e-9
 """Relative tolerance for comparing stored floats with recomputed sums (summation order)."""
@@ -906,6 +909,182 @@ class _SummaryChecker:
                 year_date[y],
             )
 
+    # -- farm-day summaries ------------------------------------------------------------------
+
+    def check_farm_days(
+        self,
+        reports: Mapping[date, DateReport],
+        expected: Mapping[date, dict[str, float]],
+        btc_expected: Mapping[tuple[date, str], tuple[float, float]],
+        exact: bool,
+    ) -> None:
+        """``farm_daily_summaries`` and ``bitcoin_farm_daily_summaries`` against their base rows.
+
+        Screened per date (and model) in one ``GROUP BY`` each: row count = farms, Σ MWh, Σ £,
+        Σ records, Σ MWh × len(farm id), Σ ``btc_per_th_per_w`` = Σ K(period) × period MWh and
+        Σ pending MWh against the records' figures (Σ BTC and Σ MWh per model against the
+        calculations'). A date that fails the screen, or every date with ``exact``, is compared
+        farm by farm with what the rebuild would write. One mismatch per table, date (and model).
+        """
+        conn = self.conn
+        fd = farm_daily_summaries.c
+        stored_fd: dict[date, dict[str, float]] = {}
+        for row in conn.execute(
+            select(
+                fd.summary_date,
+                func.count(),
+                func.sum(fd.curtailed_energy_mwh),
+                func.sum(fd.payment_gbp),
+                func.sum(fd.record_count),
+                func.sum(fd.curtailed_energy_mwh * func.length(fd.farm_id)),
+                func.sum(fd.btc_per_th_per_w),
+                func.sum(fd.pending_energy_mwh),
+            )
+            .where(_between(fd.summary_date, self.start, self.end))
+            .group_by(fd.summary_date)
+        ):
+            stored_fd[_as_date(row[0])] = dict(
+                zip(_FARM_DAY_FIELDS, (float(v or 0.0) for v in row[1:]), strict=True)
+            )
+        for d in self.dates:
+            stored = stored_fd.get(d)
+            exp = expected.get(d)
+            if stored is None and exp is None:
+                continue
+            screened = (stored is not None and exp is not None and _values_equal(stored, exp)) or (
+                stored is None and exp is not None and exp["farm_rows"] == 0
+            )
+            bad = 0
+            if not screened or exact:
+                bad = self._farm_day_rows_differ(d)
+            if screened and not bad:
+                continue
+            self.out.append(
+                SummaryMismatch(
+                    "farm_daily_summaries",
+                    d.isoformat(),
+                    None,
+                    None if stored is None else stored | {"mismatched_rows": float(bad)},
+                    None if exp is None else dict(exp) | {"mismatched_rows": 0.0},
+                    d,
+                )
+            )
+            reports[d].summary_mismatches += 1
+
+        b = bitcoin_farm_daily_summaries.c
+        stored_b: dict[tuple[date, str], tuple[float, float]] = {
+            (_as_date(row[0]), row[1]): (float(row[2]), float(row[3]))
+            for row in conn.execute(
+                select(
+                    b.summary_date,
+                    b.miner_model,
+                    func.sum(b.bitcoin_mined),
+                    func.sum(b.curtailed_energy_mwh),
+                )
+                .where(_between(b.summary_date, self.start, self.end))
+                .group_by(b.summary_date, b.miner_model)
+            )
+        }
+        in_range = set(self.dates)
+        keys = {k for k in set(btc_expected) | set(stored_b) if k[0] in in_range}
+        drilled: dict[date, dict[str, int]] = {}
+        for day, model in sorted(keys):
+            stored_pair = _bitcoin_values(stored_b.get((day, model)))
+            exp_pair = _bitcoin_values(btc_expected.get((day, model)))
+            screened = (
+                stored_pair is not None
+                and exp_pair is not None
+                and _values_equal(stored_pair, exp_pair)
+            )
+            bad = 0
+            if not screened or exact:
+                if day not in drilled:
+                    drilled[day] = self._bitcoin_farm_day_rows_differ(day)
+                bad = drilled[day].get(model, 0)
+            if screened and not bad:
+                continue
+            self.out.append(
+                SummaryMismatch(
+                    "bitcoin_farm_daily_summaries",
+                    day.isoformat(),
+                    model,
+                    None if stored_pair is None else stored_pair | {"mismatched_rows": float(bad)},
+                    None if exp_pair is None else exp_pair | {"mismatched_rows": 0.0},
+                    day,
+                )
+            )
+            reports[day].summary_mismatches += 1
+
+    def _farm_day_rows_differ(self, day: date) -> int:
+        """Farm-day rows of ``day`` that differ from (or are missing in / extra to) the rebuild."""
+        fd = farm_daily_summaries.c
+        want = farm_daily_rows(self.conn, day)
+        have = {
+            row[0]: tuple(row[1:])
+            for row in self.conn.execute(
+                select(
+                    fd.farm_id,
+                    fd.lead_party_name,
+                    fd.curtailed_energy_mwh,
+                    fd.payment_gbp,
+                    fd.record_count,
+                    fd.btc_per_th_per_w,
+                    fd.pending_energy_mwh,
+                ).where(fd.summary_date == day)
+            )
+        }
+        bad = len(set(want) ^ set(have))
+        for farm in set(want) & set(have):
+            h = have[farm]
+            lead, energy, payment, count, factor, pending = want[farm]
+            if (lead, count) != (h[0], h[3]) or not (
+                close(energy, h[1])
+                and close(payment, h[2])
+                and close(factor, h[4])
+                and close(pending, h[5])
+            ):
+                bad += 1
+        return bad
+
+    def _bitcoin_farm_day_rows_differ(self, day: date) -> dict[str, int]:
+        """Per model: bitcoin farm-day rows of ``day`` that differ from the calculations' sums."""
+        b = bitcoin_farm_daily_summaries.c
+        have = {
+            (row[0], row[1]): (float(row[2]), float(row[3]))
+            for row in self.conn.execute(
+                select(b.farm_id, b.miner_model, b.bitcoin_mined, b.curtailed_energy_mwh).where(
+                    b.summary_date == day
+                )
+            )
+        }
+        c = historical_bitcoin_calculations.c
+        models = sorted(
+            {m for _, m in have}
+            | set(
+                self.conn.execute(
+                    select(c.miner_model).where(c.settlement_date == day).distinct()
+                ).scalars()
+            )
+        )
+        want = bitcoin_farm_daily_rows(self.conn, day, models)
+        out: dict[str, int] = {}
+        for key in set(want) | set(have):
+            w, h = want.get(key), have.get(key)
+            if w is None or h is None or not (close(w[0], h[0]) and close(w[1], h[1])):
+                out[key[1]] = out.get(key[1], 0) + 1
+        return out
+
+
+_FARM_DAY_FIELDS = (
+    "farm_rows",
+    "curtailed_energy_mwh",
+    "payment_gbp",
+    "record_count",
+    "energy_x_farm_id_length",
+    "btc_per_th_per_w",
+    "pending_energy_mwh",
+)
+
 
 # -- the status ---------------------------------------------------------------------------------
 
@@ -1142,6 +1321,24 @@ def _fill_status(
         records_by_date[d] = (energy + rec.energy, payment + rec.payment, count + rec.n)
     checker = _SummaryChecker(conn, start, end, dates)
     checker.check(reports, records_by_date, farms, btc_expected)
+
+    # What the farm-day rows of each date must add up to (see _SummaryChecker.check_farm_days).
+    farm_days: dict[date, dict[str, float]] = {}
+    for (d, p), rec in records.items():
+        s = stored.get((d, p))
+        sums = farm_days.get(d)
+        if sums is None:
+            sums = farm_days[d] = dict.fromkeys(_FARM_DAY_FIELDS, 0.0)
+            sums["farm_rows"] = float(farms.get(d, 0))
+        sums["curtailed_energy_mwh"] += rec.energy
+        sums["payment_gbp"] += rec.payment
+        sums["record_count"] += rec.n
+        sums["energy_x_farm_id_length"] += rec.energy_len
+        if s is not None and s.difficulty is not None and s.subsidy is not None:
+            sums["btc_per_th_per_w"] += _btc_factor(s.difficulty, s.subsidy) * rec.energy
+        else:
+            sums["pending_energy_mwh"] += rec.energy
+    checker.check_farm_days(reports, farm_days, btc_expected, exact)
 
     status.per_date = [reports[d] for d in dates]
     status.summary_details = _prefer_problem_dates(checker.out, reports)

@@ -35,6 +35,7 @@ from curtailcoin.calculations import calculate
 from curtailcoin.config import Settings
 from curtailcoin.db.schema import (
     bitcoin_daily_summaries,
+    bitcoin_farm_daily_summaries,
     bitcoin_monthly_summaries,
     bitcoin_yearly_summaries,
     bm_units,
@@ -255,10 +256,12 @@ def _summary_models(conn: Connection, settlement_date: date, tracked: list[str])
     first, following = month_bounds(settlement_date)
     c = historical_bitcoin_calculations.c
     bd = bitcoin_daily_summaries.c
+    bfd = bitcoin_farm_daily_summaries.c
     bm = bitcoin_monthly_summaries.c
     by = bitcoin_yearly_summaries.c
     query = union(
         select(c.miner_model).where(c.settlement_date == settlement_date).distinct(),
+        select(bfd.miner_model).where(bfd.summary_date == settlement_date).distinct(),
         select(bd.miner_model).where(bd.summary_date >= first, bd.summary_date < following),
         select(bm.miner_model).where(bm.year_month == year_month(settlement_date)),
         select(by.miner_model).where(by.year == f"{settlement_date.year:04d}"),

@@ -37,12 +37,25 @@ def upgrade() -> None:
         sa.Column("updated_at", TZ, nullable=False),
         sa.PrimaryKeyConstraint("summary_date", "farm_id", name=op.f("pk_farm_daily_summaries")),
     )
+    # Covering: a year of one lead party, or of every farm, is an index-only scan.
+    values = [
+        "farm_id",
+        "curtailed_energy_mwh",
+        "payment_gbp",
+        "record_count",
+        "btc_per_th_per_w",
+        "pending_energy_mwh",
+    ]
     op.create_index(
         "ix_farm_daily_summaries_lead_party_date",
         "farm_daily_summaries",
-        ["lead_party_name", "summary_date"],
+        ["lead_party_name", "summary_date", *values],
     )
-    op.create_index("ix_farm_daily_summaries_date", "farm_daily_summaries", ["summary_date"])
+    op.create_index(
+        "ix_farm_daily_summaries_date",
+        "farm_daily_summaries",
+        ["summary_date", "lead_party_name", *values],
+    )
     op.create_table(
         "bitcoin_farm_daily_summaries",
         sa.Column("summary_date", sa.Date(), nullable=False),
@@ -54,6 +67,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint(
             "summary_date", "farm_id", "miner_model", name=op.f("pk_bitcoin_farm_daily_summaries")
         ),
+    )
+    op.create_index(
+        "ix_bitcoin_farm_daily_summaries_model_date",
+        "bitcoin_farm_daily_summaries",
+        ["miner_model", "summary_date", "farm_id", "bitcoin_mined", "curtailed_energy_mwh"],
     )
     _backfill()
 
@@ -91,6 +109,9 @@ def _backfill() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index(
+        "ix_bitcoin_farm_daily_summaries_model_date", table_name="bitcoin_farm_daily_summaries"
+    )
     op.drop_table("bitcoin_farm_daily_summaries")
     op.drop_index("ix_farm_daily_summaries_date", table_name="farm_daily_summaries")
     op.drop_index("ix_farm_daily_summaries_lead_party_date", table_name="farm_daily_summaries")
