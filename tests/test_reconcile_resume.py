@@ -129,6 +129,7 @@ def _lock_spans(log: Path) -> dict[str, list[tuple[datetime, datetime]]]:
 
 
 @pytest.mark.db
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite serialises writers
 def test_two_runs_at_once_never_process_the_same_date_together(
     engine: Engine,
     database_url: str,
@@ -136,8 +137,7 @@ def test_two_runs_at_once_never_process_the_same_date_together(
     elexon_server: ElexonTestServer,
     tmp_path: Path,
 ) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("concurrent runs are a PostgreSQL deployment (SQLite serialises writers)")
+    assert database_url.startswith("postgresql")
     days = DAYS[:4]
     for day in days:
         elexon_server.set_day(day.isoformat(), "light")

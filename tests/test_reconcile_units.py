@@ -85,9 +85,9 @@ def test_a_dead_holders_lock_is_taken_over(engine: Engine) -> None:
         locks.close()
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the SQLite lock table
 def test_sqlite_lease_expiry_and_live_holders(engine: Engine) -> None:
-    if engine.dialect.name != "sqlite":
-        pytest.skip("the date_locks table is the SQLite lock")
+    assert engine.dialect.name == "sqlite"
     holder = DateLocks(engine, lease_s=3600)
     other = DateLocks(engine)
     try:
