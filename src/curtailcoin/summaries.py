@@ -104,17 +104,11 @@ _FARM_DAILY_COLUMNS = (
 FarmDay = tuple[str | None, float, float, int, float, float]
 
 
-def farm_daily_rows(conn: Connection, settlement_date: date) -> dict[str, FarmDay]:
-    """What the date's ``farm_daily_summaries`` rows must hold, from its records and its
-    periods' conditions.
-
-    Per BM unit: Σ energy (positive), Σ payment (signed), record count, and per period with
-    known difficulty and subsidy the farm-period energy × the factor of the period, summed
-    (``btc_per_th_per_w``); the energy of periods without known conditions is
-    ``pending_energy_mwh``.
-    """
+def _farm_day_base(conn: Connection, settlement_date: date) -> Sequence[Any]:
+    """The date's records with their periods' conditions:
+    (farm, lead party, period, volume, payment, difficulty, subsidy)."""
     r, p = curtailment_records.c, settlement_periods.c
-    rows = conn.execute(
+    return conn.execute(
         select(
             r.farm_id,
             r.lead_party_name,
@@ -133,6 +127,20 @@ def farm_daily_rows(conn: Connection, settlement_date: date) -> dict[str, FarmDa
         )
         .where(r.settlement_date == settlement_date)
     ).all()
+
+
+def farm_daily_rows(
+    conn: Connection, settlement_date: date, base: Sequence[Any] | None = None
+) -> dict[str, FarmDay]:
+    """What the date's ``farm_daily_summaries`` rows must hold, from its records and its
+    periods' conditions.
+
+    Per BM unit: Σ energy (positive), Σ payment (signed), record count, and per period with
+    known difficulty and subsidy the farm-period energy × the factor of the period, summed
+    (``btc_per_th_per_w``); the energy of periods without known conditions is
+    ``pending_energy_mwh``.
+    """
+    rows = _farm_day_base(conn, settlement_date) if base is None else base
     volumes: dict[tuple[str, int], list[float]] = {}
     payments: dict[str, list[float]] = {}
     leads: dict[str, str | None] = {}
@@ -172,10 +180,15 @@ def farm_daily_rows(conn: Connection, settlement_date: date) -> dict[str, FarmDa
     }
 
 
-def rebuild_farm_daily(conn: Connection, settlement_date: date, now: datetime | None = None) -> int:
+def rebuild_farm_daily(
+    conn: Connection,
+    settlement_date: date,
+    now: datetime | None = None,
+    base: Sequence[Any] | None = None,
+) -> int:
     """Replace the date's ``farm_daily_summaries`` rows (:func:`farm_daily_rows`)."""
     now = now or datetime.now(UTC)
-    rows = farm_daily_rows(conn, settlement_date)
+    rows = farm_daily_rows(conn, settlement_date, base)
     conn.execute(
         delete(farm_daily_summaries).where(farm_daily_summaries.c.summary_date == settlement_date)
     )
@@ -187,17 +200,27 @@ def rebuild_farm_daily(conn: Connection, settlement_date: date, now: datetime | 
     )
 
 
-def bitcoin_farm_daily_rows(
-    conn: Connection, settlement_date: date, models: Sequence[str]
-) -> dict[tuple[str, str], tuple[float, float]]:
-    """(farm_id, model) → (Σ BTC, Σ MWh) of the date's calculations of ``models``."""
+def _calculation_base(conn: Connection, settlement_date: date, models: Sequence[str]) -> Any:
+    """(farm, model, BTC, MWh) of the date's calculations of ``models``."""
     c = historical_bitcoin_calculations.c
-    grouped: dict[tuple[str, str], tuple[list[float], list[float]]] = {}
-    for farm, model, btc, mwh in conn.execute(
+    return conn.execute(
         select(c.farm_id, c.miner_model, c.bitcoin_mined, c.curtailed_energy_mwh).where(
             c.settlement_date == settlement_date, c.miner_model.in_(list(models))
         )
-    ):
+    ).all()
+
+
+def bitcoin_farm_daily_rows(
+    conn: Connection,
+    settlement_date: date,
+    models: Sequence[str],
+    base: Sequence[Any] | None = None,
+) -> dict[tuple[str, str], tuple[float, float]]:
+    """(farm_id, model) → (Σ BTC, Σ MWh) of the date's calculations of ``models``."""
+    if base is None:
+        base = _calculation_base(conn, settlement_date, models)
+    grouped: dict[tuple[str, str], tuple[list[float], list[float]]] = {}
+    for farm, model, btc, mwh in base:
         btcs, mwhs = grouped.setdefault((farm, model), ([], []))
         btcs.append(btc)
         mwhs.append(mwh)
@@ -205,7 +228,11 @@ def bitcoin_farm_daily_rows(
 
 
 def rebuild_bitcoin_farm_daily(
-    conn: Connection, settlement_date: date, models: Sequence[str], now: datetime | None = None
+    conn: Connection,
+    settlement_date: date,
+    models: Sequence[str],
+    now: datetime | None = None,
+    base: Sequence[Any] | None = None,
 ) -> int:
     """The date's ``bitcoin_farm_daily_summaries`` rows of ``models``: Σ BTC and Σ energy of
     the calculations per BM unit and model. Returns the rows written."""
@@ -213,7 +240,7 @@ def rebuild_bitcoin_farm_daily(
     if not models:
         return 0
     now = now or datetime.now(UTC)
-    rows = bitcoin_farm_daily_rows(conn, settlement_date, models)
+    rows = bitcoin_farm_daily_rows(conn, settlement_date, models, base)
     b = bitcoin_farm_daily_summaries.c
     conn.execute(
         delete(bitcoin_farm_daily_summaries).where(
@@ -243,11 +270,9 @@ def rebuild_curtailment_summaries(conn: Connection, settlement_date: date) -> No
     rows, then month, year."""
     lock_rollups(conn, settlement_date.year)
     now = datetime.now(UTC)
-    rebuild_farm_daily(conn, settlement_date, now)
-    r = curtailment_records.c
-    rows = conn.execute(
-        select(r.volume, r.payment, r.farm_id).where(r.settlement_date == settlement_date)
-    ).all()
+    base = _farm_day_base(conn, settlement_date)  # read once: the farm-day rows and the day's
+    rebuild_farm_daily(conn, settlement_date, now, base)
+    rows = [(volume, payment, farm) for farm, _, _, volume, payment, _, _ in base]
     _replace(
         conn,
         daily_summaries,
@@ -349,15 +374,9 @@ def rebuild_bitcoin_summaries(
     lock_rollups(conn, settlement_date.year)
     now = datetime.now(UTC)
     models = list(models)
-    rebuild_bitcoin_farm_daily(conn, settlement_date, models, now)
-    c = historical_bitcoin_calculations.c
-    daily = _model_sums(
-        conn.execute(
-            select(c.miner_model, c.bitcoin_mined, c.curtailed_energy_mwh).where(
-                c.settlement_date == settlement_date, c.miner_model.in_(models)
-            )
-        ).all()
-    )
+    base = _calculation_base(conn, settlement_date, models)  # read once for both tables
+    rebuild_bitcoin_farm_daily(conn, settlement_date, models, now, base)
+    daily = _model_sums([(model, btc, mwh) for _, model, btc, mwh in base])
     _store_model_sums(
         conn, bitcoin_daily_summaries, "summary_date", settlement_date, models, daily, now
     )
