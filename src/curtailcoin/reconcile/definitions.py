@@ -280,10 +280,18 @@ class ReconciliationStatus:
 
     @property
     def completion_percentage(self) -> float:
-        expected = self.total("expected_calculations")
-        if expected == 0:
+        """Mean over the dates checked of (periods fetched / periods) × (fresh / expected
+        calculations): 100 only when every period is in and every calculation is fresh."""
+        if not self.per_date:
             return 100.0
-        return round(100.0 * self.total("fresh_calculations") / expected, 2)
+        shares = []
+        for r in self.per_date:
+            fetched = r.periods_fetched / r.periods_expected if r.periods_expected else 1.0
+            fresh = (
+                r.fresh_calculations / r.expected_calculations if r.expected_calculations else 1.0
+            )
+            shares.append(min(1.0, fetched) * min(1.0, fresh))
+        return round(100.0 * math.fsum(shares) / len(shares), 2)
 
     @property
     def problem_dates(self) -> list[date]:
