@@ -9,6 +9,8 @@ price is negative, negative when the farm pays).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -23,8 +25,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -36,7 +40,32 @@ NAMING = {
 
 metadata = MetaData(naming_convention=NAMING)
 
-TZ = DateTime(timezone=True)
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An instant in UTC on both databases.
+
+    PostgreSQL keeps ``timestamptz``; SQLite has no zone, so instants are stored as naive UTC and
+    read back as aware UTC. Callers always see timezone-aware datetimes.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: instants must be timezone-aware")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+TZ = UtcDateTime()
 
 # --- Reference data -------------------------------------------------------------------------
 
