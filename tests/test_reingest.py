@@ -465,3 +465,22 @@ def test_registry_refreshes_at_most_daily_and_survives_a_failure(
     result = run(engine, HEAVY)
     assert result.complete
     assert any("registry refresh failed" in w for w in result.warnings)
+
+
+@pytest.mark.db
+def test_seed_named_helpers_check_and_clear(
+    engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
+) -> None:
+    """checkCurtailmentData, clearCurtailmentRecords, clearBitcoinCalculations."""
+    from curtailcoin.calculations import clear_bitcoin_calculations
+    from curtailcoin.ingest import check_curtailment_data, clear_curtailment_records
+
+    elexon_server.set_day(HEAVY, "light")
+    result = run(engine, HEAVY)
+    with engine.begin() as conn:
+        check = check_curtailment_data(conn, HEAVY)
+        assert (check.records, check.farms) == (result.records, result.farms)
+        assert check.periods_fetched == check.periods_expected == 48 and check.summary_present
+        assert clear_bitcoin_calculations(conn, HEAVY, ["S9"]) > 0
+        assert clear_curtailment_records(conn, HEAVY) == result.records
+        assert check_curtailment_data(conn, HEAVY).records == 0

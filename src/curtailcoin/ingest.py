@@ -7,7 +7,7 @@ rows arrive in the same commit, so readers never see a half-replaced date and a 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -144,13 +144,6 @@ def _record_row(
     )
 
 
-@dataclass(frozen=True)
-class PeriodHeadline:
-    records: int
-    curtailed_energy_mwh: float
-    payment_gbp: float
-
-
 def _period_row(
     settlement_date: date,
     period: int,
@@ -199,6 +192,8 @@ def _period_row(
 
 @dataclass(frozen=True)
 class StoredDate:
+    """What ``replace_periods`` stored; ``pending_periods`` have curtailment but no difficulty."""
+
     lines: int
     records: int
     periods_fetched: int
@@ -259,7 +254,9 @@ def replace_periods(
         records=len(record_rows),
         periods_fetched=sum(1 for r in status_rows if r["fetch_status"] in SUCCESSFUL_STATUSES),
         pending_periods=tuple(
-            r["settlement_period"] for r in status_rows if r["difficulty"] is None
+            r["settlement_period"]
+            for r in status_rows
+            if r["difficulty"] is None and r["record_count"]
         ),
     )
 
@@ -370,14 +367,4 @@ def check_curtailment_data(conn: Connection, settlement_date: date) -> Curtailme
         periods_fetched=int(fetched),
         periods_expected=periods_in_day(settlement_date),
         summary_present=summary is not None,
-    )
-
-
-def headline_of(lines: Sequence[StackLine], wind: Mapping[str, str | None]) -> PeriodHeadline:
-    """Headline totals of fetched lines, as stored (used to compare with the source)."""
-    records = [line for line in lines if is_curtailment(line, wind)]
-    return PeriodHeadline(
-        records=len(records),
-        curtailed_energy_mwh=-sum(line.volume for line in records),
-        payment_gbp=sum(p for line in records if (p := payment_gbp(line)) is not None),
     )

@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine, func, select
 
@@ -23,7 +23,7 @@ from curtailcoin.calculations import (
     verify_calculations,
 )
 from curtailcoin.config import Settings
-from curtailcoin.db.schema import historical_bitcoin_calculations, settlement_periods
+from curtailcoin.db.schema import historical_bitcoin_calculations
 from curtailcoin.ingest import check_curtailment_data, replace_periods
 from curtailcoin.miners import MinerModel, resolve_models
 from curtailcoin.network import NetworkTimeline
@@ -288,9 +288,7 @@ async def reingest_date(
                 rebuild_bitcoin_summaries(conn, settlement_date, keys)
         result.write_seconds = time.perf_counter() - started
         result.written = True
-        result.pending_periods = [
-            p for p in stored.pending_periods if _has_records(engine, settlement_date, p)
-        ]
+        result.pending_periods = list(stored.pending_periods)
         _fill_stored_totals(engine, result)
         if not skip_verify and not skip_bitcoin:
             with engine.connect() as conn:
@@ -322,17 +320,6 @@ def _thread_safe(engine: Engine) -> bool:
     return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
 
 
-def _has_records(engine: Engine, settlement_date: date, period: int) -> bool:
-    p = settlement_periods.c
-    with engine.connect() as conn:
-        count = conn.execute(
-            select(p.record_count).where(
-                p.settlement_date == settlement_date, p.settlement_period == period
-            )
-        ).scalar_one_or_none()
-    return bool(count)
-
-
 def _fill_stored_totals(engine: Engine, result: ReingestResult) -> None:
     """Headline totals and BTC per model as the database now holds them for the date."""
     with engine.connect() as conn:
@@ -353,7 +340,3 @@ def _fill_stored_totals(engine: Engine, result: ReingestResult) -> None:
     result.payment_gbp = check.payment_gbp
     result.periods_fetched = check.periods_fetched
     result.bitcoin = {key: float(btc.get(key, 0.0)) for key in result.models}
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
