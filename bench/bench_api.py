@@ -12,7 +12,7 @@ wind BM units, calculations of the tracked models, summaries and daily prices â€
 Prints figures only (no assertions). Usage::
 
     .venv/bin/python bench/bench_api.py [--pg-admin postgresql://postgres@127.0.0.1:5432/postgres]
-        [--records 1000000] [--requests 60] [--renders 8] [--keep]
+        [--records 1000000] [--requests 60] [--renders 8] [--reuse] [--keep]
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from sqlalchemy import Engine, text
 
 from curtailcoin.calculations import HASHES_PER_DIFFICULTY, HASHES_PER_TH, JOULES_PER_MWH
 from curtailcoin.config import Settings
-from curtailcoin.db.engine import get_engine
+from curtailcoin.db.engine import dispose_all, get_engine
 from curtailcoin.network import NetworkTimeline
 from curtailcoin.pipeline import prepare_database
 from curtailcoin.reconcile.synthetic import fill_farm_daily_summaries
@@ -419,6 +419,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--renders", type=int, default=8)
     parser.add_argument("--reuse", action="store_true", help="Reuse a loaded database.")
+    parser.add_argument("--keep", action="store_true", help="Keep the database for --reuse.")
     options = parser.parse_args()
     settings = Settings(database_url="sqlite://")  # for the tracked models
     if options.reuse:
@@ -449,6 +450,11 @@ def main() -> None:
     finally:
         cold_server.should_exit = True
         cached_server.should_exit = True
+        if not options.keep:
+            time.sleep(0.5)  # let the servers close their connections
+            dispose_all()
+            with psycopg.connect(options.pg_admin, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{options.database}" WITH (FORCE)')
 
 
 if __name__ == "__main__":
