@@ -80,14 +80,14 @@ class _PricedServer(BaseTestServer):
     def __init__(
         self,
         *,
-        seed: int,
-        prices: PriceBook | None,
-        latency_s: float,
-        timeout_s: float,
-        host: str,
-        port: int,
-        now: datetime | None,
-        verbose: bool,
+        seed: int = 1,
+        prices: PriceBook | None = None,
+        latency_s: float = 0.0,
+        timeout_s: float = 5.0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        now: datetime | None = None,
+        verbose: bool = False,
     ) -> None:
         super().__init__(
             host=host, port=port, latency_s=latency_s, timeout_s=timeout_s, verbose=verbose
@@ -288,29 +288,6 @@ class CoinGeckoTestServer(_PricedServer):
     name = "CoinGecko test server"
 
     SUPPORTED = tuple(c.lower() for c in CURRENCIES)
-
-    def __init__(
-        self,
-        *,
-        seed: int = 1,
-        prices: PriceBook | None = None,
-        latency_s: float = 0.0,
-        timeout_s: float = 5.0,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        now: datetime | None = None,
-        verbose: bool = False,
-    ) -> None:
-        super().__init__(
-            seed=seed,
-            prices=prices,
-            latency_s=latency_s,
-            timeout_s=timeout_s,
-            host=host,
-            port=port,
-            now=now,
-            verbose=verbose,
-        )
 
     def error_response(
         self, status: int, *, detail: str | None = None, retry_after_s: float | None = None
