@@ -42,6 +42,10 @@ SeedOption = Annotated[int, typer.Option("--seed", help="Seed of the generated d
 VerboseOption = Annotated[
     bool, typer.Option("--verbose", "-v", help="Print one line per request to stderr.")
 ]
+NoPriceDayOption = Annotated[
+    list[str] | None,
+    typer.Option("--no-price-day", help="A day without a price (YYYY-MM-DD). Repeatable."),
+]
 
 
 def _dates(values: list[str] | None, option: str) -> list[date]:
@@ -139,10 +143,7 @@ def mempool(
     host: HostOption = "127.0.0.1",
     latency_ms: LatencyOption = 0.0,
     seed: SeedOption = 1,
-    no_price_day: Annotated[
-        list[str] | None,
-        typer.Option("--no-price-day", help="A day without a price (YYYY-MM-DD). Repeatable."),
-    ] = None,
+    no_price_day: NoPriceDayOption = None,
     fault: FaultOption = None,
     verbose: VerboseOption = False,
 ) -> None:
@@ -161,10 +162,7 @@ def coingecko(
     host: HostOption = "127.0.0.1",
     latency_ms: LatencyOption = 0.0,
     seed: SeedOption = 1,
-    no_price_day: Annotated[
-        list[str] | None,
-        typer.Option("--no-price-day", help="A day without a price (YYYY-MM-DD). Repeatable."),
-    ] = None,
+    no_price_day: NoPriceDayOption = None,
     fault: FaultOption = None,
     verbose: VerboseOption = False,
 ) -> None:
