@@ -381,6 +381,21 @@ def scope_totals(conn: Connection, scope: Scope) -> Totals:
     return Totals(_float(row[0]), _float(row[1]), _int(row[2]), _int(row[3]))
 
 
+def _record_totals(scope: Scope, key: Any) -> Any:
+    """(key, MWh, £, records, farms) of the scope's records grouped by ``key``."""
+    return (
+        select(
+            key,
+            -func.sum(r.volume),
+            func.sum(r.payment),
+            func.count(),
+            func.count(func.distinct(r.farm_id)),
+        )
+        .where(_record_filter(scope))
+        .group_by(key)
+    )
+
+
 def totals_by_day(conn: Connection, scope: Scope) -> dict[date, Totals]:
     """One row per day with data (daily summaries, or the filtered records)."""
     if not scope.filtered:
@@ -407,17 +422,7 @@ def totals_by_day(conn: Connection, scope: Scope) -> dict[date, Totals]:
             .group_by(fd.summary_date)
         ).all()
     else:
-        rows = conn.execute(
-            select(
-                r.settlement_date,
-                -func.sum(r.volume),
-                func.sum(r.payment),
-                func.count(),
-                func.count(func.distinct(r.farm_id)),
-            )
-            .where(_record_filter(scope))
-            .group_by(r.settlement_date)
-        ).all()
+        rows = conn.execute(_record_totals(scope, r.settlement_date)).all()
     return {
         row[0]: Totals(_float(row[1]), _float(row[2]), _int(row[3]), _int(row[4])) for row in rows
     }
@@ -454,17 +459,7 @@ def totals_by_month(conn: Connection, scope: Scope) -> dict[str, Totals]:
         ).all()
     else:
         ym = month_key(conn, r.settlement_date).label("ym")
-        rows = conn.execute(
-            select(
-                ym,
-                -func.sum(r.volume),
-                func.sum(r.payment),
-                func.count(),
-                func.count(func.distinct(r.farm_id)),
-            )
-            .where(_record_filter(scope))
-            .group_by(ym)
-        ).all()
+        rows = conn.execute(_record_totals(scope, ym)).all()
     return {
         str(row[0]): Totals(_float(row[1]), _float(row[2]), _int(row[3]), _int(row[4]))
         for row in rows
@@ -473,17 +468,7 @@ def totals_by_month(conn: Connection, scope: Scope) -> dict[str, Totals]:
 
 def totals_by_period(conn: Connection, scope: Scope) -> dict[int, Totals]:
     """One row per settlement period of a day with records."""
-    rows = conn.execute(
-        select(
-            r.settlement_period,
-            -func.sum(r.volume),
-            func.sum(r.payment),
-            func.count(),
-            func.count(func.distinct(r.farm_id)),
-        )
-        .where(_record_filter(scope))
-        .group_by(r.settlement_period)
-    ).all()
+    rows = conn.execute(_record_totals(scope, r.settlement_period)).all()
     return {
         int(row[0]): Totals(_float(row[1]), _float(row[2]), _int(row[3]), _int(row[4]))
         for row in rows
