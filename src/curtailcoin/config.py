@@ -54,7 +54,7 @@ class Settings(BaseSettings):
 
     checkpoint_dir: Path = Path("data/checkpoints")
     log_file: Path | None = None
-    log_level: str = "INFO"
+    log_level: str = "WARNING"  # on stderr; --verbose shows INFO
 
     source_tolerance_mwh: float = 0.01
     source_tolerance_gbp: float = 0.01

@@ -31,7 +31,7 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
 
 def settings_and_logging(verbose: bool = False, run_name: str = "run") -> Settings:
     settings = get_settings()
-    level = "INFO" if verbose else settings.log_level if settings.log_level != "INFO" else "WARNING"
+    level = "INFO" if verbose else settings.log_level
     configure_logging(level, settings.log_file, run_name)
     return settings
 
