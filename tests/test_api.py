@@ -411,6 +411,81 @@ def test_grouped_data_untracked_model_and_lead_party(client: TestClient, seeded:
     assert close(body["totals"]["potentialBtc"], expected)
 
 
+def farm_day_btc(
+    seeded: Seeded, model_key: str, start: date, end: date, tracked: bool
+) -> dict[str, dict[date, float]]:
+    """BM unit → date → BTC: the stored calculations (tracked) or ``btc_for_energy`` per
+    (date, period, farm) with the period's stored conditions (computed)."""
+    out: dict[str, dict[date, float]] = {}
+    if tracked:
+        sql = (
+            "SELECT farm_id AS f, settlement_date AS d, bitcoin_mined AS b "
+            "FROM historical_bitcoin_calculations WHERE miner_model = :m "
+            "AND settlement_date >= :s AND settlement_date < :e"
+        )
+    else:
+        sql = (
+            "SELECT r.farm_id AS f, r.settlement_date AS d, -SUM(r.volume) AS en, "
+            "p.difficulty AS dif, p.block_subsidy_btc AS sub FROM curtailment_records r "
+            "JOIN settlement_periods p ON p.settlement_date = r.settlement_date "
+            "AND p.settlement_period = r.settlement_period "
+            "WHERE r.settlement_date >= :s AND r.settlement_date < :e "
+            "AND p.difficulty IS NOT NULL GROUP BY r.farm_id, r.settlement_date, "
+            "r.settlement_period, p.difficulty, p.block_subsidy_btc"
+        )
+    model = load_catalogue()[model_key]
+    for row in rows(seeded, sql, m=model_key, s=start, e=end):
+        day = row.d if isinstance(row.d, date) else date.fromisoformat(str(row.d)[:10])
+        btc = (
+            float(row.b)
+            if tracked
+            else btc_for_energy(float(row.en), model.hashrate_th, model.power_w, row.dif, row.sub)
+        )
+        days = out.setdefault(row.f, {})
+        days[day] = days.get(day, 0.0) + btc
+    return out
+
+
+@pytest.mark.parametrize("model", ["S19J_PRO", UNTRACKED_MODEL])
+@pytest.mark.parametrize("value", ["2025", "2025-01"])
+def test_per_farm_btc_value_at_each_dates_price(
+    client: TestClient, seeded: Seeded, model: str, value: str
+) -> None:
+    """Month and year tables (read from the per-farm-month roll-ups) value each BM unit's
+    Bitcoin at each date's price, and show no value where a date with Bitcoin has no price."""
+    start = date(int(value[:4]), int(value[5:7]) if len(value) == 7 else 1, 1)
+    end = date(start.year + 1, 1, 1) if len(value) == 4 else date(start.year, start.month + 1, 1)
+    body = client.get(
+        "/api/farm-tables/grouped-data", params={"value": value, "minerModel": model}
+    ).json()
+    expected = farm_day_btc(seeded, model, start, end, tracked=model == "S19J_PRO")
+    units = {u["farmId"]: u for g in body["farms"] for u in g["farms"]}
+    assert set(units) >= {f for f, days in expected.items() if sum(days.values()) > 0}
+    valued = unpriced = 0
+    for farm, unit in units.items():
+        days = expected.get(farm, {})
+        assert close(unit["potentialBtc"], sum(days.values()), abs_=1e-12)
+        if any(b > 0 and (d, "GBP") not in seeded.prices for d, b in days.items()):
+            assert unit["btcValue"] is None
+            unpriced += 1
+        else:
+            want = sum(b * seeded.prices[(d, "GBP")] for d, b in days.items() if b > 0)
+            assert close(unit["btcValue"], want, abs_=1e-9)
+            valued += 1
+    assert valued and unpriced  # the seed has farms of both kinds in January and in 2025
+    assert body["meta"]["valueMissingReason"] is not None
+    assert body["totals"]["btcValue"] is None
+    top = client.get(
+        "/api/mining-potential/top-farms",
+        params={"period": "year" if len(value) == 4 else "month", "value": value,
+                "minerModel": model, "limit": 50},
+    ).json()
+    by_name = {g["name"]: g for g in body["farms"]}
+    for t in top:
+        assert close(t["bitcoinMined"], by_name[t["name"]]["totalPotentialBtc"], abs_=1e-12)
+        assert (t["bitcoinValue"] is None) == (by_name[t["name"]]["btcValue"] is None)
+
+
 def test_csv_exports_match_json(client: TestClient) -> None:
     params = {"timeframe": "day", "value": str(HEAVY)}
     data = client.get("/api/farm-tables/grouped-data", params=params).json()

@@ -13,13 +13,16 @@ from sqlalchemy import Engine, delete, func, select, update
 from curtailcoin.db.schema import (
     bitcoin_farm_daily_summaries,
     bitcoin_monthly_summaries,
+    btc_prices,
     curtailment_records,
     daily_summaries,
     farm_daily_summaries,
+    farm_monthly_summaries,
     historical_bitcoin_calculations,
     settlement_periods,
 )
 from curtailcoin.network import NetworkTimeline
+from curtailcoin.prices import store
 from curtailcoin.reconcile.definitions import (
     ReconciliationStatus,
     expected_conditions,
@@ -30,6 +33,7 @@ from curtailcoin.reconcile.synthetic import generate
 from curtailcoin.reconcile.unified import analyze_reconciliation_status, fix_commands
 from curtailcoin.reference import load_timeline
 from curtailcoin.settlement import PERIOD, day_start_utc, periods_in_day
+from curtailcoin.sources.prices import DailyPrice
 
 MODELS = ["S19J_PRO", "S9", "M20S", "S21"]
 START, END = date(2024, 3, 30), date(2024, 4, 1)  # includes the 46-period spring day
@@ -196,7 +200,7 @@ def _tamper_farm_day(engine: Engine) -> dict[str, Any]:
             .where(fd.summary_date == day, fd.farm_id == farm)
             .values(payment_gbp=fd.payment_gbp + 5)
         )
-    return {"summary_mismatches": 1, "dates": [day]}  # the date's farm-day rows
+    return {"summary_mismatches": 2, "dates": [day]}  # the date's farm-day rows, its month's
 
 
 def _swap_farm_day_energy(engine: Engine) -> dict[str, Any]:
@@ -231,7 +235,8 @@ def _tamper_bitcoin_farm_day(engine: Engine) -> dict[str, Any]:
                 b.summary_date == day, b.farm_id == farm, b.miner_model == "S21"
             )
         )
-    return {"summary_mismatches": 1, "dates": [day]}  # the S21 farm-day rows of the date
+    # the S21 farm-day rows of the date, and the S21 farm-month rows of its month
+    return {"summary_mismatches": 2, "dates": [day]}
 
 
 def _change_period_difficulty(engine: Engine) -> dict[str, Any]:
@@ -270,7 +275,39 @@ def _orphan_calculations(engine: Engine) -> dict[str, Any]:
     }
 
 
+def _tamper_farm_month(engine: Engine) -> dict[str, Any]:
+    fm = farm_monthly_summaries.c
+    with engine.begin() as conn:
+        farm = conn.execute(
+            select(func.min(fm.farm_id)).where(fm.year_month == "2024-03")
+        ).scalar()
+        conn.execute(
+            update(farm_monthly_summaries)
+            .where(fm.year_month == "2024-03", fm.farm_id == farm)
+            .values(unpriced_btc_per_th_per_w=fm.unpriced_btc_per_th_per_w * 0.5)
+        )
+    return {"summary_mismatches": 1, "dates": [date(2024, 3, 30)]}  # the month's roll-up
+
+
+def _price_behind_the_rollups(engine: Engine) -> dict[str, Any]:
+    """A GBP price written without rebuilding the month: its value columns no longer hold."""
+    with engine.begin() as conn:
+        conn.execute(
+            btc_prices.insert().values(
+                price_date=date(2024, 4, 1),
+                currency="GBP",
+                price=55_000.0,
+                source="test",
+                fetched_at=day_start_utc(date(2024, 4, 2)),
+            )
+        )
+    # the farm-month rows and each model's bitcoin farm-month rows of April
+    return {"summary_mismatches": 1 + len(MODELS), "dates": [date(2024, 4, 1)]}
+
+
 PROBLEMS: dict[str, Callable[[Engine], dict[str, Any]]] = {
+    "tamper_farm_month": _tamper_farm_month,
+    "price_behind_the_rollups": _price_behind_the_rollups,
     "delete_calculations": _delete_calcs,
     "change_record_energy": _change_record_energy,
     "remove_period_status": _remove_period_status,
@@ -293,15 +330,16 @@ def test_tampered_farm_day_rows_are_counted_and_fixed(
     expected = tamper(synthetic)
     (day,) = expected["dates"]
     exact = _status(synthetic, exact=True)
-    assert exact.summary_mismatches == 1
-    assert {m.table for m in exact.summary_details} <= {
-        "farm_daily_summaries",
-        "bitcoin_farm_daily_summaries",
-    }
+    # the farm-day rows, and the month's roll-up that no longer adds up to them
+    assert exact.summary_mismatches == 2
+    assert {m.table for m in exact.summary_details} in (
+        {"farm_daily_summaries", "farm_monthly_summaries"},
+        {"bitcoin_farm_daily_summaries", "bitcoin_farm_monthly_summaries"},
+    )
     assert exact.problem_dates == [day]
     one_date = _status(synthetic, start=day, end=day)
     if tamper is not _swap_farm_day_energy:  # the screen sees sums; a swap keeps them
-        assert _counts(_status(synthetic))["summary_mismatches"] == 1
+        assert _counts(_status(synthetic))["summary_mismatches"] == 2
     assert one_date.problem_dates == [day] or tamper is _swap_farm_day_energy
     # Resummarising the date (what reconciliation does for a summary mismatch) fixes it.
     with synthetic.connect() as conn:
@@ -344,6 +382,26 @@ def test_each_problem_is_counted_exactly(synthetic: Engine, problem: str) -> Non
         "incomplete_dates": "incomplete",
     }
     assert kinds == {named[k] for k in expected}
+
+
+@pytest.mark.db
+def test_prices_written_through_store_keep_the_rollups_whole(synthetic: Engine) -> None:
+    """``prices.store`` rebuilds the months it prices; the roll-ups then carry the values."""
+    fm = farm_monthly_summaries.c
+    with synthetic.begin() as conn:
+        store(
+            conn,
+            [DailyPrice(date(2024, 4, 1), "GBP", 55_000.0, "test")],
+            day_start_utc(date(2024, 4, 2)),
+        )
+    assert _counts(_status(synthetic, exact=True))["summary_mismatches"] == 0
+    with synthetic.connect() as conn:
+        april = conn.execute(
+            select(func.sum(fm.btc_per_th_per_w), func.sum(fm.btc_per_th_per_w_gbp)).where(
+                fm.year_month == "2024-04"
+            )
+        ).one()
+    assert april[0] > 0 and april[1] == pytest.approx(april[0] * 55_000.0, rel=1e-12)
 
 
 @pytest.mark.db

@@ -29,6 +29,7 @@ from sqlalchemy import Connection, Engine, select
 from curtailcoin.config import Settings
 from curtailcoin.db.schema import btc_prices, source_refreshes
 from curtailcoin.db.upsert import upsert
+from curtailcoin.farm_months import PRICE_CURRENCY, months_of, rebuild_months
 from curtailcoin.sources.http import SourceError
 from curtailcoin.sources.prices import (
     COINGECKO,
@@ -39,6 +40,7 @@ from curtailcoin.sources.prices import (
     MempoolPrices,
     PriceUnavailable,
 )
+from curtailcoin.summaries import lock_rollups
 
 log = logging.getLogger("curtailcoin.prices")
 
@@ -136,6 +138,7 @@ def missing_reason(currency: str, day: date, failures: dict[str, str] | None = N
 
 
 def store(conn: Connection, prices: Iterable[DailyPrice], fetched_at: datetime) -> int:
+    prices = list(prices)
     rows = [
         {
             "price_date": p.price_date,
@@ -147,7 +150,17 @@ def store(conn: Connection, prices: Iterable[DailyPrice], fetched_at: datetime) 
         for p in prices
     ]
     upsert(conn, btc_prices, rows, ["price_date", "currency"])
+    reprice_farm_months(conn, [p.price_date for p in prices if p.currency == PRICE_CURRENCY])
     return len(rows)
+
+
+def reprice_farm_months(conn: Connection, days: Sequence[date]) -> None:
+    """Rebuild the per-farm-month roll-ups of the months whose GBP prices were written: their
+    rows hold the value at each date's price (``curtailcoin.farm_months``)."""
+    months = months_of(days)
+    for ym in months:
+        lock_rollups(conn, int(ym[:4]))
+    rebuild_months(conn, months)
 
 
 # --- update from the live sources ------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Daily summaries are sums of ``curtailment_records`` (and of ``historical_bitcoin_calculations``);
 farm-day summaries (``farm_daily_summaries``, ``bitcoin_farm_daily_summaries``) are the same sums
-per BM unit and date, for the API's month- and year-scoped per-farm aggregates; monthly
+per BM unit and date, rolled up per BM unit and month (``curtailcoin.farm_months``) for the API's
+month- and year-scoped per-farm aggregates; monthly
 summaries are sums of the month's daily rows, yearly of the year's monthly rows, so every summary
 equals the sum of the rows below it. Sums use ``math.fsum`` (correctly rounded, independent of
 row order), so rebuilding gives the same bits on SQLite and PostgreSQL.
@@ -32,6 +33,11 @@ from curtailcoin.db.schema import (
     settlement_periods,
     yearly_summaries,
 )
+from curtailcoin.farm_months import (
+    rebuild_bitcoin_farm_monthly,
+    rebuild_farm_monthly,
+    year_month,
+)
 
 #: first key of the advisory locks that serialise a year's summary roll-ups (PostgreSQL)
 _ROLLUP_LOCK_NAMESPACE = 0x43435355
@@ -56,10 +62,6 @@ def month_bounds(day: date) -> tuple[date, date]:
     first = day.replace(day=1)
     following = (first + timedelta(days=32)).replace(day=1)
     return first, following
-
-
-def year_month(day: date) -> str:
-    return f"{day.year:04d}-{day.month:02d}"
 
 
 def _farm_count(conn: Connection, start: date, end: date) -> int:
@@ -272,6 +274,7 @@ def rebuild_curtailment_summaries(conn: Connection, settlement_date: date) -> No
     now = datetime.now(UTC)
     base = _farm_day_base(conn, settlement_date)  # read once: the farm-day rows and the day's
     rebuild_farm_daily(conn, settlement_date, now, base)
+    rebuild_farm_monthly(conn, year_month(settlement_date), now)
     rows = [(volume, payment, farm) for farm, _, _, volume, payment, _, _ in base]
     _replace(
         conn,
@@ -376,6 +379,7 @@ def rebuild_bitcoin_summaries(
     models = list(models)
     base = _calculation_base(conn, settlement_date, models)  # read once for both tables
     rebuild_bitcoin_farm_daily(conn, settlement_date, models, now, base)
+    rebuild_bitcoin_farm_monthly(conn, year_month(settlement_date), models, now)
     daily = _model_sums([(model, btc, mwh) for _, model, btc, mwh in base])
     _store_model_sums(
         conn, bitcoin_daily_summaries, "summary_date", settlement_date, models, daily, now

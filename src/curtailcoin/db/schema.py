@@ -392,6 +392,76 @@ bitcoin_farm_daily_summaries = Table(
     ),
 )
 
+# --- Per-farm-month roll-ups (migration 0006) -----------------------------------------------
+# Month- and year-scoped per-farm views without a lead-party filter read ~200 rows a month here
+# instead of ~6,000 farm-day rows. Each row also carries the value at each date's BTC/GBP price
+# (Σ over the month's dates of the day's figure × that date's price), so a month is rebuilt
+# when one of its dates is rewritten and when one of its GBP prices changes
+# (``curtailcoin.farm_months``).
+
+farm_monthly_summaries = Table(
+    "farm_monthly_summaries",
+    metadata,
+    Column("year_month", String(7), nullable=False),
+    Column("farm_id", String(64), nullable=False, comment="Elexon BM unit id"),
+    Column("lead_party_name", Text, comment="the smallest lead party name of the month's rows"),
+    Column("curtailed_energy_mwh", Float, nullable=False, comment="MWh, positive"),
+    Column("payment_gbp", Float, nullable=False, comment="£ paid to the farm (signed)"),
+    Column("record_count", Integer, nullable=False),
+    Column("btc_per_th_per_w", Float, nullable=False, comment="Σ of the farm-day factor"),
+    Column("pending_energy_mwh", Float, nullable=False),
+    Column(
+        "btc_per_th_per_w_gbp",
+        Float,
+        nullable=False,
+        comment="Σ over dates with a BTC/GBP price of the farm-day factor × that price; "
+        "a model's £ value = hashrate_th / power_w × this",
+    ),
+    Column(
+        "unpriced_btc_per_th_per_w",
+        Float,
+        nullable=False,
+        comment="Σ of the farm-day factor over dates without a BTC/GBP price",
+    ),
+    Column("first_unpriced_date", Date, comment="first date with Bitcoin and no GBP price"),
+    Column("last_unpriced_date", Date),
+    Column("updated_at", TZ, nullable=False),
+    PrimaryKeyConstraint("year_month", "farm_id"),
+)
+
+bitcoin_farm_monthly_summaries = Table(
+    "bitcoin_farm_monthly_summaries",
+    metadata,
+    Column("miner_model", String(32), nullable=False),
+    Column("year_month", String(7), nullable=False),
+    Column("farm_id", String(64), nullable=False),
+    Column("bitcoin_mined", Float, nullable=False),
+    Column("curtailed_energy_mwh", Float, nullable=False, comment="MWh the BTC figure covers"),
+    Column(
+        "value_gbp",
+        Float,
+        nullable=False,
+        comment="Σ over dates with a BTC/GBP price of the farm-day BTC × that price",
+    ),
+    Column("unpriced_btc", Float, nullable=False, comment="BTC of dates without a GBP price"),
+    Column("first_unpriced_date", Date),
+    Column("last_unpriced_date", Date),
+    Column("updated_at", TZ, nullable=False),
+    PrimaryKeyConstraint("miner_model", "year_month", "farm_id"),
+)
+
+# Covering: a scope's fetch status and difficulty range read only this index.
+Index(
+    "ix_settlement_periods_status_cover",
+    settlement_periods.c.settlement_date,
+    settlement_periods.c.fetch_status,
+    settlement_periods.c.record_count,
+    settlement_periods.c.difficulty,
+    settlement_periods.c.block_subsidy_btc,
+    settlement_periods.c.fetched_at,
+    settlement_periods.c.curtailed_energy_mwh,
+)
+
 # --- Coordination ----------------------------------------------------------------------------
 
 date_locks = Table(

@@ -56,17 +56,21 @@ from sqlalchemy import (
 from curtailcoin.db.schema import (
     bitcoin_daily_summaries,
     bitcoin_farm_daily_summaries,
+    bitcoin_farm_monthly_summaries,
     bitcoin_monthly_summaries,
     bitcoin_yearly_summaries,
+    btc_prices,
     curtailment_records,
     daily_summaries,
     farm_daily_summaries,
+    farm_monthly_summaries,
     historical_bitcoin_calculations,
     miner_models,
     monthly_summaries,
     settlement_periods,
     yearly_summaries,
 )
+from curtailcoin.farm_months import PRICE_CURRENCY, bitcoin_farm_monthly_rows, farm_monthly_rows
 from curtailcoin.ingest import SUCCESSFUL_STATUSES
 from curtailcoin.network import NetworkTimeline
 from curtailcoin.settlement import (
@@ -749,6 +753,9 @@ class _SummaryChecker:
         self.end = end
         self.dates = dates
         self.out: list[SummaryMismatch] = []
+        self.month_date: dict[str, date] = {}
+        self.farm_day_sums: dict[date, dict[str, float]] = {}
+        self.bitcoin_farm_day_sums: dict[tuple[date, str], tuple[float, float]] = {}
 
     def add(
         self,
@@ -797,6 +804,7 @@ class _SummaryChecker:
                     chosen[name] = d
         months = sorted(month_date)
         years = sorted(year_date)
+        self.month_date = month_date
 
         for d in self.dates:
             base = records_by_date.get(d)
@@ -936,6 +944,7 @@ class _SummaryChecker:
         """
         conn = self.conn
         fd = farm_daily_summaries.c
+        span = _month_span(self.start, self.end)  # whole months, for check_farm_months
         stored_fd: dict[date, dict[str, float]] = {}
         for row in conn.execute(
             select(
@@ -948,12 +957,13 @@ class _SummaryChecker:
                 func.sum(fd.btc_per_th_per_w),
                 func.sum(fd.pending_energy_mwh),
             )
-            .where(_between(fd.summary_date, self.start, self.end))
+            .where(_between(fd.summary_date, *span))
             .group_by(fd.summary_date)
         ):
             stored_fd[_as_date(row[0])] = dict(
                 zip(_FARM_DAY_FIELDS, (float(v or 0.0) for v in row[1:]), strict=True)
             )
+        self.farm_day_sums = stored_fd
         for d in self.dates:
             stored = stored_fd.get(d)
             exp = expected.get(d)
@@ -989,10 +999,11 @@ class _SummaryChecker:
                     func.sum(b.bitcoin_mined),
                     func.sum(b.curtailed_energy_mwh),
                 )
-                .where(_between(b.summary_date, self.start, self.end))
+                .where(_between(b.summary_date, *span))
                 .group_by(b.summary_date, b.miner_model)
             )
         }
+        self.bitcoin_farm_day_sums = stored_b
         in_range = set(self.dates)
         keys = {k for k in set(btc_expected) | set(stored_b) if k[0] in in_range}
         drilled: dict[date, dict[str, int]] = {}
@@ -1022,6 +1033,201 @@ class _SummaryChecker:
                 )
             )
             reports[day].summary_mismatches += 1
+
+    # -- per-farm-month roll-ups ----------------------------------------------------------
+
+    def check_farm_months(self, exact: bool) -> None:
+        """``farm_monthly_summaries`` and ``bitcoin_farm_monthly_summaries`` against the
+        farm-day rows (as :meth:`check_farm_days` read them) and the dates' GBP prices.
+
+        Screened per month (and model): each column's Σ against Σ over the month's dates of
+        the farm-day sums, the value as Σ date's figure × date's price (BTC is summed per date
+        before the price is applied, which changes only the rounding) and the unpriced figure
+        from the dates without a price. A month that fails the screen, or every month with
+        ``exact``, is compared BM unit by BM unit with what the rebuild would write.
+        """
+        if not self.month_date:
+            return
+        first, last = _month_span(self.start, self.end)
+        g = btc_prices.c
+        prices = {
+            _as_date(row[0]): float(row[1])
+            for row in self.conn.execute(
+                select(g.price_date, g.price).where(
+                    g.currency == PRICE_CURRENCY, _between(g.price_date, first, last)
+                )
+            )
+        }
+        expected: dict[str, dict[str, float]] = {}
+        for d, sums in self.farm_day_sums.items():
+            month = expected.setdefault(_month_key(d), dict.fromkeys(_FARM_MONTH_FIELDS, 0.0))
+            for name in _FARM_MONTH_FIELDS[:6]:
+                month[name] += sums[name]
+            factor = sums["btc_per_th_per_w"]
+            if d in prices:
+                month["btc_per_th_per_w_gbp"] += factor * prices[d]
+            else:
+                month["unpriced_btc_per_th_per_w"] += factor
+        fm = farm_monthly_summaries.c
+        stored = {
+            row[0]: dict(zip(_FARM_MONTH_FIELDS, (float(v or 0.0) for v in row[1:]), strict=True))
+            for row in self.conn.execute(
+                select(
+                    fm.year_month,
+                    func.sum(fm.curtailed_energy_mwh),
+                    func.sum(fm.payment_gbp),
+                    func.sum(fm.record_count),
+                    func.sum(fm.curtailed_energy_mwh * func.length(fm.farm_id)),
+                    func.sum(fm.btc_per_th_per_w),
+                    func.sum(fm.pending_energy_mwh),
+                    func.sum(fm.btc_per_th_per_w_gbp),
+                    func.sum(fm.unpriced_btc_per_th_per_w),
+                )
+                .where(fm.year_month.in_(sorted(self.month_date)))
+                .group_by(fm.year_month)
+            )
+        }
+        for ym in sorted(self.month_date):
+            have, want = stored.get(ym), expected.get(ym)
+            screened = (have is None and want is None) or (
+                have is not None and want is not None and _values_equal(have, want)
+            )
+            bad = self._farm_month_rows_differ(ym) if (not screened or exact) else 0
+            if screened and not bad:
+                continue
+            self.out.append(
+                SummaryMismatch(
+                    "farm_monthly_summaries",
+                    ym,
+                    None,
+                    None if have is None else have | {"mismatched_rows": float(bad)},
+                    None if want is None else want | {"mismatched_rows": 0.0},
+                    self.month_date[ym],
+                )
+            )
+
+        b_expected: dict[tuple[str, str], dict[str, float]] = {}
+        for (d, model), (btc, energy) in self.bitcoin_farm_day_sums.items():
+            key = (_month_key(d), model)
+            month = b_expected.setdefault(key, dict.fromkeys(_BITCOIN_FARM_MONTH_FIELDS, 0.0))
+            month["bitcoin_mined"] += btc
+            month["curtailed_energy_mwh"] += energy
+            if d in prices:
+                month["value_gbp"] += btc * prices[d]
+            else:
+                month["unpriced_btc"] += btc
+        bm = bitcoin_farm_monthly_summaries.c
+        b_stored = {
+            (row[0], row[1]): dict(
+                zip(_BITCOIN_FARM_MONTH_FIELDS, (float(v or 0.0) for v in row[2:]), strict=True)
+            )
+            for row in self.conn.execute(
+                select(
+                    bm.year_month,
+                    bm.miner_model,
+                    func.sum(bm.bitcoin_mined),
+                    func.sum(bm.curtailed_energy_mwh),
+                    func.sum(bm.value_gbp),
+                    func.sum(bm.unpriced_btc),
+                )
+                .where(bm.year_month.in_(sorted(self.month_date)))
+                .group_by(bm.year_month, bm.miner_model)
+            )
+        }
+        drilled: dict[str, dict[str, int]] = {}
+        wanted = set(self.month_date)
+        for ym, model in sorted(k for k in set(b_expected) | set(b_stored) if k[0] in wanted):
+            have, want = b_stored.get((ym, model)), b_expected.get((ym, model))
+            screened = have is not None and want is not None and _values_equal(have, want)
+            bad = 0
+            if not screened or exact:
+                if ym not in drilled:
+                    drilled[ym] = self._bitcoin_farm_month_rows_differ(ym)
+                bad = drilled[ym].get(model, 0)
+            if screened and not bad:
+                continue
+            self.out.append(
+                SummaryMismatch(
+                    "bitcoin_farm_monthly_summaries",
+                    ym,
+                    model,
+                    None if have is None else have | {"mismatched_rows": float(bad)},
+                    None if want is None else want | {"mismatched_rows": 0.0},
+                    self.month_date[ym],
+                )
+            )
+
+    def _farm_month_rows_differ(self, ym: str) -> int:
+        """Rows of the month that differ from (or are missing in / extra to) the rebuild."""
+        fm = farm_monthly_summaries.c
+        want = farm_monthly_rows(self.conn, ym)
+        have = {
+            row[0]: tuple(row[1:])
+            for row in self.conn.execute(
+                select(
+                    fm.farm_id,
+                    fm.lead_party_name,
+                    fm.curtailed_energy_mwh,
+                    fm.payment_gbp,
+                    fm.record_count,
+                    fm.btc_per_th_per_w,
+                    fm.pending_energy_mwh,
+                    fm.btc_per_th_per_w_gbp,
+                    fm.unpriced_btc_per_th_per_w,
+                    fm.first_unpriced_date,
+                    fm.last_unpriced_date,
+                ).where(fm.year_month == ym)
+            )
+        }
+        bad = len(set(want) ^ set(have))
+        for farm in set(want) & set(have):
+            w, h = want[farm], have[farm]
+            same_keys = (w[0], w[3], w[8], w[9]) == (
+                h[0],
+                h[3],
+                _as_date(h[8]) if h[8] is not None else None,
+                _as_date(h[9]) if h[9] is not None else None,
+            )
+            want_values = (w[1], w[2], w[4], w[5], w[6], w[7])
+            have_values = (h[1], h[2], h[4], h[5], h[6], h[7])
+            if not same_keys or not all(
+                close(a, b) for a, b in zip(want_values, have_values, strict=True)
+            ):
+                bad += 1
+        return bad
+
+    def _bitcoin_farm_month_rows_differ(self, ym: str) -> dict[str, int]:
+        """Per model: rows of the month that differ from the rebuild."""
+        bm = bitcoin_farm_monthly_summaries.c
+        want = bitcoin_farm_monthly_rows(self.conn, ym)
+        have = {
+            (row[0], row[1]): tuple(row[2:])
+            for row in self.conn.execute(
+                select(
+                    bm.farm_id,
+                    bm.miner_model,
+                    bm.bitcoin_mined,
+                    bm.curtailed_energy_mwh,
+                    bm.value_gbp,
+                    bm.unpriced_btc,
+                    bm.first_unpriced_date,
+                    bm.last_unpriced_date,
+                ).where(bm.year_month == ym)
+            )
+        }
+        out: dict[str, int] = {}
+        for key in set(want) | set(have):
+            w, h = want.get(key), have.get(key)
+            ok = (
+                w is not None
+                and h is not None
+                and all(close(a, b) for a, b in zip(w[:4], h[:4], strict=True))
+                and (w[4], w[5])
+                == tuple(_as_date(v) if v is not None else None for v in h[4:6])
+            )
+            if not ok:
+                out[key[1]] = out.get(key[1], 0) + 1
+        return out
 
     def _farm_day_rows_differ(self, day: date) -> int:
         """Farm-day rows of ``day`` that differ from (or are missing in / extra to) the rebuild."""
@@ -1092,6 +1298,19 @@ _FARM_DAY_FIELDS = (
     "btc_per_th_per_w",
     "pending_energy_mwh",
 )
+
+
+_FARM_MONTH_FIELDS = (
+    "curtailed_energy_mwh",
+    "payment_gbp",
+    "record_count",
+    "energy_x_farm_id_length",
+    "btc_per_th_per_w",
+    "pending_energy_mwh",
+    "btc_per_th_per_w_gbp",
+    "unpriced_btc_per_th_per_w",
+)
+_BITCOIN_FARM_MONTH_FIELDS = ("bitcoin_mined", "curtailed_energy_mwh", "value_gbp", "unpriced_btc")
 
 
 # -- the status ---------------------------------------------------------------------------------
@@ -1347,6 +1566,7 @@ def _fill_status(
         else:
             sums["pending_energy_mwh"] += rec.energy
     checker.check_farm_days(reports, farm_days, btc_expected, exact)
+    checker.check_farm_months(exact)
 
     status.per_date = [reports[d] for d in dates]
     status.summary_details = _prefer_problem_dates(checker.out, reports)

@@ -43,6 +43,7 @@ from curtailcoin.db.schema import (
     historical_bitcoin_calculations,
     settlement_periods,
 )
+from curtailcoin.farm_months import year_month
 from curtailcoin.ingest import replace_farm_period
 from curtailcoin.miners import MinerModel
 from curtailcoin.network import NetworkTimeline
@@ -86,7 +87,6 @@ from curtailcoin.summaries import (
     month_bounds,
     rebuild_bitcoin_summaries,
     rebuild_curtailment_summaries,
-    year_month,
 )
 
 log = logging.getLogger("curtailcoin.reconcile")

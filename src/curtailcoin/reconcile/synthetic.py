@@ -50,6 +50,7 @@ from curtailcoin.db.schema import (
     miner_models,
     settlement_periods,
 )
+from curtailcoin.farm_months import months_between, rebuild_months
 from curtailcoin.ingest import FETCHED_WITH_DATA
 from curtailcoin.pipeline import prepare_database
 from curtailcoin.reconcile.definitions import expected_conditions
@@ -177,6 +178,7 @@ def fill_farm_daily_summaries(conn: Connection, start: date, end: date) -> None:
             .group_by(c.settlement_date, c.farm_id, c.miner_model),
         )
     )
+    rebuild_months(conn, months_between(start, end), now)
 
 
 @dataclass(frozen=True)

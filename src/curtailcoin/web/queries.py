@@ -11,7 +11,10 @@ Every figure comes from the database, with parameterised SQL (SQLAlchemy Core) o
   as the stored calculations (:func:`curtailcoin.calculations.btc_sql`), per (date, period, farm);
   for a month or a year per BM unit or filtered, tracked models come from
   ``bitcoin_farm_daily_summaries`` and any model is ``hashrate_th / power_w ×
-  farm_daily_summaries.btc_per_th_per_w`` (the formula is linear in energy and in H/P);
+  farm_daily_summaries.btc_per_th_per_w`` (the formula is linear in energy and in H/P); per BM
+  unit without a lead-party filter the same figures, and their value at each date's price, come
+  from the per-farm-month roll-ups (``curtailcoin.farm_months``); a computed model's daily
+  figures without a filter come from each period's stored total;
 * every Bitcoin query also returns the energy its figure covers, so energy without a Bitcoin
   figure (difficulty pending, or a tracked calculation missing) is reported, never hidden.
 
@@ -41,17 +44,20 @@ from curtailcoin.calculations import btc_sql
 from curtailcoin.db.schema import (
     bitcoin_daily_summaries,
     bitcoin_farm_daily_summaries,
+    bitcoin_farm_monthly_summaries,
     bm_units,
     btc_prices,
     curtailment_records,
     daily_summaries,
     farm_daily_summaries,
+    farm_monthly_summaries,
     historical_bitcoin_calculations,
     miner_models,
     monthly_summaries,
     settlement_periods,
     yearly_summaries,
 )
+from curtailcoin.farm_months import year_month
 from curtailcoin.ingest import FAILED, SUCCESSFUL_STATUSES
 from curtailcoin.miners import MinerModel, load_catalogue
 from curtailcoin.settlement import local_hours, periods_in_day, periods_started, settlement_today
@@ -63,6 +69,8 @@ c = historical_bitcoin_calculations.c
 sp = settlement_periods.c
 fd = farm_daily_summaries.c
 bfd = bitcoin_farm_daily_summaries.c
+fm = farm_monthly_summaries.c
+bfm = bitcoin_farm_monthly_summaries.c
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,21 @@ def _record_filter(scope: Scope) -> ColumnElement[bool]:
 def _by_farm_day(scope: Scope) -> bool:
     """Month and year scopes read the farm-day summaries; a day reads the base rows."""
     return scope.timeframe != "day"
+
+
+def _by_farm_month(scope: Scope) -> bool:
+    """Month and year scopes without a lead-party filter read the per-farm-month roll-ups (a
+    lead party is a property of a BM unit's date, so its scopes read the farm-day rows)."""
+    return scope.timeframe != "day" and scope.lead_party is None
+
+
+def _farm_month_filter(table: Any, scope: Scope) -> ColumnElement[bool]:
+    cond = and_(
+        table.year_month >= year_month(scope.start), table.year_month < year_month(scope.end)
+    )
+    if scope.farm_id is not None:
+        cond = and_(cond, table.farm_id == scope.farm_id)
+    return cond
 
 
 def _farm_day_filter(scope: Scope) -> ColumnElement[bool]:
@@ -633,6 +656,26 @@ def btc_rows(
         ).all()
         return {row[0]: Btc(_float(row[1]), _float(row[2])) for row in rows}
     out: dict[Any, Btc] = {}
+    if not tracked and group == "day" and not scope.filtered:
+        # Each period's stored total energy × its factor: BTC is linear in energy, so this is
+        # the per-(period, BM unit) sum up to float rounding, from one row per period.
+        for period_row in conn.execute(
+            select(
+                sp.settlement_date,
+                func.sum(_model_btc(sp.curtailed_energy_mwh, model)),
+                func.sum(sp.curtailed_energy_mwh),
+            )
+            .where(
+                KNOWN,
+                sp.record_count > 0,
+                sp.settlement_date >= scope.start,
+                sp.settlement_date < scope.end,
+            )
+            .group_by(sp.settlement_date)
+        ):
+            day, btc, covered = period_row
+            out[_as_date(day)] = Btc(_float(btc), _float(covered))
+        return out
     if _by_farm_day(scope) and group != "period":
         key = fd.summary_date if group == "day" else fd.farm_id
         if not tracked:
@@ -689,7 +732,19 @@ class FarmRow:
 
 def farm_totals(conn: Connection, scope: Scope) -> list[FarmRow]:
     """Curtailment per BM unit in the scope (and its lead party), largest energy first."""
-    if _by_farm_day(scope):
+    if _by_farm_month(scope):
+        rows = conn.execute(
+            select(
+                fm.farm_id,
+                func.min(fm.lead_party_name),
+                func.sum(fm.curtailed_energy_mwh),
+                func.sum(fm.payment_gbp),
+                func.sum(fm.record_count),
+            )
+            .where(_farm_month_filter(fm, scope))
+            .group_by(fm.farm_id)
+        ).all()
+    elif _by_farm_day(scope):
         rows = conn.execute(
             select(
                 fd.farm_id,
@@ -826,6 +881,8 @@ def farm_btc(
 
     ``value_gbp`` is None when a date with Bitcoin has no price (first/last such date kept).
     """
+    if _by_farm_month(scope):
+        return _farm_btc_by_month(conn, scope, model, tracked)
     b = _btc_by_farm_day(conn, scope, model, tracked)
     g = btc_prices.alias("g")
     missing = and_(g.c.price.is_(None), b.c.btc > 0)
@@ -848,6 +905,54 @@ def farm_btc(
             value_gbp=None if unpriced else _float(row[3]),
             unpriced_first=_as_date(row[5]) if unpriced else None,
             unpriced_last=_as_date(row[6]) if unpriced else None,
+        )
+    return out
+
+
+def _farm_btc_by_month(
+    conn: Connection, scope: Scope, model: MinerModel, tracked: bool
+) -> dict[str, FarmBtc]:
+    """:func:`farm_btc` from the per-farm-month roll-ups: the value at each date's price was
+    summed when the month was built; a month with unpriced Bitcoin makes the value None."""
+    if tracked:
+        rows = conn.execute(
+            select(
+                bfm.farm_id,
+                func.sum(bfm.bitcoin_mined),
+                func.sum(bfm.curtailed_energy_mwh),
+                func.sum(bfm.value_gbp),
+                func.sum(bfm.unpriced_btc),
+                func.min(bfm.first_unpriced_date),
+                func.max(bfm.last_unpriced_date),
+            )
+            .where(bfm.miner_model == model.key, _farm_month_filter(bfm, scope))
+            .group_by(bfm.farm_id)
+        ).all()
+        ratio = 1.0
+    else:
+        rows = conn.execute(
+            select(
+                fm.farm_id,
+                func.sum(fm.btc_per_th_per_w),
+                func.sum(fm.curtailed_energy_mwh - fm.pending_energy_mwh),
+                func.sum(fm.btc_per_th_per_w_gbp),
+                func.sum(fm.unpriced_btc_per_th_per_w),
+                func.min(fm.first_unpriced_date),
+                func.max(fm.last_unpriced_date),
+            )
+            .where(_farm_month_filter(fm, scope))
+            .group_by(fm.farm_id)
+        ).all()
+        ratio = model.hashrate_th / model.power_w
+    out: dict[str, FarmBtc] = {}
+    for farm, btc, covered, value, unpriced_btc, first, last in rows:
+        unpriced = _float(unpriced_btc) > 0
+        out[farm] = FarmBtc(
+            btc=ratio * _float(btc),
+            covered_mwh=_float(covered),
+            value_gbp=None if unpriced else ratio * _float(value),
+            unpriced_first=_as_date(first) if unpriced else None,
+            unpriced_last=_as_date(last) if unpriced else None,
         )
     return out
 
