@@ -5,7 +5,8 @@ bulk SQL — settlement periods with their real difficulty and subsidy, records 
 wind BM units, calculations of the tracked models, summaries and daily prices — then measures:
 
 * each summary and mining-potential endpoint: p50 / p95 / max over many requests on varying
-  dates (uvicorn on localhost, measured by an httpx client), for a tracked and an untracked model;
+  dates (uvicorn in its own process on localhost, measured by an httpx client), for a tracked
+  and an untracked model;
 * the dashboard's first render with charts in headless Chromium (a fresh browser context each
   time, so nothing is cached), from navigation to ``body[data-ready="1"]``.
 
@@ -21,13 +22,13 @@ import argparse
 import random
 import socket
 import statistics
-import threading
+import subprocess
+import sys
 import time
 from datetime import date, timedelta
 
 import httpx
 import psycopg
-import uvicorn
 from sqlalchemy import Engine, text
 
 from curtailcoin.calculations import HASHES_PER_DIFFICULTY, HASHES_PER_TH, JOULES_PER_MWH
@@ -37,7 +38,6 @@ from curtailcoin.network import NetworkTimeline
 from curtailcoin.pipeline import prepare_database
 from curtailcoin.reconcile.synthetic import fill_farm_daily_summaries
 from curtailcoin.settlement import period_end_utc, period_start_utc, periods_in_day
-from curtailcoin.web import create_app
 
 START, END = date(2023, 1, 1), date(2025, 12, 31)
 UNTRACKED = "S21_PRO"
@@ -168,7 +168,7 @@ def load(engine: Engine, records: int, models: tuple[str, ...]) -> None:
         )
         for sql in SUMMARY_SQL:
             conn.execute(text(sql))
-        fill_farm_daily_summaries(conn, START, END)
+        # Prices first: the per-farm-month roll-ups carry the value at each date's price.
         conn.execute(
             text(
                 """
@@ -181,6 +181,7 @@ def load(engine: Engine, records: int, models: tuple[str, ...]) -> None:
             ),
             {"s": START, "e": END},
         )
+        fill_farm_daily_summaries(conn, START, END)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE"))
     with engine.connect() as conn:
@@ -232,17 +233,32 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def serve(settings: Settings, cache: bool) -> tuple[str, uvicorn.Server]:
+SERVER = """
+import sys, uvicorn
+from curtailcoin.config import Settings
+url, port, cache = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
+app = create_app(Settings(database_url=url), cache=cache)
+uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+"""
+
+
+def serve(url: str, cache: bool) -> tuple[str, subprocess.Popen[bytes]]:
+    """The application in its own process (as deployed), so the measuring client does not
+    share its interpreter."""
     port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, cache=cache), host="127.0.0.1", port=port, log_level="warning"
-        )
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVER, url, str(port), "1" if cache else "0"]
     )
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            if httpx.get(base + "/health", timeout=1).status_code == 200:
+                return base, process
+        except httpx.TransportError:
+            pass
         time.sleep(0.05)
-    return f"http://127.0.0.1:{port}", server
+    process.kill()
+    raise SystemExit("the server did not start")
 
 
 def endpoints(rng: random.Random, lead_parties: list[str]) -> dict[str, object]:
@@ -430,7 +446,6 @@ def main() -> None:
         url = create_database(options.pg_admin, options.database)
         engine = get_engine(url)
         load(engine, options.records, settings.tracked_models)
-    settings = settings.model_copy(update={"database_url": url})
     with engine.connect() as conn:
         leads = [
             r[0]
@@ -442,16 +457,16 @@ def main() -> None:
                 )
             )
         ]
-    cold, cold_server = serve(settings, cache=False)
-    cached, cached_server = serve(settings, cache=True)
+    cold, cold_server = serve(url, cache=False)
+    cached, cached_server = serve(url, cache=True)
     try:
         bench_api(cold, cached, options.requests, leads)
         bench_dashboard(cold, options.renders)
     finally:
-        cold_server.should_exit = True
-        cached_server.should_exit = True
+        for process in (cold_server, cached_server):
+            process.terminate()
+            process.wait(10)
         if not options.keep:
-            time.sleep(0.5)  # let the servers close their connections
             dispose_all()
             with psycopg.connect(options.pg_admin, autocommit=True) as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{options.database}" WITH (FORCE)')

@@ -26,6 +26,7 @@ from curtailcoin.cli.common import (
     settings_and_logging,
 )
 from curtailcoin.config import Settings
+from curtailcoin.db.engine import read_snapshot
 from curtailcoin.pipeline import BadInput, prepare_database, resolve_model_keys, validate_date
 from curtailcoin.reconcile.checkpoints import (
     DAILY_CHECKPOINT,
@@ -290,9 +291,8 @@ def _status(
         models = [m.key for m in resolve_model_keys(engine, settings.tracked_models)]
     except BadInput as exc:
         fail(f"CURTAILCOIN_TRACKED_MODELS: {exc}")
-    with engine.connect() as conn:
+    with read_snapshot(engine) as conn:
         status = get_reconciliation_status(conn, models, start=first, end=last, exact=exact)
-        conn.rollback()
     if source and status.per_date:
         asyncio.run(add_source_drift(engine, settings, status))
     return status

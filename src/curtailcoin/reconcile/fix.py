@@ -33,6 +33,7 @@ from sqlalchemy import Connection, Engine, func, select, union
 
 from curtailcoin.calculations import calculate
 from curtailcoin.config import Settings
+from curtailcoin.db.engine import read_snapshot
 from curtailcoin.db.schema import (
     bitcoin_daily_summaries,
     bitcoin_farm_daily_summaries,
@@ -236,11 +237,10 @@ def check_date(
     engine: Engine, settlement_date: date, models: list[str], now: datetime | None
 ) -> tuple[DateReport, list[SummaryMismatch]]:
     """The date's report, counted row by row, and the summary rows its rebuild would fix."""
-    with engine.connect() as conn:
+    with read_snapshot(engine) as conn:
         report, mismatches = check_date_reconciliation_status(
             conn, settlement_date, models, now=now
         )
-        conn.rollback()
     return report, mismatches
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select, text
 
 from curtailcoin.config import Settings
+from curtailcoin.db.engine import read_snapshot
 from curtailcoin.db.schema import curtailment_records, settlement_periods
 from curtailcoin.miners import MinerModel
 from curtailcoin.reconcile.checkpoints import (
@@ -304,9 +305,8 @@ def find_dates_with_missing_calculations(
 ) -> list[date]:
     """The seed's ``findDatesWithMissingCalculations``: dates whose calculations are missing or
     stale (set-based over the range; ``limit`` dates at most, oldest first)."""
-    with engine.connect() as conn:
+    with read_snapshot(engine) as conn:
         status = get_reconciliation_status(conn, models, start=start, end=end, now=now)
-        conn.rollback()
     dates = [r.settlement_date for r in status.per_date if r.missing or r.stale]
     return dates if limit is None else dates[:limit]
 
@@ -376,11 +376,10 @@ async def reconcile_all(
 
     async def body(ctx: ReconcileContext) -> RunSummary:
         def find() -> ReconciliationStatus:
-            with engine.connect() as conn:
+            with read_snapshot(engine) as conn:
                 status = get_reconciliation_status(
                     conn, ctx.model_keys, start=start, end=end, now=now
                 )
-                conn.rollback()
             return status
 
         status = await asyncio.to_thread(find)
