@@ -89,8 +89,11 @@ def stored_prices(
         select(p.price_date, p.currency, p.price, p.source, p.fetched_at).where(
             p.price_date >= start, p.price_date <= end, p.currency.in_(list(currencies))
         )
-    )
-    return {(r.price_date, r.currency): _row(r) for r in rows}
+    ).all()  # fetched in one go: a year is ~730 rows
+    return {
+        (day, currency): StoredPrice(day, currency, float(price), source, fetched_at)
+        for day, currency, price, source, fetched_at in rows
+    }
 
 
 def latest_prices(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 LONDON = ZoneInfo("Europe/London")
@@ -18,8 +19,10 @@ def day_start_utc(settlement_date: date) -> datetime:
     return datetime.combine(settlement_date, time(0), tzinfo=LONDON).astimezone(UTC)
 
 
+@lru_cache(maxsize=8192)
 def periods_in_day(settlement_date: date) -> int:
-    """46 on the spring clock change, 50 on the autumn one, 48 otherwise."""
+    """46 on the spring clock change, 50 on the autumn one, 48 otherwise (cached: a year's
+    completeness asks for every date of it)."""
     start = day_start_utc(settlement_date)
     end = day_start_utc(settlement_date + timedelta(days=1))
     return int((end - start) / PERIOD)
