@@ -38,7 +38,8 @@ import psycopg
 
 from curtailcoin.testservers import ElexonTestServer, MempoolTestServer
 
-CURTAILCOIN = shutil.which("curtailcoin") or str(Path(sys.executable).parent / "curtailcoin")
+_BESIDE = Path(sys.executable).parent / "curtailcoin"  # the venv's, not activated
+CURTAILCOIN = str(_BESIDE) if _BESIDE.exists() else (shutil.which("curtailcoin") or "curtailcoin")
 LATENCY_S = 0.1
 START = date(2025, 1, 1)
 

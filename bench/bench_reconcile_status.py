@@ -48,7 +48,8 @@ from curtailcoin.testservers import ElexonTestServer, MempoolTestServer
 
 MODELS = ["S19J_PRO", "S9", "M20S", "S21"]
 START, END = date(2022, 1, 1), date(2024, 12, 31)
-EXE = shutil.which("curtailcoin") or "curtailcoin"
+_BESIDE = Path(sys.executable).parent / "curtailcoin"  # the venv's, not activated
+EXE = str(_BESIDE) if _BESIDE.exists() else (shutil.which("curtailcoin") or "curtailcoin")
 
 
 def _cli(*args: str, env: dict[str, str]) -> tuple[float, float, subprocess.CompletedProcess[str]]:

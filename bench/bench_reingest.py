@@ -123,7 +123,8 @@ def main() -> None:
                 f"min {min(fetches):.3f} s (floor {floor:.2f} s, ratio {fetch / floor:.2f}×, "
                 f"target ≤ 1.5×)"
             )
-            exe = shutil.which("curtailcoin")
+            beside = Path(sys.executable).with_name("curtailcoin")  # the venv's, not activated
+            exe = str(beside) if beside.exists() else shutil.which("curtailcoin")
             if exe:
                 env = {
                     **os.environ,
