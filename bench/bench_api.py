@@ -236,6 +236,7 @@ def _free_port() -> int:
 SERVER = """
 import sys, uvicorn
 from curtailcoin.config import Settings
+from curtailcoin.web import create_app
 url, port, cache = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
 app = create_app(Settings(database_url=url), cache=cache)
 uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")

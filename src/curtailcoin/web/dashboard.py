@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from curtailcoin import __version__
+from curtailcoin.settlement import settlement_today
 
 router = APIRouter(include_in_schema=False)
 
@@ -87,8 +88,16 @@ def asset_version() -> str:
 
 
 @router.get("/", response_class=HTMLResponse)
-def page() -> HTMLResponse:
-    html = _env.get_template("dashboard.html").render(version=__version__, v=asset_version())
+def page(request: Request) -> HTMLResponse:
+    # The settlement date and default miner model let the script request the first view's data
+    # straight away, in parallel with /api/data-range (no database access here).
+    ctx = getattr(request.app.state, "ctx", None)
+    html = _env.get_template("dashboard.html").render(
+        version=__version__,
+        v=asset_version(),
+        today=settlement_today().isoformat(),
+        default_model=ctx.default_model if ctx is not None else "",
+    )
     return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
 
 

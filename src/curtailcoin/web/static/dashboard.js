@@ -14,6 +14,8 @@
   var renderSeq = 0;
 
   // Plotly (served by the application from the installed package) loads while the data is fetched.
+  // The page preloads it, so Chromium streams and parses it off the main thread from the first byte;
+  // this element (same URL, no crossorigin/integrity) reuses that download.
   var plotlyReady = new Promise(function (resolve) {
     if (window.Plotly) { resolve(true); return; }
     var script = document.createElement("script");
@@ -24,8 +26,12 @@
   });
 
   // --- formatting ---------------------------------------------------------------------------
+  // One Intl.NumberFormat per precision: toLocaleString builds a new formatter on every call, which
+  // made the farm table and selects (hundreds of numbers) cost tens of ms of main-thread time.
+  var formats = {};
   function num(v, digits) {
-    return Number(v).toLocaleString("en-GB", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+    var f = formats[digits] || (formats[digits] = new Intl.NumberFormat("en-GB", { minimumFractionDigits: digits, maximumFractionDigits: digits }));
+    return f.format(Number(v));
   }
   function mwh(v) { return num(v, Math.abs(v) >= 100 ? 0 : 1) + " MWh"; }
   function gbp(v, full) {
@@ -57,10 +63,11 @@
     if (state.timeframe === "month") { return MONTHS[Number(a.slice(5, 7)) - 1] + " " + a.slice(0, 4); }
     return a.slice(0, 4);
   }
-  function scopeValue() {
-    var a = state.anchor;
-    return state.timeframe === "day" ? a : state.timeframe === "month" ? a.slice(0, 7) : a.slice(0, 4);
+  function scopeOf(st) {
+    var a = st.anchor;
+    return st.timeframe === "day" ? a : st.timeframe === "month" ? a.slice(0, 7) : a.slice(0, 4);
   }
+  function scopeValue() { return scopeOf(state); }
   function qs(obj) {
     var p = new URLSearchParams();
     Object.keys(obj).forEach(function (k) { if (obj[k] !== null && obj[k] !== undefined && obj[k] !== "") { p.set(k, obj[k]); } });
@@ -71,8 +78,9 @@
   // --- dates --------------------------------------------------------------------------------
   function parseIso(iso) { var p = iso.split("-").map(Number); return new Date(Date.UTC(p[0], p[1] - 1, p[2])); }
   function iso(d) { return d.toISOString().slice(0, 10); }
-  function clampDay(isoDay) {
-    if (range && isoDay > range.today) { return range.today; }
+  function clampDay(isoDay, today) {
+    today = today || (range && range.today);
+    if (today && isoDay > today) { return today; }
     if (isoDay < "2001-01-01") { return "2001-01-01"; }
     return isoDay;
   }
@@ -94,25 +102,71 @@
     });
   }
 
+  // The data requests of a view: summary, mining potential, hourly (days only), farm table,
+  // top lead parties (all farms only) and the farm list. null: not needed.
+  function dataPaths(st) {
+    var value = scopeOf(st), tf = st.timeframe;
+    var period = { day: "daily/", month: "monthly/", year: "yearly/" }[tf];
+    var withModel = { minerModel: st.model, leadParty: st.leadParty };
+    return [
+      "/api/summary/" + period + value + qs({ leadParty: st.leadParty }),
+      "/api/mining-potential/" + period + value + qs(withModel),
+      tf === "day" ? "/api/curtailment/hourly/" + value + qs(withModel) : null,
+      "/api/farm-tables/grouped-data" + qs({ timeframe: tf, value: value, minerModel: st.model, leadParty: st.leadParty }),
+      st.leadParty ? null : "/api/mining-potential/top-farms" + qs({ period: tf, value: value, minerModel: st.model, limit: 8 }),
+      "/api/mining-potential/farms" + qs({ timeframe: tf, date: value })
+    ];
+  }
+
+  // The view asked for in the URL; null when it needs the data range to decide (no date given).
+  function urlState(today, defaultModel, fallback) {
+    var params = new URLSearchParams(window.location.search);
+    var tf = params.get("timeframe");
+    var v = params.get("date") || fallback || "";
+    if (/^\d{4}$/.test(v)) { v = v + "-01-01"; } else if (/^\d{4}-\d{2}$/.test(v)) { v = v + "-01"; }
+    var anchor = /^\d{4}-\d{2}-\d{2}$/.test(v) ? clampDay(v, today) : fallback;
+    if (!anchor) { return null; }
+    return { timeframe: tf === "month" || tf === "year" ? tf : "day", anchor: anchor,
+      model: params.get("minerModel") || defaultModel, leadParty: params.get("leadParty") || "" };
+  }
+
+  // The first view's data is requested as soon as this script runs, from the URL and the defaults
+  // the page carries (<html data-today data-default-model>), in parallel with the data range and
+  // the miner catalogue rather than after them. render() picks these requests up by path.
+  var early = {};
+  (function prefetch() {
+    var page = document.documentElement.dataset;
+    var first = page.today && page.defaultModel ? urlState(page.today, page.defaultModel, null) : null;
+    if (!first) { return; }
+    // Another model might be unknown (a 422 here, then the default model after all): wait for the catalogue.
+    var knownModel = first.model === page.defaultModel;
+    dataPaths(first).forEach(function (path) {
+      if (!path || (!knownModel && path.indexOf("minerModel=") >= 0)) { return; }
+      var request = api(path);
+      request.catch(function () { /* reported by render() if it uses this request */ });
+      early[path] = request;
+    });
+  })();
+  function load(path) {
+    if (!path) { return Promise.resolve(null); }
+    var request = early[path];
+    delete early[path];
+    return request || api(path);
+  }
+
   // --- init ---------------------------------------------------------------------------------
   function init() {
     Promise.all([api("/api/data-range"), api("/api/miner-models")]).then(function (res) {
       range = res[0];
       models = res[1];
-      var params = new URLSearchParams(window.location.search);
-      var tf = params.get("timeframe");
-      state.timeframe = tf === "month" || tf === "year" ? tf : "day";
       var fallback = range.lastDateWithCurtailment || range.lastDate || range.today;
-      var v = params.get("date") || fallback;
-      if (/^\d{4}$/.test(v)) { v = v + "-01-01"; } else if (/^\d{4}-\d{2}$/.test(v)) { v = v + "-01"; }
-      state.anchor = /^\d{4}-\d{2}-\d{2}$/.test(v) ? clampDay(v) : fallback;
-      state.model = params.get("minerModel") || range.defaultModel;
-      state.leadParty = params.get("leadParty") || "";
+      state = urlState(range.today, range.defaultModel, fallback);
       buildModelSelect();
       buildYearSelect();
       freshness();
       bind();
       render();
+      early = {};  // requests of a view the URL asked for but render() did not use
     }).catch(function (err) { fatal(err); });
   }
 
@@ -209,22 +263,7 @@
     $("cards").classList.add("loading");
     var value = scopeValue();
     var tf = state.timeframe;
-    var filters = { leadParty: state.leadParty };
-    var withModel = { minerModel: state.model, leadParty: state.leadParty };
-    var paths = {
-      day: ["/api/summary/daily/" + value + qs(filters), "/api/mining-potential/daily/" + value + qs(withModel)],
-      month: ["/api/summary/monthly/" + value + qs(filters), "/api/mining-potential/monthly/" + value + qs(withModel)],
-      year: ["/api/summary/yearly/" + value + qs(filters), "/api/mining-potential/yearly/" + value + qs(withModel)]
-    }[tf];
-    var groupedQs = qs({ timeframe: tf, value: value, minerModel: state.model, leadParty: state.leadParty });
-    var requests = [
-      api(paths[0]),
-      api(paths[1]),
-      tf === "day" ? api("/api/curtailment/hourly/" + value + qs(withModel)) : Promise.resolve(null),
-      api("/api/farm-tables/grouped-data" + groupedQs),
-      state.leadParty ? Promise.resolve(null) : api("/api/mining-potential/top-farms" + qs({ period: tf, value: value, minerModel: state.model, limit: 8 })),
-      api("/api/mining-potential/farms" + qs({ timeframe: tf, date: value }))
-    ];
+    var requests = dataPaths(state).map(load);
     $("csv-download").href = "/api/farm-tables/grouped-data" + qs({ timeframe: tf, value: value, minerModel: state.model, leadParty: state.leadParty, format: "csv" });
     $("main-csv").href = tf === "day"
       ? "/api/curtailment/hourly/" + value + qs({ minerModel: state.model, leadParty: state.leadParty, format: "csv" })
