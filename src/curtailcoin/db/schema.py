@@ -382,11 +382,12 @@ bitcoin_farm_daily_summaries = Table(
     Column("curtailed_energy_mwh", Float, nullable=False, comment="MWh the BTC figure covers"),
     Column("updated_at", TZ, nullable=False),
     PrimaryKeyConstraint("summary_date", "farm_id", "miner_model"),
+    # Covering, per model and BM unit (migration 0006): a lead party's or a BM unit's year.
     Index(
-        "ix_bitcoin_farm_daily_summaries_model_date",
+        "ix_bitcoin_farm_daily_summaries_model_farm",
         "miner_model",
-        "summary_date",
         "farm_id",
+        "summary_date",
         "bitcoin_mined",
         "curtailed_energy_mwh",
     ),

@@ -620,10 +620,13 @@ def _tracked_btc(scope: Scope, model: MinerModel, group: GroupBy, farms: list[st
     return query.group_by(*keys, *extra)
 
 
-def _tracked_farm_days(scope: Scope, model: MinerModel, *columns: Any) -> Any:
+def _tracked_farm_days(conn: Connection, scope: Scope, model: MinerModel, *columns: Any) -> Any:
     """``columns`` of ``bitcoin_farm_daily_summaries`` rows of the model in the scope, joined
     to the farm-day rows when a lead party is chosen (a BM unit's BTC of a date belongs to the
-    lead party it had that date)."""
+    lead party it had that date).
+
+    A lead party's BM units are looked up first and named in the query, so the rows are read
+    per BM unit from the (model, BM unit, date) index instead of every BM unit's year."""
     query = select(*columns).where(
         bfd.miner_model == model.key,
         bfd.summary_date >= scope.start,
@@ -632,12 +635,19 @@ def _tracked_farm_days(scope: Scope, model: MinerModel, *columns: Any) -> Any:
     if scope.farm_id is not None:
         query = query.where(bfd.farm_id == scope.farm_id)
     if scope.lead_party is not None:
-        query = query.select_from(
-            bitcoin_farm_daily_summaries.join(
-                farm_daily_summaries,
-                and_(fd.summary_date == bfd.summary_date, fd.farm_id == bfd.farm_id),
+        farms = conn.execute(
+            select(fd.farm_id).where(_farm_day_filter(scope)).distinct()
+        ).scalars().all()
+        query = (
+            query.select_from(
+                bitcoin_farm_daily_summaries.join(
+                    farm_daily_summaries,
+                    and_(fd.summary_date == bfd.summary_date, fd.farm_id == bfd.farm_id),
+                )
             )
-        ).where(fd.lead_party_name == scope.lead_party)
+            .where(_farm_day_filter(scope))
+            .where(bfd.farm_id.in_(sorted(farms)))
+        )
     return query
 
 
@@ -695,7 +705,12 @@ def btc_rows(
         bkey = bfd.summary_date if group == "day" else bfd.farm_id
         for row in conn.execute(
             _tracked_farm_days(
-                scope, model, bkey, func.sum(bfd.bitcoin_mined), func.sum(bfd.curtailed_energy_mwh)
+                conn,
+                scope,
+                model,
+                bkey,
+                func.sum(bfd.bitcoin_mined),
+                func.sum(bfd.curtailed_energy_mwh),
             ).group_by(bkey)
         ):
             out[row[0]] = Btc(_float(row[1]), _float(row[2]))
@@ -798,6 +813,7 @@ def _btc_by_farm_day(conn: Connection, scope: Scope, model: MinerModel, tracked:
     if _by_farm_day(scope):
         if tracked:
             return _tracked_farm_days(
+                conn,
                 scope,
                 model,
                 bfd.farm_id,

@@ -8,7 +8,8 @@ Create Date: 2026-11-28
 per BM unit and month, with Σ figure × that date's BTC/GBP price over the priced dates and the
 figure of the unpriced ones (``curtailcoin.farm_months``); this migration creates them and fills
 them from the farm-day rows and prices already stored. ``ix_settlement_periods_status_cover``
-lets a scope's fetch status and difficulty range be read from an index alone.
+lets a scope's fetch status and difficulty range be read from an index alone; the covering index
+of ``bitcoin_farm_daily_summaries`` is reordered to (model, BM unit, date).
 """
 
 from __future__ import annotations
@@ -74,6 +75,16 @@ def upgrade() -> None:
             "curtailed_energy_mwh",
         ],
     )
+    # Per model and BM unit first: month and year views of every BM unit read the roll-ups now;
+    # a lead party's or a BM unit's year reads its BM units' rows.
+    op.drop_index(
+        "ix_bitcoin_farm_daily_summaries_model_date", table_name="bitcoin_farm_daily_summaries"
+    )
+    op.create_index(
+        "ix_bitcoin_farm_daily_summaries_model_farm",
+        "bitcoin_farm_daily_summaries",
+        ["miner_model", "farm_id", "summary_date", "bitcoin_mined", "curtailed_energy_mwh"],
+    )
     from curtailcoin.farm_months import months_with_farm_days, rebuild_months
 
     bind = op.get_bind()
@@ -81,6 +92,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index(
+        "ix_bitcoin_farm_daily_summaries_model_farm", table_name="bitcoin_farm_daily_summaries"
+    )
+    op.create_index(
+        "ix_bitcoin_farm_daily_summaries_model_date",
+        "bitcoin_farm_daily_summaries",
+        ["miner_model", "summary_date", "farm_id", "bitcoin_mined", "curtailed_energy_mwh"],
+    )
     op.drop_index("ix_settlement_periods_status_cover", table_name="settlement_periods")
     op.drop_table("bitcoin_farm_monthly_summaries")
     op.drop_table("farm_monthly_summaries")
