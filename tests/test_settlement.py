@@ -11,11 +11,13 @@ from hypothesis import strategies as st
 from curtailcoin.settlement import (
     check_period,
     local_hours,
+    month_bounds,
     parse_date,
     period_start_utc,
     periods_in_day,
     periods_started,
     settlement_period_of,
+    year_month,
 )
 
 
@@ -96,3 +98,16 @@ def test_periods_started_today() -> None:
 def test_parse_date_rejects_malformed(text: str) -> None:
     with pytest.raises(ValueError, match="expected YYYY-MM-DD"):
         parse_date(text)
+
+
+@pytest.mark.parametrize(
+    ("day", "key", "first", "following"),
+    [
+        (date(2024, 2, 29), "2024-02", date(2024, 2, 1), date(2024, 3, 1)),
+        (date(2024, 12, 31), "2024-12", date(2024, 12, 1), date(2025, 1, 1)),
+        (date(2025, 1, 1), "2025-01", date(2025, 1, 1), date(2025, 2, 1)),
+    ],
+)
+def test_month_key_and_bounds(day: date, key: str, first: date, following: date) -> None:
+    assert year_month(day) == key
+    assert month_bounds(day) == (first, following)

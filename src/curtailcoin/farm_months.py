@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, select
@@ -28,18 +28,14 @@ from curtailcoin.db.schema import (
     farm_daily_summaries,
     farm_monthly_summaries,
 )
+from curtailcoin.settlement import month_bounds, year_month
 
 PRICE_CURRENCY = "GBP"
 
 
-def year_month(day: date) -> str:
-    return f"{day.year:04d}-{day.month:02d}"
-
-
 def month_span(ym: str) -> tuple[date, date]:
     """First date of the month ``YYYY-MM`` and first date of the next month."""
-    first = date(int(ym[:4]), int(ym[5:7]), 1)
-    return first, (first + timedelta(days=32)).replace(day=1)
+    return month_bounds(date(int(ym[:4]), int(ym[5:7]), 1))
 
 
 def months_of(days: Iterable[date]) -> list[str]:

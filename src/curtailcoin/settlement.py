@@ -19,6 +19,17 @@ def day_start_utc(settlement_date: date) -> datetime:
     return datetime.combine(settlement_date, time(0), tzinfo=LONDON).astimezone(UTC)
 
 
+def year_month(day: date) -> str:
+    """The ``YYYY-MM`` key of the date's month (the monthly summaries' key)."""
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def month_bounds(day: date) -> tuple[date, date]:
+    """First date of the date's month and first date of the next month."""
+    first = day.replace(day=1)
+    return first, (first + timedelta(days=32)).replace(day=1)
+
+
 @lru_cache(maxsize=8192)
 def periods_in_day(settlement_date: date) -> int:
     """46 on the spring clock change, 50 on the autumn one, 48 otherwise (cached: a year's

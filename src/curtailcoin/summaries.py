@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, delete, func, select, text
@@ -33,11 +33,8 @@ from curtailcoin.db.schema import (
     settlement_periods,
     yearly_summaries,
 )
-from curtailcoin.farm_months import (
-    rebuild_bitcoin_farm_monthly,
-    rebuild_farm_monthly,
-    year_month,
-)
+from curtailcoin.farm_months import rebuild_bitcoin_farm_monthly, rebuild_farm_monthly
+from curtailcoin.settlement import month_bounds, year_month
 
 #: first key of the advisory locks that serialise a year's summary roll-ups (PostgreSQL)
 _ROLLUP_LOCK_NAMESPACE = 0x43435355
@@ -56,12 +53,6 @@ def lock_rollups(conn: Connection, year: int) -> None:
             text("SELECT pg_advisory_xact_lock(:namespace, :year)"),
             {"namespace": _ROLLUP_LOCK_NAMESPACE, "year": year},
         )
-
-
-def month_bounds(day: date) -> tuple[date, date]:
-    first = day.replace(day=1)
-    following = (first + timedelta(days=32)).replace(day=1)
-    return first, following
 
 
 def _farm_count(conn: Connection, start: date, end: date) -> int:

@@ -77,9 +77,11 @@ from curtailcoin.settlement import (
     PERIOD,
     date_range,
     day_start_utc,
+    month_bounds,
     periods_in_day,
     periods_started,
     settlement_today,
+    year_month,
 )
 from curtailcoin.summaries import bitcoin_farm_daily_rows, farm_daily_rows
 
@@ -720,14 +722,9 @@ def _values_equal(stored: Mapping[str, float], expected: Mapping[str, float]) ->
     return all(close(float(stored[k]), float(expected[k])) for k in expected)
 
 
-def _month_key(d: date) -> str:
-    return f"{d.year:04d}-{d.month:02d}"
-
-
 def _month_span(start: date, end: date) -> tuple[date, date]:
-    first = start.replace(day=1)
-    following = (end.replace(day=1) + timedelta(days=32)).replace(day=1)
-    return first, following - timedelta(days=1)
+    """First and last date of the whole months that ``start..end`` touches."""
+    return month_bounds(start)[0], month_bounds(end)[1] - timedelta(days=1)
 
 
 def _curtailment_values(row: Any) -> dict[str, float]:
@@ -799,7 +796,7 @@ class _SummaryChecker:
         month_date: dict[str, date] = {}
         year_date: dict[str, date] = {}
         for d in self.dates:
-            for name, chosen in ((_month_key(d), month_date), (f"{d.year:04d}", year_date)):
+            for name, chosen in ((year_month(d), month_date), (f"{d.year:04d}", year_date)):
                 if name not in chosen or (chosen[name] not in daily and d in daily):
                     chosen[name] = d
         months = sorted(month_date)
@@ -847,7 +844,7 @@ class _SummaryChecker:
         # Monthly ← daily rows, yearly ← monthly rows (curtailment).
         month_sums: dict[str, dict[str, float]] = {}
         for d, row in daily.items():
-            sums = month_sums.setdefault(_month_key(d), dict.fromkeys(_CURTAILMENT_FIELDS, 0.0))
+            sums = month_sums.setdefault(year_month(d), dict.fromkeys(_CURTAILMENT_FIELDS, 0.0))
             for name, value in _curtailment_values(row).items():
                 sums[name] += value
         m_ = monthly_summaries.c
@@ -881,8 +878,8 @@ class _SummaryChecker:
         # The same for the bitcoin summaries, per model.
         bm_sums: dict[tuple[str, str], tuple[float, float]] = {}
         for (d, model), (btc, energy) in bdaily.items():
-            old = bm_sums.get((_month_key(d), model), (0.0, 0.0))
-            bm_sums[(_month_key(d), model)] = (old[0] + btc, old[1] + energy)
+            old = bm_sums.get((year_month(d), model), (0.0, 0.0))
+            bm_sums[(year_month(d), model)] = (old[0] + btc, old[1] + energy)
         bm_ = bitcoin_monthly_summaries.c
         bmonthly: dict[tuple[str, str], tuple[float, float]] = {
             (row.year_month, row.miner_model): (
@@ -1060,7 +1057,7 @@ class _SummaryChecker:
         }
         expected: dict[str, dict[str, float]] = {}
         for d, sums in self.farm_day_sums.items():
-            month = expected.setdefault(_month_key(d), dict.fromkeys(_FARM_MONTH_FIELDS, 0.0))
+            month = expected.setdefault(year_month(d), dict.fromkeys(_FARM_MONTH_FIELDS, 0.0))
             for name in _FARM_MONTH_FIELDS[:6]:
                 month[name] += sums[name]
             factor = sums["btc_per_th_per_w"]
@@ -1108,7 +1105,7 @@ class _SummaryChecker:
 
         b_expected: dict[tuple[str, str], dict[str, float]] = {}
         for (d, model), (btc, energy) in self.bitcoin_farm_day_sums.items():
-            key = (_month_key(d), model)
+            key = (year_month(d), model)
             month = b_expected.setdefault(key, dict.fromkeys(_BITCOIN_FARM_MONTH_FIELDS, 0.0))
             month["bitcoin_mined"] += btc
             month["curtailed_energy_mwh"] += energy

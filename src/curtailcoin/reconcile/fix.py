@@ -44,7 +44,6 @@ from curtailcoin.db.schema import (
     historical_bitcoin_calculations,
     settlement_periods,
 )
-from curtailcoin.farm_months import year_month
 from curtailcoin.ingest import replace_farm_period
 from curtailcoin.miners import MinerModel
 from curtailcoin.network import NetworkTimeline
@@ -81,14 +80,10 @@ from curtailcoin.reconcile.source import (
 )
 from curtailcoin.reference import load_timeline
 from curtailcoin.registry import refresh_registry, wind_units
-from curtailcoin.settlement import check_period
+from curtailcoin.settlement import check_period, month_bounds, year_month
 from curtailcoin.sources.elexon import AcceptanceVolume, ElexonClient, PeriodResult
 from curtailcoin.sources.http import RetryPolicy, SourceError
-from curtailcoin.summaries import (
-    month_bounds,
-    rebuild_bitcoin_summaries,
-    rebuild_curtailment_summaries,
-)
+from curtailcoin.summaries import rebuild_bitcoin_summaries, rebuild_curtailment_summaries
 
 log = logging.getLogger("curtailcoin.reconcile")
 

@@ -56,12 +56,8 @@ from curtailcoin.pipeline import prepare_database
 from curtailcoin.reconcile.definitions import expected_conditions
 from curtailcoin.reference import load_timeline
 from curtailcoin.registry import wind_units
-from curtailcoin.settlement import date_range, periods_in_day
-from curtailcoin.summaries import (
-    month_bounds,
-    rebuild_bitcoin_summaries,
-    rebuild_curtailment_summaries,
-)
+from curtailcoin.settlement import date_range, month_bounds, periods_in_day
+from curtailcoin.summaries import rebuild_bitcoin_summaries, rebuild_curtailment_summaries
 
 _meta = MetaData()
 _gen_periods = Table(

@@ -57,10 +57,15 @@ from curtailcoin.db.schema import (
     settlement_periods,
     yearly_summaries,
 )
-from curtailcoin.farm_months import year_month
 from curtailcoin.ingest import FAILED, SUCCESSFUL_STATUSES
 from curtailcoin.miners import MinerModel, load_catalogue
-from curtailcoin.settlement import local_hours, periods_in_day, periods_started, settlement_today
+from curtailcoin.settlement import (
+    local_hours,
+    periods_in_day,
+    periods_started,
+    settlement_today,
+    year_month,
+)
 
 Timeframe = Literal["day", "month", "year"]
 
