@@ -40,11 +40,11 @@ No query runs per row.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Connection,
@@ -95,6 +95,28 @@ def close(a: float | None, b: float | None, rel: float = REL_TOL, abs_: float = 
     if a is None or b is None:
         return a is None and b is None
     return math.isclose(a, b, rel_tol=rel, abs_tol=abs_)
+
+
+_Key = TypeVar("_Key")
+
+
+def _differing_keys(
+    want: Mapping[_Key, Sequence[Any]], have: Mapping[_Key, Sequence[Any]]
+) -> list[_Key]:
+    """Keys of rows missing on one side or differing: floats within :func:`close`, every
+    other value (names, counts, dates) exactly."""
+
+    def equal(a: Sequence[Any], b: Sequence[Any]) -> bool:
+        return all(
+            close(x, y) if isinstance(x, float) or isinstance(y, float) else x == y
+            for x, y in zip(a, b, strict=True)
+        )
+
+    return [
+        key
+        for key in set(want) | set(have)
+        if key not in want or key not in have or not equal(want[key], have[key])
+    ]
 
 
 # -- expected network conditions ----------------------------------------------------------------
@@ -1157,7 +1179,6 @@ class _SummaryChecker:
     def _farm_month_rows_differ(self, ym: str) -> int:
         """Rows of the month that differ from (or are missing in / extra to) the rebuild."""
         fm = farm_monthly_summaries.c
-        want = farm_monthly_rows(self.conn, ym)
         have = {
             row[0]: tuple(row[1:])
             for row in self.conn.execute(
@@ -1176,27 +1197,11 @@ class _SummaryChecker:
                 ).where(fm.year_month == ym)
             )
         }
-        bad = len(set(want) ^ set(have))
-        for farm in set(want) & set(have):
-            w, h = want[farm], have[farm]
-            same_keys = (w[0], w[3], w[8], w[9]) == (
-                h[0],
-                h[3],
-                _as_date(h[8]) if h[8] is not None else None,
-                _as_date(h[9]) if h[9] is not None else None,
-            )
-            want_values = (w[1], w[2], w[4], w[5], w[6], w[7])
-            have_values = (h[1], h[2], h[4], h[5], h[6], h[7])
-            if not same_keys or not all(
-                close(a, b) for a, b in zip(want_values, have_values, strict=True)
-            ):
-                bad += 1
-        return bad
+        return len(_differing_keys(farm_monthly_rows(self.conn, ym), have))
 
     def _bitcoin_farm_month_rows_differ(self, ym: str) -> dict[str, int]:
         """Per model: rows of the month that differ from the rebuild."""
         bm = bitcoin_farm_monthly_summaries.c
-        want = bitcoin_farm_monthly_rows(self.conn, ym)
         have = {
             (row[0], row[1]): tuple(row[2:])
             for row in self.conn.execute(
@@ -1212,19 +1217,8 @@ class _SummaryChecker:
                 ).where(bm.year_month == ym)
             )
         }
-        out: dict[str, int] = {}
-        for key in set(want) | set(have):
-            w, h = want.get(key), have.get(key)
-            ok = (
-                w is not None
-                and h is not None
-                and all(close(a, b) for a, b in zip(w[:4], h[:4], strict=True))
-                and (w[4], w[5])
-                == tuple(_as_date(v) if v is not None else None for v in h[4:6])
-            )
-            if not ok:
-                out[key[1]] = out.get(key[1], 0) + 1
-        return out
+        want = bitcoin_farm_monthly_rows(self.conn, ym)
+        return dict(Counter(model for _, model in _differing_keys(want, have)))
 
     def _farm_day_rows_differ(self, day: date) -> int:
         """Farm-day rows of ``day`` that differ from (or are missing in / extra to) the rebuild."""
@@ -1244,18 +1238,7 @@ class _SummaryChecker:
                 ).where(fd.summary_date == day)
             )
         }
-        bad = len(set(want) ^ set(have))
-        for farm in set(want) & set(have):
-            h = have[farm]
-            lead, energy, payment, count, factor, pending = want[farm]
-            if (lead, count) != (h[0], h[3]) or not (
-                close(energy, h[1])
-                and close(payment, h[2])
-                and close(factor, h[4])
-                and close(pending, h[5])
-            ):
-                bad += 1
-        return bad
+        return len(_differing_keys(want, have))
 
     def _bitcoin_farm_day_rows_differ(self, day: date) -> dict[str, int]:
         """Per model: bitcoin farm-day rows of ``day`` that differ from the calculations' sums."""
@@ -1278,12 +1261,7 @@ class _SummaryChecker:
             )
         )
         want = bitcoin_farm_daily_rows(self.conn, day, models)
-        out: dict[str, int] = {}
-        for key in set(want) | set(have):
-            w, h = want.get(key), have.get(key)
-            if w is None or h is None or not (close(w[0], h[0]) and close(w[1], h[1])):
-                out[key[1]] = out.get(key[1], 0) + 1
-        return out
+        return dict(Counter(model for _, model in _differing_keys(want, have)))
 
 
 _FARM_DAY_FIELDS = (
