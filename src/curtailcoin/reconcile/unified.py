@@ -286,6 +286,26 @@ async def _with_context(
         await ctx.aclose()
 
 
+async def _one_date(
+    engine: Engine,
+    settings: Settings,
+    models: list[MinerModel] | None,
+    client: ElexonClient | None,
+    now: datetime | None,
+    command: str,
+    settlement_date: date,
+    work: Callable[[ReconcileContext, date], Awaitable[DateOutcome]],
+) -> RunSummary:
+    """A command on a single date: ``work`` under the checkpoint (never resumed)."""
+
+    async def body(ctx: ReconcileContext) -> RunSummary:
+        return await run_with_checkpoint(
+            ctx, command, [settlement_date], 1, lambda d: work(ctx, d), resume=False
+        )
+
+    return await _with_context(engine, settings, models, client, now, body)
+
+
 def stored_span(engine: Engine, now: datetime | None = None) -> tuple[date, date] | None:
     with engine.connect() as conn:
         low, high = data_bounds(conn)
@@ -412,17 +432,16 @@ async def reconcile_date(
 ) -> RunSummary:
     """``reconcile date D``: check one date (and every period against Elexon), fix it."""
 
-    async def body(ctx: ReconcileContext) -> RunSummary:
-        return await run_with_checkpoint(
-            ctx,
-            f"date {settlement_date.isoformat()}",
-            [settlement_date],
-            1,
-            lambda d: process_date(ctx, d, source=source),
-            resume=False,
-        )
-
-    return await _with_context(engine, settings, models, client, now, body)
+    return await _one_date(
+        engine,
+        settings,
+        models,
+        client,
+        now,
+        f"date {settlement_date.isoformat()}",
+        settlement_date,
+        lambda ctx, d: process_date(ctx, d, source=source),
+    )
 
 
 async def critical_date(
@@ -436,17 +455,16 @@ async def critical_date(
 ) -> RunSummary:
     """``reconcile critical D``: see :func:`~curtailcoin.reconcile.fix.process_critical_date`."""
 
-    async def body(ctx: ReconcileContext) -> RunSummary:
-        return await run_with_checkpoint(
-            ctx,
-            f"critical {settlement_date.isoformat()}",
-            [settlement_date],
-            1,
-            lambda d: process_critical_date(ctx, d),
-            resume=False,
-        )
-
-    return await _with_context(engine, settings, models, client, now, body)
+    return await _one_date(
+        engine,
+        settings,
+        models,
+        client,
+        now,
+        f"critical {settlement_date.isoformat()}",
+        settlement_date,
+        process_critical_date,
+    )
 
 
 async def spot_fix_date(
@@ -462,17 +480,16 @@ async def spot_fix_date(
 ) -> RunSummary:
     """``reconcile spot-fix D PERIOD FARM``: see :func:`~curtailcoin.reconcile.fix.spot_fix`."""
 
-    async def body(ctx: ReconcileContext) -> RunSummary:
-        return await run_with_checkpoint(
-            ctx,
-            f"spot-fix {settlement_date.isoformat()} {period} {farm}",
-            [settlement_date],
-            1,
-            lambda d: spot_fix(ctx, d, period, farm),
-            resume=False,
-        )
-
-    return await _with_context(engine, settings, models, client, now, body)
+    return await _one_date(
+        engine,
+        settings,
+        models,
+        client,
+        now,
+        f"spot-fix {settlement_date.isoformat()} {period} {farm}",
+        settlement_date,
+        lambda ctx, d: spot_fix(ctx, d, period, farm),
+    )
 
 
 async def add_source_drift(
