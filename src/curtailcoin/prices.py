@@ -161,8 +161,8 @@ def reprice_farm_months(conn: Connection, days: Sequence[date]) -> None:
     """Rebuild the per-farm-month roll-ups of the months whose GBP prices were written: their
     rows hold the value at each date's price (``curtailcoin.farm_months``)."""
     months = months_of(days)
-    for ym in months:
-        lock_rollups(conn, int(ym[:4]))
+    for year in sorted({int(ym[:4]) for ym in months}):  # ascending, as every writer takes them
+        lock_rollups(conn, year)
     rebuild_months(conn, months)
 
 
