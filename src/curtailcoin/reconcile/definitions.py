@@ -41,9 +41,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cache, partial
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -98,6 +99,11 @@ def close(a: float | None, b: float | None, rel: float = REL_TOL, abs_: float = 
 
 
 _Key = TypeVar("_Key")
+
+
+def _model_count(per_model: Callable[[_Key], Mapping[str, int]], key: _Key, model: str) -> int:
+    """The model's count in ``per_model(key)`` (0 when it has none)."""
+    return per_model(key).get(model, 0)
 
 
 def _differing_keys(
@@ -991,22 +997,15 @@ class _SummaryChecker:
             screened = (stored is not None and exp is not None and _values_equal(stored, exp)) or (
                 stored is None and exp is not None and exp["farm_rows"] == 0
             )
-            bad = 0
-            if not screened or exact:
-                bad = self._farm_day_rows_differ(d)
-            if screened and not bad:
-                continue
-            self.out.append(
-                SummaryMismatch(
-                    "farm_daily_summaries",
-                    d.isoformat(),
-                    None,
-                    None if stored is None else stored | {"mismatched_rows": float(bad)},
-                    None if exp is None else dict(exp) | {"mismatched_rows": 0.0},
-                    d,
-                )
-            )
-            reports[d].summary_mismatches += 1
+            if self._drilled(
+                ("farm_daily_summaries", d.isoformat(), None, d),
+                stored,
+                exp,
+                screened,
+                partial(self._farm_day_rows_differ, d),
+                exact,
+            ):
+                reports[d].summary_mismatches += 1
 
         b = bitcoin_farm_daily_summaries.c
         stored_b: dict[tuple[date, str], tuple[float, float]] = {
@@ -1025,7 +1024,7 @@ class _SummaryChecker:
         self.bitcoin_farm_day_sums = stored_b
         in_range = set(self.dates)
         keys = {k for k in set(btc_expected) | set(stored_b) if k[0] in in_range}
-        drilled: dict[date, dict[str, int]] = {}
+        drill_day = cache(self._bitcoin_farm_day_rows_differ)
         for day, model in sorted(keys):
             stored_pair = _bitcoin_values(stored_b.get((day, model)))
             exp_pair = _bitcoin_values(btc_expected.get((day, model)))
@@ -1034,24 +1033,42 @@ class _SummaryChecker:
                 and exp_pair is not None
                 and _values_equal(stored_pair, exp_pair)
             )
-            bad = 0
-            if not screened or exact:
-                if day not in drilled:
-                    drilled[day] = self._bitcoin_farm_day_rows_differ(day)
-                bad = drilled[day].get(model, 0)
-            if screened and not bad:
-                continue
-            self.out.append(
-                SummaryMismatch(
-                    "bitcoin_farm_daily_summaries",
-                    day.isoformat(),
-                    model,
-                    None if stored_pair is None else stored_pair | {"mismatched_rows": float(bad)},
-                    None if exp_pair is None else exp_pair | {"mismatched_rows": 0.0},
-                    day,
-                )
+            if self._drilled(
+                ("bitcoin_farm_daily_summaries", day.isoformat(), model, day),
+                stored_pair,
+                exp_pair,
+                screened,
+                partial(_model_count, drill_day, day, model),
+                exact,
+            ):
+                reports[day].summary_mismatches += 1
+
+    def _drilled(
+        self,
+        where: tuple[str, str, str | None, date],
+        stored: Mapping[str, float] | None,
+        expected: Mapping[str, float] | None,
+        screened: bool,
+        rows_differ: Callable[[], int],
+        exact: bool,
+    ) -> bool:
+        """Record a mismatch of a per-farm table (table, key, model, date to fix): compared row by
+        row when the screen failed or with ``exact``. True when there was one."""
+        bad = rows_differ() if (not screened or exact) else 0
+        if screened and not bad:
+            return False
+        table, key, model, settlement_date = where
+        self.out.append(
+            SummaryMismatch(
+                table,
+                key,
+                model,
+                None if stored is None else dict(stored) | {"mismatched_rows": float(bad)},
+                None if expected is None else dict(expected) | {"mismatched_rows": 0.0},
+                settlement_date,
             )
-            reports[day].summary_mismatches += 1
+        )
+        return True
 
     # -- per-farm-month roll-ups ----------------------------------------------------------
 
@@ -1111,18 +1128,13 @@ class _SummaryChecker:
             screened = (have is None and want is None) or (
                 have is not None and want is not None and _values_equal(have, want)
             )
-            bad = self._farm_month_rows_differ(ym) if (not screened or exact) else 0
-            if screened and not bad:
-                continue
-            self.out.append(
-                SummaryMismatch(
-                    "farm_monthly_summaries",
-                    ym,
-                    None,
-                    None if have is None else have | {"mismatched_rows": float(bad)},
-                    None if want is None else want | {"mismatched_rows": 0.0},
-                    self.month_date[ym],
-                )
+            self._drilled(
+                ("farm_monthly_summaries", ym, None, self.month_date[ym]),
+                have,
+                want,
+                screened,
+                partial(self._farm_month_rows_differ, ym),
+                exact,
             )
 
         b_expected: dict[tuple[str, str], dict[str, float]] = {}
@@ -1153,27 +1165,18 @@ class _SummaryChecker:
                 .group_by(bm.year_month, bm.miner_model)
             )
         }
-        drilled: dict[str, dict[str, int]] = {}
+        drill_month = cache(self._bitcoin_farm_month_rows_differ)
         wanted = set(self.month_date)
         for ym, model in sorted(k for k in set(b_expected) | set(b_stored) if k[0] in wanted):
             have, want = b_stored.get((ym, model)), b_expected.get((ym, model))
             screened = have is not None and want is not None and _values_equal(have, want)
-            bad = 0
-            if not screened or exact:
-                if ym not in drilled:
-                    drilled[ym] = self._bitcoin_farm_month_rows_differ(ym)
-                bad = drilled[ym].get(model, 0)
-            if screened and not bad:
-                continue
-            self.out.append(
-                SummaryMismatch(
-                    "bitcoin_farm_monthly_summaries",
-                    ym,
-                    model,
-                    None if have is None else have | {"mismatched_rows": float(bad)},
-                    None if want is None else want | {"mismatched_rows": 0.0},
-                    self.month_date[ym],
-                )
+            self._drilled(
+                ("bitcoin_farm_monthly_summaries", ym, model, self.month_date[ym]),
+                have,
+                want,
+                screened,
+                partial(_model_count, drill_month, ym, model),
+                exact,
             )
 
     def _farm_month_rows_differ(self, ym: str) -> int:
