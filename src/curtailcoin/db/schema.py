@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     DateTime,
@@ -39,6 +40,19 @@ NAMING = {
 }
 
 metadata = MetaData(naming_convention=NAMING)
+
+#: The largest finite double. ``col BETWEEN -FINITE_MAX AND FINITE_MAX`` rejects ±inf on both
+#: databases and NaN on PostgreSQL (which orders NaN above every number); SQLite stores a NaN as
+#: NULL, which NOT NULL rejects (and the parser rejects before either).
+FINITE_MAX = "1.7976931348623157e308"
+
+
+def finite(*columns: str) -> list[CheckConstraint]:
+    """One ``CHECK`` per column: a stored figure is a finite number (or NULL where allowed)."""
+    return [
+        CheckConstraint(f"{c} BETWEEN -{FINITE_MAX} AND {FINITE_MAX}", name=f"{c}_finite")
+        for c in columns
+    ]
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -136,6 +150,7 @@ btc_prices = Table(
     Column("source", String(64), nullable=False),
     Column("fetched_at", TZ, nullable=False),
     PrimaryKeyConstraint("price_date", "currency"),
+    *finite("price"),
 )
 
 # --- Source lines and curtailment ------------------------------------------------------------
@@ -150,7 +165,7 @@ settlement_periods = Table(
         "fetch_status",
         String(24),
         nullable=False,
-        comment="fetched_with_data | fetched_empty | missing | failed",
+        comment="fetched_with_data | fetched_empty | fetched_incomplete | missing | failed",
     ),
     Column("fetched_at", TZ),
     Column("source_created_at", TZ, comment="latest createdDateTime among the period's lines"),
@@ -163,6 +178,7 @@ settlement_periods = Table(
     Column("block_subsidy_btc", Float, comment="time-weighted subsidy over the period"),
     Column("error", Text),
     PrimaryKeyConstraint("settlement_date", "settlement_period"),
+    *finite("curtailed_energy_mwh", "payment_gbp", "difficulty", "block_subsidy_btc"),
 )
 
 bid_stack_lines = Table(
@@ -202,6 +218,19 @@ bid_stack_lines = Table(
         "bid_offer_pair_id",
         name="uq_bid_stack_lines_natural_key",
     ),
+    *finite(
+        "reserve_scarcity_price",
+        "original_price",
+        "volume",
+        "dmat_adjusted_volume",
+        "arbitrage_adjusted_volume",
+        "niv_adjusted_volume",
+        "par_adjusted_volume",
+        "final_price",
+        "transmission_loss_multiplier",
+        "tlm_adjusted_volume",
+        "tlm_adjusted_cost",
+    ),
 )
 
 curtailment_records = Table(
@@ -236,6 +265,7 @@ curtailment_records = Table(
         "ix_curtailment_records_date_period_farm", "settlement_date", "settlement_period", "farm_id"
     ),
     Index("ix_curtailment_records_lead_party_date", "lead_party_name", "settlement_date"),
+    *finite("volume", "payment", "original_price", "final_price"),
 )
 
 historical_bitcoin_calculations = Table(
@@ -254,6 +284,14 @@ historical_bitcoin_calculations = Table(
     Column("calculated_at", TZ, nullable=False),
     PrimaryKeyConstraint("settlement_date", "settlement_period", "farm_id", "miner_model"),
     Index("ix_hbc_model_date", "miner_model", "settlement_date"),
+    *finite(
+        "curtailed_energy_mwh",
+        "difficulty",
+        "block_subsidy_btc",
+        "hashrate_th",
+        "power_w",
+        "bitcoin_mined",
+    ),
 )
 
 # --- Summaries (always equal to the sums of their base rows) ---------------------------------
@@ -267,6 +305,7 @@ daily_summaries = Table(
     Column("record_count", Integer, nullable=False),
     Column("farm_count", Integer, nullable=False),
     Column("updated_at", TZ, nullable=False),
+    *finite("total_curtailed_energy", "total_payment"),
 )
 
 monthly_summaries = Table(
@@ -278,6 +317,7 @@ monthly_summaries = Table(
     Column("record_count", Integer, nullable=False),
     Column("farm_count", Integer, nullable=False),
     Column("updated_at", TZ, nullable=False),
+    *finite("total_curtailed_energy", "total_payment"),
 )
 
 yearly_summaries = Table(
@@ -289,6 +329,7 @@ yearly_summaries = Table(
     Column("record_count", Integer, nullable=False),
     Column("farm_count", Integer, nullable=False),
     Column("updated_at", TZ, nullable=False),
+    *finite("total_curtailed_energy", "total_payment"),
 )
 
 bitcoin_daily_summaries = Table(
@@ -300,6 +341,7 @@ bitcoin_daily_summaries = Table(
     Column("curtailed_energy_mwh", Float, nullable=False),
     Column("updated_at", TZ, nullable=False),
     PrimaryKeyConstraint("summary_date", "miner_model"),
+    *finite("bitcoin_mined", "curtailed_energy_mwh"),
 )
 
 bitcoin_monthly_summaries = Table(
@@ -311,6 +353,7 @@ bitcoin_monthly_summaries = Table(
     Column("curtailed_energy_mwh", Float, nullable=False),
     Column("updated_at", TZ, nullable=False),
     PrimaryKeyConstraint("year_month", "miner_model"),
+    *finite("bitcoin_mined", "curtailed_energy_mwh"),
 )
 
 bitcoin_yearly_summaries = Table(
@@ -322,6 +365,7 @@ bitcoin_yearly_summaries = Table(
     Column("curtailed_energy_mwh", Float, nullable=False),
     Column("updated_at", TZ, nullable=False),
     PrimaryKeyConstraint("year", "miner_model"),
+    *finite("bitcoin_mined", "curtailed_energy_mwh"),
 )
 
 # --- Per-farm-day summaries (migration 0005) ------------------------------------------------
@@ -464,6 +508,34 @@ Index(
 )
 
 # --- Coordination ----------------------------------------------------------------------------
+
+# --- The drift guard (migration 0007) ---------------------------------------------------------
+# A valid answer that would remove most of a stored date is held here instead of being applied:
+# the stored rows stay, and the date is reported as suspect until a reingest with
+# ``--accept-shrink`` (or a reconciliation decision) applies it, or a later answer agrees with
+# what is stored.
+
+suspect_dates = Table(
+    "suspect_dates",
+    metadata,
+    Column("settlement_date", Date, primary_key=True),
+    Column("detected_at", TZ, nullable=False),
+    Column("reason", Text, nullable=False, comment="what the held answer would have changed"),
+    Column("periods", Text, comment="the periods compared, comma-separated; NULL = whole date"),
+    Column("stored_records", Integer, nullable=False),
+    Column("stored_curtailed_energy_mwh", Float, nullable=False),
+    Column("stored_payment_gbp", Float, nullable=False),
+    Column("fetched_records", Integer, nullable=False),
+    Column("fetched_curtailed_energy_mwh", Float, nullable=False),
+    Column("fetched_payment_gbp", Float, nullable=False),
+    Column("detected_by", String(32), nullable=False, comment="reingest | reconcile | worker | …"),
+    *finite(
+        "stored_curtailed_energy_mwh",
+        "stored_payment_gbp",
+        "fetched_curtailed_energy_mwh",
+        "fetched_payment_gbp",
+    ),
+)
 
 date_locks = Table(
     "date_locks",
