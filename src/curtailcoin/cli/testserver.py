@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import threading
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -24,13 +24,18 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-_FAULT_RE = re.compile(r"^(?P<kind>[a-z0-9_]+)(?::(?P<times>\d+))?(?:@(?P<match>.+))?$")
+_FAULT_RE = re.compile(
+    r"^(?P<kind>[a-z0-9_]+)(?::(?P<times>\d+))?(?:@(?P<match>[^#]+))?(?:#(?P<params>.+))?$"
+)
+_DRIFT_PARAMS = ("field", "to", "value", "unit", "line")
 
 FaultOption = Annotated[
     list[str] | None,
     typer.Option(
         "--fault",
-        help="Inject a fault: KIND\\[:TIMES]\\[@REGEX], e.g. '429:3@/stack/all/bid/' or '5xx'. "
+        help="Inject a fault: KIND\\[:TIMES]\\[@REGEX]\\[#KEY=VALUE,...], e.g. "
+        "'429:3@/stack/all/bid/', '5xx' or 'set_field@/stack/#field=volume,value=NaN,line=0' "
+        f"(drift keys: {', '.join(_DRIFT_PARAMS)}). "
         f"Kinds: {', '.join(FAULT_KINDS)}. Repeatable.",
     ),
 ]
@@ -58,21 +63,38 @@ def _dates(values: list[str] | None, option: str) -> list[date]:
     return out
 
 
+def _drift_params(spec: str, text: str | None) -> dict[str, Any]:
+    """``field=volume,value=NaN,line=0`` as keyword arguments of ``faults.add``."""
+    out: dict[str, Any] = {}
+    for item in (text or "").split(","):
+        key, sep, value = item.partition("=")
+        if not sep or key not in _DRIFT_PARAMS:
+            raise typer.BadParameter(
+                f"invalid fault {spec!r}: {item!r} is not KEY=VALUE with KEY one of "
+                f"{', '.join(_DRIFT_PARAMS)}",
+                param_hint="--fault",
+            )
+        out[key] = int(value) if key == "line" and value.isdigit() else value
+    return out
+
+
 def apply_fault_specs(server: BaseTestServer, specs: list[str] | None) -> None:
-    """Queue faults given as ``KIND[:TIMES][@REGEX]``."""
+    """Queue faults given as ``KIND[:TIMES][@REGEX][#KEY=VALUE,...]``."""
     for spec in specs or []:
         m = _FAULT_RE.match(spec)
         if not m or m["kind"] not in FAULT_KINDS:
             raise typer.BadParameter(
-                f"invalid fault {spec!r}: expected KIND[:TIMES][@REGEX] with KIND one of "
-                f"{', '.join(FAULT_KINDS)}",
+                f"invalid fault {spec!r}: expected KIND[:TIMES][@REGEX][#KEY=VALUE,...] with KIND "
+                f"one of {', '.join(FAULT_KINDS)}",
                 param_hint="--fault",
             )
+        params = _drift_params(spec, m["params"]) if m["params"] else {}
         try:
             server.faults.add(
                 m["kind"],
                 times=int(m["times"]) if m["times"] else None,
                 match=m["match"],
+                **params,
             )
         except (ValueError, re.error) as exc:
             raise typer.BadParameter(

@@ -31,6 +31,11 @@ Kinds:
 ``"invalid_json"``
     status 200, ``Content-Type: application/json``, a body that is not JSON
     (:data:`INVALID_JSON_BODY`).
+``"missing_field"``, ``"renamed_field"``, ``"null_field"``, ``"set_field"``, ``"empty_data"``,
+``"duplicate_line"``
+    schema drift: the real 200 answer with its lines rewritten (``field``, ``to``, ``value``,
+    ``unit``, ``line``; see :mod:`curtailcoin.testservers.drift`), e.g.
+    ``faults.add("set_field", field="volume", value="-Infinity", line=0)``.
 """
 
 from __future__ import annotations
@@ -52,8 +57,24 @@ from types import TracebackType
 from typing import Any, Literal, Self, cast, get_args
 from urllib.parse import parse_qs, urlsplit
 
-FaultKind = Literal["429", "5xx", "timeout", "reset", "truncated", "invalid_json"]
+from curtailcoin.testservers.drift import DRIFT_KINDS, DriftSpec, rewrite_body
+
+FaultKind = Literal[
+    "429",
+    "5xx",
+    "timeout",
+    "reset",
+    "truncated",
+    "invalid_json",
+    "missing_field",
+    "renamed_field",
+    "null_field",
+    "set_field",
+    "empty_data",
+    "duplicate_line",
+]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
+assert set(DRIFT_KINDS) <= set(FAULT_KINDS)
 
 #: The body sent by the ``invalid_json`` fault (with status 200 and ``application/json``).
 INVALID_JSON_BODY = b"<html><body><h1>Service temporarily unavailable</h1></body></html>\n"
@@ -71,6 +92,7 @@ class Fault:
     retry_after_s: float = 1.0
     status: int = 503
     delay_s: float | None = None
+    drift: DriftSpec | None = None
     hits: int = 0
     _regex: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
 
@@ -85,6 +107,9 @@ class Fault:
             self.status = 429
         if self.retry_after_s < 0:
             raise ValueError("retry_after_s must be >= 0")
+        if self.kind in DRIFT_KINDS:
+            self.drift = self.drift or DriftSpec(self.kind)
+            self.drift.check()
         self._regex = re.compile(self.match) if self.match is not None else None
 
     def matches(self, path: str, target: str) -> bool:
@@ -114,13 +139,24 @@ class FaultRegistry:
         retry_after_s: float = 1,
         status: int = 503,
         delay_s: float | None = None,
+        field: str | None = None,
+        to: str | None = None,
+        value: str | None = None,
+        unit: str | None = None,
+        line: int | None = None,
     ) -> Fault:
         """Queue a fault for requests whose path matches ``match`` (``re.search``; None = all).
 
         ``times``: how many requests it applies to (None = forever). ``retry_after_s``: the
         ``Retry-After`` value of a 429. ``status``: the status of a ``5xx``. ``delay_s``: how long a
-        ``timeout`` holds the request (default: the server's ``timeout_s``).
+        ``timeout`` holds the request (default: the server's ``timeout_s``). ``field``, ``to``,
+        ``value``, ``unit``, ``line``: what a drift fault changes (:class:`DriftSpec`).
         """
+        drift = (
+            DriftSpec(str(kind), field=field, to=to, value=value, unit=unit, line=line)
+            if str(kind) in DRIFT_KINDS
+            else None
+        )
         fault = Fault(
             kind=str(kind),
             match=match,
@@ -128,6 +164,7 @@ class FaultRegistry:
             retry_after_s=float(retry_after_s),
             status=status,
             delay_s=delay_s,
+            drift=drift,
         )
         with self._lock:
             self._faults.append(fault)
@@ -493,6 +530,11 @@ class BaseTestServer:
                 declared_length=max(len(resp.body), 2),
                 close=True,
             )
+        elif fault.drift is not None:
+            resp = self._dispatch(ex.method, ex.path, ex.query)
+            if resp.status == 200:
+                resp = Response(200, rewrite_body(resp.body, fault.drift), resp.content_type)
+            ex.send(resp)
         else:  # invalid_json
             ex.send(Response(200, INVALID_JSON_BODY))
 
