@@ -12,6 +12,8 @@ periods are removed and marked ``failed`` with the reason, so reconciliation ref
 and the day's summaries are removed with them (rebuilt when the date is reingested).
 
 ``suspect_dates`` holds what the drift guard refused to apply (see ``docs/reconciliation.md``).
+The column comments that 0005 and 0006 left out are set (PostgreSQL keeps comments), so the
+migrated schema equals ``curtailcoin.db.schema.metadata``.
 
 Self-contained: no import of live module code.
 """
@@ -65,6 +67,58 @@ FINITE_COLUMNS: dict[str, tuple[str, ...]] = {
     "bitcoin_monthly_summaries": ("bitcoin_mined", "curtailed_energy_mwh"),
     "bitcoin_yearly_summaries": ("bitcoin_mined", "curtailed_energy_mwh"),
 }
+
+#: Column comments of the schema that earlier migrations did not set (PostgreSQL only).
+COMMENTS: tuple[tuple[str, str, str], ...] = (
+    (
+        "settlement_periods",
+        "fetch_status",
+        "fetched_with_data | fetched_empty | fetched_incomplete | missing | failed",
+    ),
+    ("bitcoin_farm_daily_summaries", "curtailed_energy_mwh", "MWh the BTC figure covers"),
+    ("bitcoin_farm_monthly_summaries", "curtailed_energy_mwh", "MWh the BTC figure covers"),
+    (
+        "bitcoin_farm_monthly_summaries",
+        "value_gbp",
+        "Σ over dates with a BTC/GBP price of the farm-day BTC × that price",
+    ),
+    ("bitcoin_farm_monthly_summaries", "unpriced_btc", "BTC of dates without a GBP price"),
+    ("farm_daily_summaries", "farm_id", "Elexon BM unit id"),
+    ("farm_daily_summaries", "curtailed_energy_mwh", "MWh, positive"),
+    ("farm_daily_summaries", "payment_gbp", "£ paid to the farm (signed)"),
+    (
+        "farm_daily_summaries",
+        "btc_per_th_per_w",
+        "Σ over periods with known conditions of E × 3.6e9 × 1e12 / (D × 2^32) × R; "
+        "a model's BTC = hashrate_th / power_w × this",
+    ),
+    (
+        "farm_daily_summaries",
+        "pending_energy_mwh",
+        "MWh in periods whose difficulty (or subsidy) is not known yet",
+    ),
+    ("farm_monthly_summaries", "farm_id", "Elexon BM unit id"),
+    (
+        "farm_monthly_summaries",
+        "lead_party_name",
+        "the smallest lead party name of the month's rows",
+    ),
+    ("farm_monthly_summaries", "curtailed_energy_mwh", "MWh, positive"),
+    ("farm_monthly_summaries", "payment_gbp", "£ paid to the farm (signed)"),
+    ("farm_monthly_summaries", "btc_per_th_per_w", "Σ of the farm-day factor"),
+    (
+        "farm_monthly_summaries",
+        "btc_per_th_per_w_gbp",
+        "Σ over dates with a BTC/GBP price of the farm-day factor × that price; "
+        "a model's £ value = hashrate_th / power_w × this",
+    ),
+    (
+        "farm_monthly_summaries",
+        "unpriced_btc_per_th_per_w",
+        "Σ of the farm-day factor over dates without a BTC/GBP price",
+    ),
+    ("farm_monthly_summaries", "first_unpriced_date", "first date with Bitcoin and no GBP price"),
+)
 
 # Tables keyed by settlement date and period, and the date column of each summary.
 _PERIOD_TABLES = ("bid_stack_lines", "curtailment_records", "historical_bitcoin_calculations")
@@ -135,15 +189,24 @@ def upgrade() -> None:
         "suspect_dates",
         sa.Column("settlement_date", sa.Date(), nullable=False),
         sa.Column("detected_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column("periods", sa.Text()),
+        sa.Column(
+            "reason", sa.Text(), nullable=False, comment="what the held answer would have changed"
+        ),
+        sa.Column(
+            "periods", sa.Text(), comment="the periods compared, comma-separated; NULL = whole date"
+        ),
         sa.Column("stored_records", sa.Integer(), nullable=False),
         sa.Column("stored_curtailed_energy_mwh", sa.Float(), nullable=False),
         sa.Column("stored_payment_gbp", sa.Float(), nullable=False),
         sa.Column("fetched_records", sa.Integer(), nullable=False),
         sa.Column("fetched_curtailed_energy_mwh", sa.Float(), nullable=False),
         sa.Column("fetched_payment_gbp", sa.Float(), nullable=False),
-        sa.Column("detected_by", sa.String(32), nullable=False),
+        sa.Column(
+            "detected_by",
+            sa.String(32),
+            nullable=False,
+            comment="reingest | reconcile | worker | …",
+        ),
         sa.PrimaryKeyConstraint("settlement_date", name=op.f("pk_suspect_dates")),
         *(
             sa.CheckConstraint(_finite(c), name=op.f(f"ck_suspect_dates_{c}_finite"))
@@ -155,6 +218,10 @@ def upgrade() -> None:
             )
         ),
     )
+
+    if op.get_bind().dialect.name == "postgresql":
+        for table, column, comment in COMMENTS:
+            op.alter_column(table, column, comment=comment)
 
 
 def downgrade() -> None:
