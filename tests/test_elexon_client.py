@@ -15,6 +15,7 @@ from curtailcoin.sources.http import (
     PermanentSourceError,
     RetriesExhaustedError,
     RetryPolicy,
+    UnreachableSourceError,
 )
 from curtailcoin.testservers import ElexonTestServer
 
@@ -162,12 +163,20 @@ def test_acceptance_volumes_and_bm_units(elexon_server: ElexonTestServer) -> Non
     assert units == len([u for u in elexon_server.bm_units if u.get("elexonBmUnit")])
 
 
-def test_connection_refused_is_transient_and_bounded() -> None:
-    async def run() -> None:
+def test_connection_refused_before_any_answer_is_not_retried() -> None:
+    """A host that never answered is unreachable: one permanent error, no retry budget spent
+    (tests/test_politeness.py has the refusal after a first answer, which is retried)."""
+
+    async def run() -> int:
         policy = RetryPolicy(max_tries=2, backoff_base_s=0.01)
         async with ElexonClient("http://127.0.0.1:9/bmrs/api/v1", policy=policy) as client:
-            await client.fetch_stack_period(DAY, 1)
+            try:
+                await client.fetch_stack_period(DAY, 1)
+            finally:
+                retries = client.stats.retries
+        return retries
 
-    with pytest.raises(RetriesExhaustedError) as info:
+    with pytest.raises(UnreachableSourceError) as info:
         asyncio.run(run())
-    assert isinstance(info.value.last.__cause__, httpx.ConnectError)
+    assert isinstance(info.value.__cause__, httpx.ConnectError)
+    assert "127.0.0.1" in str(info.value) and "refused" in str(info.value)

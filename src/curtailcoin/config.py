@@ -37,9 +37,11 @@ class Settings(BaseSettings):
     mempool_base_url: str = "https://mempool.space/api"
     coingecko_base_url: str = "https://api.coingecko.com/api/v3"
 
-    # HTTP behaviour towards Elexon (and the other sources).
-    concurrency: int = Field(default=8, ge=1, le=64)
-    requests_per_second: float = Field(default=4.0, gt=0)
+    # HTTP behaviour towards Elexon (and the other sources). Elexon publishes no rate limit:
+    # many requests in flight, cut on 429/503 and regrown (sources.politeness); an optional
+    # hard cap of request starts per second, unset by default.
+    concurrency: int = Field(default=16, ge=1, le=64)
+    requests_per_second: float | None = Field(default=None, gt=0)
     request_timeout_s: float = Field(default=30.0, gt=0)
     max_tries: int = Field(default=6, ge=1, le=20)
     max_retry_time_s: float = Field(default=180.0, gt=0)

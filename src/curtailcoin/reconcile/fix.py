@@ -548,11 +548,12 @@ async def process_date(
 
 
 def careful_client(settings: Settings) -> ElexonClient:
-    """One request at a time, a quarter of the rate, 3× the timeout, twice the retries."""
+    """One request at a time, a quarter of any cap, 3× the timeout, twice the retries."""
+    rate = settings.requests_per_second
     return ElexonClient.from_settings(
         settings,
         concurrency=1,
-        requests_per_second=max(0.25, settings.requests_per_second / 4),
+        requests_per_second=None if rate is None else max(0.25, rate / 4),
         timeout_s=settings.request_timeout_s * 3,
         policy=RetryPolicy(
             max_tries=min(20, settings.max_tries * 2),

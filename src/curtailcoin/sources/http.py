@@ -1,8 +1,11 @@
-"""A JSON-over-HTTP request with bounded retries, backoff with jitter, a rate limit and a cap.
+"""A JSON-over-HTTP request with bounded retries, backoff with jitter, and polite pressure.
 
 Transient failures (429 honouring ``Retry-After``, 5xx, timeouts, connection resets, truncated
 or invalid JSON) are retried with exponential backoff and full jitter, bounded in tries and in
-time. Anything else fails at once. Errors are never turned into "no data".
+time. Anything else fails at once. A host that cannot be resolved or that refuses the connection
+before it has ever answered fails at once too (:class:`UnreachableSourceError`): offline, a retry
+budget only delays the one line the user needs. Errors are never turned into "no data".
+How many requests are in flight, and how often they start, is :mod:`.politeness`'s concern.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Self
 
 import httpx
-from aiolimiter import AsyncLimiter
+
+from curtailcoin.sources.politeness import AdaptiveConcurrency, Pause, StartCap
 
 log = logging.getLogger("curtailcoin.http")
 
@@ -58,6 +62,31 @@ class PermanentSourceError(SourceError):
 
 class NotFoundError(PermanentSourceError):
     """404: the resource does not exist at the source."""
+
+
+class UnreachableSourceError(PermanentSourceError):
+    """The host cannot be resolved or refuses connections, and has never answered this client.
+
+    The message is one line about the host (not the request), the same for every request.
+    """
+
+    def __init__(self, message: str, *, url: str, host: str) -> None:
+        super().__init__(message, url=url)
+        self.host = host
+
+
+def _unreachable_reason(exc: httpx.ConnectError) -> str:
+    text = str(exc)
+    lowered = text.lower()
+    if (
+        "name or service not known" in lowered
+        or "name resolution" in lowered
+        or ("nodename nor servname" in lowered or "no address associated" in lowered)
+    ):
+        return "its name does not resolve (DNS lookup failed)"
+    if "refused" in lowered or "all connection attempts failed" in lowered:
+        return "the connection was refused"
+    return f"cannot connect ({text or type(exc).__name__})"
 
 
 class RetriesExhaustedError(SourceError):
@@ -134,26 +163,35 @@ def _classify(response: httpx.Response, url: str) -> SourceError | None:
 
 
 class JsonHttpClient:
-    """An ``httpx.AsyncClient`` with a concurrency cap, a request-rate limit and retries."""
+    """An ``httpx.AsyncClient`` with adaptive concurrency, an optional start cap and retries.
+
+    ``concurrency`` is the most requests in flight (cut on 429/503, regrown on success);
+    ``requests_per_second`` (None = no cap) the most request starts in any second, retries
+    included. ``setting`` names the configuration of ``base_url`` for the unreachable message.
+    """
 
     def __init__(
         self,
         base_url: str,
         *,
-        concurrency: int = 8,
-        requests_per_second: float = 4.0,
+        concurrency: int = 16,
+        requests_per_second: float | None = None,
         timeout_s: float = 30.0,
         policy: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         user_agent: str = "curtailcoin/0.1 (+https://github.com/curtailcoin)",
+        setting: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.host = httpx.URL(self.base_url).host or self.base_url
+        self.setting = setting
         self.policy = policy or RetryPolicy()
         self.stats = RequestStats()
-        self._semaphore = asyncio.Semaphore(concurrency)
-        # Bucket of one second: at most ``requests_per_second`` starts in any second.
-        self._limiter = AsyncLimiter(max(1.0, requests_per_second), 1.0)
-        self._rate = requests_per_second
+        self.concurrency = AdaptiveConcurrency(concurrency, host=self.host)
+        self._pause = Pause()
+        self._cap = StartCap(requests_per_second)
+        self._reached = False  # the host has answered at least once
+        self._unreachable: UnreachableSourceError | None = None
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout_s),
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
@@ -170,12 +208,24 @@ class JsonHttpClient:
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    def _unreachable_error(self, url: str, exc: httpx.ConnectError) -> UnreachableSourceError:
+        where = f"check {self.setting} ({self.base_url})" if self.setting else self.base_url
+        return UnreachableSourceError(
+            f"cannot reach {self.host}: {_unreachable_reason(exc)}; offline? {where}",
+            url=url,
+            host=self.host,
+        )
+
     async def _once(self, url: str, params: dict[str, Any] | None) -> Any:
-        async with self._semaphore:
-            if self._rate < 1.0:
-                await asyncio.sleep(1.0 / self._rate)
-            else:
-                await self._limiter.acquire()
+        if self._unreachable is not None:
+            raise self._unreachable
+        started_round = await self.concurrency.acquire()
+        overloaded = False
+        try:
+            await self._pause.wait()
+            await self._cap.wait()
+            if self._unreachable is not None:  # found out while this request waited its turn
+                raise self._unreachable
             self.stats.requests += 1
             try:
                 response = await self._client.get(url, params=params)
@@ -184,18 +234,28 @@ class JsonHttpClient:
                 raise TransientSourceError(
                     f"timeout from {url}: {type(exc).__name__}", url=url, kind="timeout"
                 ) from exc
-            except (
-                httpx.RemoteProtocolError,
-                httpx.ReadError,
-                httpx.ConnectError,
-                httpx.WriteError,
-            ) as exc:
+            except httpx.ConnectError as exc:
+                if not self._reached:
+                    self._unreachable = self._unreachable_error(url, exc)
+                    raise self._unreachable from exc
                 raise TransientSourceError(
                     f"connection failure from {url}: {type(exc).__name__}: {exc}",
                     url=url,
                     kind="connection",
                 ) from exc
-        problem = _classify(response, url)
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+                raise TransientSourceError(
+                    f"connection failure from {url}: {type(exc).__name__}: {exc}",
+                    url=url,
+                    kind="connection",
+                ) from exc
+            self._reached = True
+            overloaded = response.status_code in (429, 503)
+            problem = _classify(response, url)
+            if isinstance(problem, TransientSourceError) and problem.retry_after_s:
+                self._pause.extend(problem.retry_after_s)
+        finally:
+            await self.concurrency.release(started_round, overloaded=overloaded)
         if problem is not None:
             raise problem
         try:

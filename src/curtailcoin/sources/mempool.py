@@ -21,4 +21,6 @@ def mempool_client(settings: Settings, **overrides: Any) -> JsonHttpClient:
         ),
     }
     options.update(overrides)
-    return JsonHttpClient(settings.mempool_base_url, **options)
+    return JsonHttpClient(
+        settings.mempool_base_url, setting="CURTAILCOIN_MEMPOOL_BASE_URL", **options
+    )

@@ -80,8 +80,9 @@ class MempoolPrices:
         return cls(
             JsonHttpClient(
                 settings.mempool_base_url,
+                setting="CURTAILCOIN_MEMPOOL_BASE_URL",
                 concurrency=2,
-                requests_per_second=min(settings.requests_per_second, 4.0),
+                requests_per_second=min(settings.requests_per_second or 4.0, 4.0),
                 timeout_s=settings.request_timeout_s,
                 policy=_policy(settings),
             )
@@ -155,10 +156,11 @@ class CoinGeckoPrices:
         return cls(
             JsonHttpClient(
                 settings.coingecko_base_url,
+                setting="CURTAILCOIN_COINGECKO_BASE_URL",
                 concurrency=1,
-                # Public CoinGecko allows ~30 calls/min: an eighth of the configured rate
-                # (0.5/s with the default 4/s).
-                requests_per_second=settings.requests_per_second / 8.0,
+                # Public CoinGecko allows ~30 calls/min: 0.5/s, or an eighth of a lower
+                # configured cap.
+                requests_per_second=min(0.5, (settings.requests_per_second or 4.0) / 8.0),
                 timeout_s=settings.request_timeout_s,
                 policy=_policy(settings),
             )

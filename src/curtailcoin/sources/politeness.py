@@ -1,0 +1,137 @@
+"""How hard a client presses a source: adaptive concurrency, a pause, and an optional hard cap.
+
+Elexon publishes no rate limit, so the default is many requests in flight and no cap; the source
+says when that is too much (429, 503, ``Retry-After``) and the client listens:
+
+* :class:`AdaptiveConcurrency` — additive increase, multiplicative decrease (as TCP): a 429 or
+  503 halves the requests allowed in flight (once per round: answers to requests started before
+  the cut do not cut again), and every ``limit`` successes in a row add one back, up to the
+  configured maximum. Each change is logged once.
+* :class:`Pause` — a ``Retry-After`` holds every new request start of the client until it ends.
+* :class:`StartCap` — at most ``n`` request starts in any one-second window (retries included),
+  exactly: a sliding window of the last ``n`` start times, not a token bucket (whose burst lets
+  up to 2n through in one second).
+
+Time comes from ``clock``/``sleep`` so the rules can be tested with a virtual clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger("curtailcoin.http")
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class AdaptiveConcurrency:
+    """A semaphore whose size follows the source's answers (AIMD between 1 and ``maximum``)."""
+
+    def __init__(self, maximum: int, *, host: str = "", minimum: int = 1) -> None:
+        if maximum < 1:
+            raise ValueError(f"concurrency must be at least 1, not {maximum}")
+        self.maximum = maximum
+        self.minimum = max(1, min(minimum, maximum))
+        self.limit = maximum
+        self.host = host
+        self.in_flight = 0
+        self.peak = 0
+        self._round = 0  # bumped at each cut; a request remembers the round it started in
+        self._successes = 0
+        self._changed = asyncio.Condition()
+
+    async def acquire(self) -> int:
+        """Wait for a free slot; returns the round the request starts in."""
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.in_flight < self.limit)
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+            return self._round
+
+    async def release(self, started_round: int, *, overloaded: bool) -> None:
+        """Free the slot; ``overloaded`` (429/503) cuts the limit, success may grow it."""
+        async with self._changed:
+            self.in_flight -= 1
+            if overloaded:
+                self._successes = 0
+                if started_round == self._round and self.limit > self.minimum:
+                    old = self.limit
+                    self.limit = max(self.minimum, self.limit // 2)
+                    self._round += 1
+                    log.warning(
+                        "source overloaded: concurrency cut",
+                        extra={"host": self.host, "from": old, "to": self.limit},
+                    )
+            else:
+                self._successes += 1
+                if self.limit < self.maximum and self._successes >= self.limit:
+                    self._successes = 0
+                    self.limit += 1
+                    log.info("concurrency grown", extra={"host": self.host, "to": self.limit})
+            self._changed.notify_all()
+
+
+class Pause:
+    """Holds new request starts until a ``Retry-After`` has passed."""
+
+    def __init__(self, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep) -> None:
+        self._until = 0.0
+        self._clock = clock
+        self._sleep = sleep
+
+    def extend(self, seconds: float) -> None:
+        self._until = max(self._until, self._clock() + seconds)
+
+    async def wait(self) -> None:
+        while (left := self._until - self._clock()) > 0:
+            await self._sleep(left)
+
+
+class StartCap:
+    """At most ``n`` request starts in any one-second window; ``None`` = no cap.
+
+    A rate below 1/s becomes one start per ``1/rate`` seconds. ``margin_s`` widens the window a
+    little, so that a receiver timing the starts (the test server's log) never sees ``n + 1``
+    in one second because of scheduling jitter between the client and itself.
+    """
+
+    def __init__(
+        self,
+        requests_per_second: float | None,
+        *,
+        margin_s: float = 0.05,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        if requests_per_second is not None and not requests_per_second > 0:
+            raise ValueError(f"requests per second must be > 0, not {requests_per_second}")
+        self.rate = requests_per_second
+        if requests_per_second is None:
+            self.n, self.window_s = 0, 0.0
+        elif requests_per_second >= 1:
+            self.n, self.window_s = math.floor(requests_per_second), 1.0 + margin_s
+        else:
+            self.n, self.window_s = 1, 1.0 / requests_per_second + margin_s
+        self._starts: deque[float] = deque()
+        self._lock = asyncio.Lock()
+        self._clock = clock
+        self._sleep = sleep
+
+    async def wait(self) -> None:
+        """Return when one more start keeps every window within ``n``; record the start."""
+        if self.rate is None:
+            return
+        async with self._lock:
+            while len(self._starts) >= self.n:
+                left = self._starts[0] + self.window_s - self._clock()
+                if left <= 0:
+                    self._starts.popleft()
+                    continue
+                await self._sleep(left)
+            self._starts.append(self._clock())
