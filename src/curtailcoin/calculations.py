@@ -5,8 +5,7 @@ per date: the cost does not grow with round trips, and the result is reproducibl
 Each row stores the energy, difficulty, subsidy and miner figures it used, so reconciliation
 can tell a *stale* row from a *missing* one.
 
-``btc_sql`` is the same formula as a SQL expression (same operation order as
-:func:`curtailcoin.mining.btc_for_energy`) for models computed on the fly.
+The formula itself, in Python and SQL, lives in :mod:`curtailcoin.mining`.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, literal, select
+from sqlalchemy import Connection, delete, select
 
 from curtailcoin.db.bulk import bulk_insert
 from curtailcoin.db.schema import (
@@ -27,24 +26,9 @@ from curtailcoin.db.schema import (
     settlement_periods,
 )
 from curtailcoin.miners import MinerModel
-from curtailcoin.mining import btc_for_energy
+from curtailcoin.mining import btc_for_energy, btc_sql
 
-JOULES_PER_MWH = 3.6e9
-HASHES_PER_TH = 1e12
-HASHES_PER_DIFFICULTY = 4294967296.0  # 2^32
-
-
-def btc_sql(energy: Any, power_w: Any, hashrate_th: Any, difficulty: Any, subsidy: Any) -> Any:
-    """The energy-limited formula as a SQL expression (same operation order as Python)."""
-    return (
-        energy
-        * literal(JOULES_PER_MWH)
-        / power_w
-        * hashrate_th
-        * literal(HASHES_PER_TH)
-        / (difficulty * literal(HASHES_PER_DIFFICULTY))
-        * subsidy
-    )
+__all__ = ["btc_sql"]  # web.queries imports it from here (to move to curtailcoin.mining)
 
 
 def clear_bitcoin_calculations(

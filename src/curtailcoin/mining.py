@@ -14,11 +14,20 @@ uptime are deliberately left out so the figures stay comparable with the seed sy
 
 BTC is linear in ``E`` and in ``H / P`` (the miner's efficiency, TH/s per W), so for any model
 ``BTC = E × (H / P) × btc_per_mwh_per_th_per_w(D, R)``.
+
+This module is the formula's one home: its constants, its two operation orders (per model:
+:func:`btc`; per unit of efficiency: :func:`btc_per_th_per_w`), each as Python and as SQL. Stored
+figures are compared bit for bit, so every caller uses these and never writes the formula again;
+the SQL forms apply the same operations in the same order (a test checks they agree exactly on
+SQLite and PostgreSQL).
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
+
+from sqlalchemy import literal
 
 JOULES_PER_MWH = 3.6e9
 """1 MWh = 1e6 Wh × 3600 s/h = 3.6e9 J; divided by a power in W gives miner-seconds."""
@@ -28,6 +37,61 @@ HASHES_PER_TH = 1e12
 
 HASHES_PER_DIFFICULTY = 2.0**32
 """Expected hashes per block per unit of difficulty (the usual rounding of 2^48 / 0xFFFF)."""
+
+
+def _btc(energy_mwh: Any, power_w: Any, hashrate_th: Any, difficulty: Any, subsidy: Any) -> Any:
+    """The one operation order, on floats and on SQL expressions alike (only * and /)."""
+    return (
+        energy_mwh
+        * JOULES_PER_MWH
+        / power_w
+        * hashrate_th
+        * HASHES_PER_TH
+        / (difficulty * HASHES_PER_DIFFICULTY)
+        * subsidy
+    )
+
+
+def _factor(energy_mwh: Any, difficulty: Any, subsidy: Any) -> Any:
+    """The order of the per-efficiency form, on floats and SQL expressions alike."""
+    return (
+        energy_mwh * JOULES_PER_MWH * HASHES_PER_TH / (difficulty * HASHES_PER_DIFFICULTY) * subsidy
+    )
+
+
+def btc(
+    energy_mwh: float, hashrate_th: float, power_w: float, difficulty: float, subsidy: float
+) -> float:
+    """``E × 3.6e9 / P × H × 1e12 / (D × 2^32) × R``, unchecked (:func:`btc_for_energy` checks);
+    the arguments in :func:`btc_for_energy`'s order."""
+    return float(_btc(energy_mwh, power_w, hashrate_th, difficulty, subsidy))
+
+
+def btc_per_th_per_w(energy_mwh: float, difficulty: float, subsidy: float) -> float:
+    """BTC per (TH/s ÷ W) of ``energy_mwh``: ``E × 3.6e9 × 1e12 / (D × 2^32) × R``, unchecked.
+
+    The formula without ``hashrate_th / power_w`` (BTC is linear in both), so a model's BTC is
+    ``hashrate_th / power_w × this``; one figure per farm-day serves every model.
+    """
+    return float(_factor(energy_mwh, difficulty, subsidy))
+
+
+def btc_sql(energy: Any, power_w: Any, hashrate_th: Any, difficulty: Any, subsidy: Any) -> Any:
+    """:func:`btc` as a SQL expression (``energy`` a column or expression, in MWh).
+
+    Note the order: power before hashrate, as the SQL callers have always passed them.
+    """
+    return _btc(_sql(energy), power_w, hashrate_th, difficulty, subsidy)
+
+
+def btc_per_th_per_w_sql(energy: Any, difficulty: Any, subsidy: Any) -> Any:
+    """:func:`btc_per_th_per_w` as a SQL expression."""
+    return _factor(_sql(energy), difficulty, subsidy)
+
+
+def _sql(value: Any) -> Any:
+    """A SQL operand: a plain number becomes a float literal, an expression stays as it is."""
+    return literal(float(value)) if isinstance(value, int | float) else value
 
 
 def _check(name: str, value: float, *, allow_zero: bool) -> None:
@@ -56,10 +120,7 @@ def btc_for_energy(
     _check("power_w", power_w, allow_zero=False)
     _check("difficulty", difficulty, allow_zero=False)
     _check("block_subsidy_btc", block_subsidy_btc, allow_zero=True)
-    miner_seconds = energy_mwh * JOULES_PER_MWH / power_w
-    hashes = miner_seconds * hashrate_th * HASHES_PER_TH
-    blocks = hashes / (difficulty * HASHES_PER_DIFFICULTY)
-    return blocks * block_subsidy_btc
+    return btc(energy_mwh, hashrate_th, power_w, difficulty, block_subsidy_btc)
 
 
 def btc_per_mwh(
@@ -84,4 +145,4 @@ def btc_per_mwh_per_th_per_w(difficulty: float, block_subsidy_btc: float) -> flo
     """
     _check("difficulty", difficulty, allow_zero=False)
     _check("block_subsidy_btc", block_subsidy_btc, allow_zero=True)
-    return JOULES_PER_MWH * HASHES_PER_TH / (difficulty * HASHES_PER_DIFFICULTY) * block_subsidy_btc
+    return btc_per_th_per_w(1.0, difficulty, block_subsidy_btc)

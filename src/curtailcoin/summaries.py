@@ -18,7 +18,6 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, delete, func, select, text
 
-from curtailcoin.calculations import HASHES_PER_DIFFICULTY, HASHES_PER_TH, JOULES_PER_MWH
 from curtailcoin.db.bulk import bulk_insert
 from curtailcoin.db.schema import (
     bitcoin_daily_summaries,
@@ -34,6 +33,7 @@ from curtailcoin.db.schema import (
     yearly_summaries,
 )
 from curtailcoin.farm_months import rebuild_bitcoin_farm_monthly, rebuild_farm_monthly
+from curtailcoin.mining import btc_per_th_per_w
 from curtailcoin.settlement import month_bounds, year_month
 
 #: first key of the advisory locks that serialise a year's summary roll-ups (PostgreSQL)
@@ -69,15 +69,6 @@ def _farm_count(conn: Connection, start: date, end: date) -> int:
 def _replace(conn: Connection, table: Table, where: Any, row: dict[str, Any]) -> None:
     conn.execute(delete(table).where(where))
     conn.execute(table.insert().values(**row))
-
-
-def btc_per_th_per_w(energy_mwh: float, difficulty: float, subsidy: float) -> float:
-    """BTC per (TH/s ÷ W) of ``energy_mwh`` at the conditions: the formula of
-    :func:`curtailcoin.mining.btc_for_energy` without ``hashrate_th / power_w`` (it is linear in
-    both), so a model's BTC = ``hashrate_th / power_w × btc_per_th_per_w``."""
-    return (
-        energy_mwh * JOULES_PER_MWH * HASHES_PER_TH / (difficulty * HASHES_PER_DIFFICULTY) * subsidy
-    )
 
 
 _FARM_DAILY_COLUMNS = (

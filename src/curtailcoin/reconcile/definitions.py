@@ -54,6 +54,7 @@ from sqlalchemy import (
     select,
 )
 
+from curtailcoin import mining
 from curtailcoin.db.schema import (
     bitcoin_daily_summaries,
     bitcoin_farm_daily_summaries,
@@ -460,8 +461,8 @@ class _Screen:
 
 
 def _btc_factor(difficulty: float, subsidy: float) -> float:
-    """BTC per (MWh × TH/s per W): the formula of ``calculations.btc_sql`` without the model."""
-    return 3.6e9 * 1e12 / (difficulty * 4294967296.0) * subsidy
+    """BTC per (MWh × TH/s per W) at the conditions (``mining.btc_per_th_per_w`` of 1 MWh)."""
+    return mining.btc_per_th_per_w(1.0, difficulty, subsidy)
 
 
 def _conditions_equal(difficulty: float | None, subsidy: float | None, other: Expected) -> bool:
@@ -594,7 +595,7 @@ def _per_mwh(power_w: float, hashrate_th: float, difficulty: float, subsidy: flo
     """BTC per MWh, computed as ``calculations.calculate`` does (``btc_for_energy(1.0, …)``)."""
     if power_w <= 0 or hashrate_th <= 0 or difficulty <= 0 or subsidy < 0:
         return math.nan
-    return 1.0 * 3.6e9 / power_w * hashrate_th * 1e12 / (difficulty * 4294967296.0) * subsidy
+    return mining.btc(1.0, hashrate_th, power_w, difficulty, subsidy)
 
 
 def _row_stale(

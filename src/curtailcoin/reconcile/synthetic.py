@@ -34,12 +34,6 @@ from sqlalchemy import (
     select,
 )
 
-from curtailcoin.calculations import (
-    HASHES_PER_DIFFICULTY,
-    HASHES_PER_TH,
-    JOULES_PER_MWH,
-    btc_sql,
-)
 from curtailcoin.db.schema import (
     bitcoin_daily_summaries,
     bitcoin_farm_daily_summaries,
@@ -52,6 +46,7 @@ from curtailcoin.db.schema import (
 )
 from curtailcoin.farm_months import months_between, rebuild_months
 from curtailcoin.ingest import FETCHED_WITH_DATA
+from curtailcoin.mining import btc_per_th_per_w_sql, btc_sql
 from curtailcoin.pipeline import prepare_database
 from curtailcoin.reconcile.definitions import expected_conditions
 from curtailcoin.reference import load_timeline
@@ -109,13 +104,7 @@ def fill_farm_daily_summaries(conn: Connection, start: date, end: date) -> None:
         .subquery("e")
     )
     known = and_(p_.difficulty.is_not(None), p_.block_subsidy_btc.is_not(None))
-    factor = (
-        e.c.energy
-        * literal(JOULES_PER_MWH)
-        * literal(HASHES_PER_TH)
-        / (p_.difficulty * literal(HASHES_PER_DIFFICULTY))
-        * p_.block_subsidy_btc
-    )
+    factor = btc_per_th_per_w_sql(e.c.energy, p_.difficulty, p_.block_subsidy_btc)
     conn.execute(
         farm_daily_summaries.insert().from_select(
             [
