@@ -12,6 +12,7 @@ import pytest
 from curtailcoin.ingest import is_curtailment, payment_gbp
 from curtailcoin.registry import load_snapshot
 from curtailcoin.sources.elexon import (
+    STACK_LINE_KEYS,
     ElexonSchemaError,
     parse_bm_units,
     parse_stack_line,
@@ -48,11 +49,10 @@ def test_real_wind_bid_lines_give_the_projects_payments() -> None:
     wind = {"T_NNGAO-2": "Neart Na Gaoithe Offshore Wind Farm Limited"}
     for record in sample["records"]:
         raw = {
+            **dict.fromkeys(STACK_LINE_KEYS),  # the stored subset: every other field null
             **record,
             "sequenceNumber": 1,
             "soFlag": True,
-            "startTime": None,
-            "createdDateTime": None,
         }
         raw.pop("payment")
         line = parse_stack_line(raw)
@@ -71,7 +71,7 @@ def test_positive_price_bid_is_paid_by_the_farm() -> None:
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("volume", None, "'volume' is missing or null"),
+        ("volume", None, "'volume' is null, expected a number"),
         ("volume", "12", "'volume' is '12', expected a number"),
         ("soFlag", "T", "'soFlag' is 'T', expected a boolean"),
         ("settlementPeriod", 2.5, "'settlementPeriod' is 2.5, expected an integer"),
