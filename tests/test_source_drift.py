@@ -13,8 +13,10 @@ import subprocess
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
+from curtailcoin.config import get_settings
 from curtailcoin.db.schema import (
     bid_stack_lines,
     curtailment_records,
@@ -22,6 +24,7 @@ from curtailcoin.db.schema import (
     settlement_periods,
 )
 from curtailcoin.testservers import ElexonTestServer
+from curtailcoin.web import create_app
 from entrypoint import CURTAILCOIN
 
 DAY = "2025-01-17"
@@ -248,3 +251,9 @@ def test_null_original_price_keeps_the_record_with_no_payment(
     assert all(e.startswith("originalPrice null on ") and unit in e for e in reasons.values())
     assert payload["incomplete_periods"] == {str(p): e for p, e in sorted(reasons.items())}
     _assert_date_incomplete(source_env, reasons)
+    with TestClient(create_app(get_settings())) as client:
+        status = client.get(f"/api/summary/daily/{DAY}").json()["dataStatus"]
+    assert status["state"] == "incomplete" and status["periodsFailed"] == 0
+    assert status["periodsIncomplete"] == len(reasons)
+    assert status["periodsFetched"] == 48 - len(reasons)
+    assert status["incompletePeriods"] == {str(p): e for p, e in sorted(reasons.items())}

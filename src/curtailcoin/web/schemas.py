@@ -370,5 +370,9 @@ class IngestOut(ApiModel):
     total_payment: float = Field(description=GBP_TO_FARMS)
     bitcoin: dict[str, float] = Field(description="BTC per tracked model")
     failed_periods: dict[str, str]
+    incomplete_periods: dict[str, str] = Field(
+        description="Periods stored with a figure missing at the source (soFlag or "
+        "originalPrice null on a wind bid), and why"
+    )
     pending_periods: list[int]
     warnings: list[str]
