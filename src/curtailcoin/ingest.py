@@ -7,7 +7,8 @@ rows arrive in the same commit, so readers never see a half-replaced date and a 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -27,9 +28,14 @@ from curtailcoin.sources.elexon import PeriodResult, StackLine
 
 FETCHED_WITH_DATA = "fetched_with_data"
 FETCHED_EMPTY = "fetched_empty"
+#: fetched and stored, but a figure the product needs was null (the reason is in ``error``)
+FETCHED_INCOMPLETE = "fetched_incomplete"
 MISSING = "missing"
 FAILED = "failed"
+#: the statuses of a complete period; ``fetched_incomplete`` is not one of them
 SUCCESSFUL_STATUSES = (FETCHED_WITH_DATA, FETCHED_EMPTY)
+#: the statuses of a period whose answer is stored (its rows can be checked against its totals)
+STORED_STATUSES = (FETCHED_WITH_DATA, FETCHED_EMPTY, FETCHED_INCOMPLETE)
 
 
 def is_curtailment(line: StackLine, wind: Mapping[str, str | None]) -> bool:
@@ -42,6 +48,43 @@ def payment_gbp(line: StackLine) -> float | None:
     if line.original_price is None:
         return None
     return line.original_price * line.volume
+
+
+def _units(lines: list[StackLine], limit: int = 3) -> str:
+    units = list(dict.fromkeys(line.bm_unit_id or "?" for line in lines))
+    return ", ".join(units[:limit]) + (", …" if len(units) > limit else "")
+
+
+def incomplete_reason(lines: Iterable[StackLine], wind: Mapping[str, str | None]) -> str | None:
+    """Why a fetched period lacks a figure the headline needs, or None when it lacks none.
+
+    A wind bid with a null ``soFlag`` cannot be classified (it is stored, not counted), and a
+    curtailment line with a null ``originalPrice`` has no payment (stored as NULL, never £0).
+    """
+    bids = [line for line in lines if line.bm_unit_id in wind and line.volume < 0]
+    unflagged = [line for line in bids if line.so_flag is None]
+    unpriced = [line for line in bids if line.so_flag is True and line.original_price is None]
+    reasons = []
+    if unflagged:
+        reasons.append(f"soFlag null on {len(unflagged)} wind bid lines ({_units(unflagged)})")
+    if unpriced:
+        reasons.append(
+            f"originalPrice null on {len(unpriced)} curtailment lines ({_units(unpriced)})"
+        )
+    return "; ".join(reasons) or None
+
+
+def reason_cause(reason: str) -> str:
+    """A stored reason without its per-period line counts, so periods alike group together."""
+    return re.sub(r" null on \d+ ", " null on ", reason)
+
+
+def group_by_cause(reasons: Mapping[int, str]) -> list[tuple[list[int], str]]:
+    """Periods grouped by :func:`reason_cause` of their reason, first period first."""
+    groups: dict[str, list[int]] = {}
+    for period, reason in sorted(reasons.items()):
+        groups.setdefault(reason_cause(reason), []).append(period)
+    return [(periods, cause) for cause, periods in groups.items()]
 
 
 LINE_COLUMNS = (
@@ -177,8 +220,14 @@ def _period_row(
     lines = result.lines
     records = [line for line in lines if is_curtailment(line, wind)]
     created = [line.created_datetime for line in lines if line.created_datetime is not None]
+    reason = incomplete_reason(lines, wind)
+    if reason is not None:
+        status = FETCHED_INCOMPLETE
+    else:
+        status = FETCHED_WITH_DATA if result.stack_line_count else FETCHED_EMPTY
     row.update(
-        fetch_status=FETCHED_WITH_DATA if result.stack_line_count else FETCHED_EMPTY,
+        fetch_status=status,
+        error=reason,
         fetched_at=result.fetched_at,
         source_created_at=max(created) if created else None,
         stack_line_count=result.stack_line_count,
@@ -192,12 +241,14 @@ def _period_row(
 
 @dataclass(frozen=True)
 class StoredDate:
-    """What ``replace_periods`` stored; ``pending_periods`` have curtailment but no difficulty."""
+    """What ``replace_periods`` stored; ``pending_periods`` have curtailment but no difficulty;
+    ``incomplete_periods`` (period → reason) were stored with a needed figure missing."""
 
     lines: int
     records: int
     periods_fetched: int
     pending_periods: tuple[int, ...]
+    incomplete_periods: dict[int, str]
 
 
 def replace_periods(
@@ -258,6 +309,11 @@ def replace_periods(
             for r in status_rows
             if r["difficulty"] is None and r["record_count"]
         ),
+        incomplete_periods={
+            r["settlement_period"]: r["error"]
+            for r in status_rows
+            if r["fetch_status"] == FETCHED_INCOMPLETE
+        },
     )
 
 
@@ -333,6 +389,7 @@ class CurtailmentCheck:
     periods_fetched: int
     periods_expected: int
     summary_present: bool
+    incomplete_periods: dict[int, str]  # fetched_incomplete periods and their reasons
 
 
 def check_curtailment_data(conn: Connection, settlement_date: date) -> CurtailmentCheck:
@@ -352,6 +409,11 @@ def check_curtailment_data(conn: Connection, settlement_date: date) -> Curtailme
             p.settlement_date == settlement_date, p.fetch_status.in_(SUCCESSFUL_STATUSES)
         )
     ).scalar_one()
+    incomplete = conn.execute(
+        select(p.settlement_period, p.error)
+        .where(p.settlement_date == settlement_date, p.fetch_status == FETCHED_INCOMPLETE)
+        .order_by(p.settlement_period)
+    ).all()
     summary = conn.execute(
         select(daily_summaries.c.summary_date).where(
             daily_summaries.c.summary_date == settlement_date
@@ -367,4 +429,5 @@ def check_curtailment_data(conn: Connection, settlement_date: date) -> Curtailme
         periods_fetched=int(fetched),
         periods_expected=periods_in_day(settlement_date),
         summary_present=summary is not None,
+        incomplete_periods={int(period): str(error or "") for period, error in incomplete},
     )

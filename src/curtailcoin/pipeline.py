@@ -74,6 +74,8 @@ class ReingestResult:
     periods_requested: int = 0
     periods_fetched: int = 0
     failed_periods: dict[int, str] = field(default_factory=dict)
+    failure_causes: dict[int, str] = field(default_factory=dict)  # the error, period-free
+    incomplete_periods: dict[int, str] = field(default_factory=dict)  # stored, figure missing
     written: bool = False
     records: int = 0
     farms: int = 0
@@ -103,6 +105,7 @@ class ReingestResult:
             self.written
             and self.periods_fetched == self.periods
             and not self.failed_periods
+            and not self.incomplete_periods
             and (self.bitcoin_skipped or not self.pending_periods)
             and (not self.verified or self.verification_ok)
         )
@@ -119,6 +122,7 @@ class ReingestResult:
             "bitcoin": dict(self.bitcoin),
             "complete": self.complete,
             "failed_periods": {str(k): v for k, v in sorted(self.failed_periods.items())},
+            "incomplete_periods": {str(k): v for k, v in sorted(self.incomplete_periods.items())},
             "pending_periods": self.pending_periods,
             "written": self.written,
             "verified": self.verified,
@@ -250,6 +254,7 @@ async def reingest_date(
             await elexon.aclose()
 
     result.failed_periods = {p: str(r.error) for p, r in results.items() if r.error is not None}
+    result.failure_causes = {p: r.cause for p, r in results.items() if r.cause is not None}
     if result.failed_periods:
         log.error(
             "fetch failed; date left unchanged",
@@ -339,4 +344,5 @@ def _fill_stored_totals(engine: Engine, result: ReingestResult) -> None:
     result.curtailed_mwh = check.curtailed_energy_mwh
     result.payment_gbp = check.payment_gbp
     result.periods_fetched = check.periods_fetched
+    result.incomplete_periods = check.incomplete_periods
     result.bitcoin = {key: float(btc.get(key, 0.0)) for key in result.models}

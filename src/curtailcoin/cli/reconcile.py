@@ -15,6 +15,7 @@ from typing import Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy import Engine
 
 from curtailcoin.cli.common import (
@@ -27,6 +28,7 @@ from curtailcoin.cli.common import (
 )
 from curtailcoin.config import Settings
 from curtailcoin.db.engine import read_snapshot
+from curtailcoin.ingest import group_by_cause
 from curtailcoin.pipeline import BadInput, prepare_database, resolve_model_keys, validate_date
 from curtailcoin.reconcile.checkpoints import (
     DAILY_CHECKPOINT,
@@ -36,6 +38,7 @@ from curtailcoin.reconcile.checkpoints import (
 from curtailcoin.reconcile.daily import run_daily_check
 from curtailcoin.reconcile.definitions import ReconciliationStatus, get_reconciliation_status
 from curtailcoin.reconcile.fix import validate_spot_fix
+from curtailcoin.reconcile.source import compact_periods
 from curtailcoin.reconcile.unified import (
     DEFAULT_BATCH_SIZE,
     Analysis,
@@ -157,6 +160,10 @@ def _print_status(status: ReconciliationStatus, limit: int = 40) -> None:
         console.print(table)
         if len(bad) > limit:
             console.print(f"… and {len(bad) - limit} more dates (use --json for all)")
+        for r in bad[:limit]:  # why a date is incomplete: the stored reason of each period
+            for periods, reason in group_by_cause(r.incomplete_reasons)[:3]:
+                label = f"{r.settlement_date.isoformat()} period(s) {compact_periods(periods)}"
+                console.print(Text.assemble((f"{label}: ", "yellow"), reason), soft_wrap=True)
     for m in status.summary_details[:10]:
         console.print(f"[yellow]summary mismatch:[/] {m.table} {m.key} {m.miner_model or ''}")
     for day, error in sorted(status.source_errors.items()):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import defaultdict
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from curtailcoin.cli.common import (
     EXIT_FAILED,
@@ -17,6 +19,7 @@ from curtailcoin.cli.common import (
     fail,
     settings_and_logging,
 )
+from curtailcoin.ingest import group_by_cause
 from curtailcoin.miners import parse_models_option, resolve_models
 from curtailcoin.pipeline import (
     BadInput,
@@ -27,7 +30,36 @@ from curtailcoin.pipeline import (
 )
 from curtailcoin.reconcile.locks import DateLocks
 from curtailcoin.reconcile.retry import LockBusyError
+from curtailcoin.reconcile.source import compact_periods
 from curtailcoin.reference import known_models
+
+
+def failure_lines(result: ReingestResult) -> list[Text]:
+    """One line per cause: periods that failed (or are incomplete) alike share a line.
+
+    Incomplete periods are grouped by their reason without the per-period line counts.
+    A cause shared by several periods is followed by where it was first seen; the ``--json``
+    output keeps every period's message.
+    """
+    groups: dict[str, list[int]] = defaultdict(list)
+    for period, error in result.failed_periods.items():
+        groups[result.failure_causes.get(period, error)].append(period)
+    lines = []
+    for cause, periods in sorted(groups.items(), key=lambda item: min(item[1])):
+        first = result.failed_periods[min(periods)]
+        label = "period" if len(periods) == 1 else "periods"
+        if len(periods) == 1 or first == cause:
+            text = first
+        else:  # the cause, then where it was first seen (the whole message when it differs)
+            where = first.removesuffix(f": {cause}")
+            text = f"{cause} (first: {where})"
+        lines.append(Text.assemble((f"{label} {compact_periods(periods)} failed: ", "red"), text))
+    for periods, reason in group_by_cause(result.incomplete_periods):
+        label = "period" if len(periods) == 1 else "periods"
+        lines.append(
+            Text.assemble((f"{label} {compact_periods(periods)} incomplete: ", "yellow"), reason)
+        )
+    return lines
 
 
 def print_results(result: ReingestResult) -> None:
@@ -48,14 +80,16 @@ def print_results(result: ReingestResult) -> None:
     if result.pending_periods:
         table.add_row("Pending (difficulty unknown)", ", ".join(map(str, result.pending_periods)))
     if result.failed_periods:
-        table.add_row("FAILED periods", ", ".join(map(str, sorted(result.failed_periods))))
+        table.add_row("FAILED periods", compact_periods(result.failed_periods))
+    if result.incomplete_periods:
+        table.add_row("INCOMPLETE periods", compact_periods(result.incomplete_periods))
     table.add_row("Fetch / write", f"{result.fetch_seconds:.2f} s / {result.write_seconds:.2f} s")
     table.add_row("Complete", "yes" if result.complete else "NO")
     console.print(table)
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
-    for period, error in sorted(result.failed_periods.items()):
-        console.print(f"[red]period {period} failed:[/] {error}")
+    for line in failure_lines(result):
+        console.print(line, soft_wrap=True)
 
 
 def print_verification(result: ReingestResult) -> None:
@@ -102,8 +136,9 @@ def reingest(
     """Reingest one settlement date from Elexon and recompute its Bitcoin potential.
 
     Every period is fetched first; the date is then replaced in one transaction. If any period
-    fails after retries nothing changes and the exit code is 1. Exit 0 only when the date is
-    complete; 2 on bad input.
+    fails after retries, or Elexon's answer breaks its schema, nothing changes and the exit code
+    is 1. A period stored with a needed figure null (soFlag, originalPrice) is reported
+    incomplete (exit 1). Exit 0 only when the date is complete; 2 on bad input.
     """
     settings = settings_and_logging(verbose, "reingest")
     settlement_date = date_argument(date)

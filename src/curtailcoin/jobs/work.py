@@ -108,6 +108,13 @@ def _describe_failure(result: ReingestResult) -> str:
         )
     if not result.written:
         return "nothing was written"
+    if result.incomplete_periods:
+        first = min(result.incomplete_periods)
+        return (
+            f"{len(result.incomplete_periods)} period(s) stored with a figure missing "
+            f"({', '.join(map(str, sorted(result.incomplete_periods)))}); "
+            f"period {first}: {result.incomplete_periods[first]}"
+        )
     if result.pending_periods:
         return "difficulty unknown (pending) for period(s) " + ", ".join(
             map(str, result.pending_periods)
@@ -153,7 +160,11 @@ async def ingest_one_date(
         return DateOutcome(settlement_date, ok=False, error=str(exc), transient=True)
     is_today = settlement_date == settlement_today(now)
     # Today is fine once every period published so far is stored; other dates must be complete.
-    ok = (result.written and not result.failed_periods) if is_today else result.complete
+    ok = (
+        (result.written and not result.failed_periods and not result.incomplete_periods)
+        if is_today
+        else result.complete
+    )
     permanent = client.permanent_failures.pop(settlement_date, {})
     outcome = DateOutcome(
         settlement_date,
@@ -163,7 +174,8 @@ async def ingest_one_date(
         records=result.records,
         requests=result.requests,
         error=None if ok else _describe_failure(result),
-        transient=not permanent,
+        # a null figure in the answer is Elexon's to fix: the daily look-back refetches the date
+        transient=not permanent and not (result.written and result.incomplete_periods),
         warnings=list(result.warnings),
     )
     if result.written and result.pending_periods and not result.failed_periods:

@@ -4,7 +4,9 @@ Definitions (each counted exactly, overall and per date):
 
 *incomplete* date
     a date with a period (of its 46/48/50; for today, of those that have ended) whose fetch status
-    is not ``fetched_with_data``/``fetched_empty`` — including a period with no status row at all.
+    is not ``fetched_with_data``/``fetched_empty`` — including a period with no status row at all
+    and a ``fetched_incomplete`` one (stored, but a figure the headline needs was null). The
+    stored reason of a failed or incomplete period is reported with it.
 *missing* calculation
     a (date, period, farm) with curtailment records and a known difficulty (from the epoch table
     now) but no ``historical_bitcoin_calculations`` row for a tracked model.
@@ -73,7 +75,7 @@ from curtailcoin.db.schema import (
     yearly_summaries,
 )
 from curtailcoin.farm_months import PRICE_CURRENCY, bitcoin_farm_monthly_rows, farm_monthly_rows
-from curtailcoin.ingest import SUCCESSFUL_STATUSES
+from curtailcoin.ingest import STORED_STATUSES, SUCCESSFUL_STATUSES
 from curtailcoin.network import NetworkTimeline
 from curtailcoin.settlement import (
     PERIOD,
@@ -180,6 +182,7 @@ class DateReport:
     periods_expected: int
     periods_fetched: int = 0
     unfetched_periods: list[int] = field(default_factory=list)
+    incomplete_reasons: dict[int, str] = field(default_factory=dict)  # failed / incomplete
     records: int = 0
     farms: int = 0
     curtailed_energy_mwh: float = 0.0
@@ -249,6 +252,7 @@ class DateReport:
             "periods_expected": self.periods_expected,
             "periods_fetched": self.periods_fetched,
             "unfetched_periods": self.unfetched_periods,
+            "incomplete_reasons": {str(p): e for p, e in sorted(self.incomplete_reasons.items())},
             "farms": self.farms,
             "curtailed_energy_mwh": self.curtailed_energy_mwh,
             "payment_gbp": self.payment_gbp,
@@ -437,6 +441,7 @@ class _Stored:
     payment: float
     difficulty: float | None
     subsidy: float | None
+    error: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -518,11 +523,12 @@ def _stored_periods(conn: Connection, start: date, end: date) -> dict[tuple[date
             p.payment_gbp,
             p.difficulty,
             p.block_subsidy_btc,
+            p.error,
         ).where(_between(p.settlement_date, start, end))
     ).all()
     return {
         (_as_date(row[0]), int(row[1])): _Stored(
-            row[2], int(row[3]), float(row[4]), float(row[5]), row[6], row[7]
+            row[2], int(row[3]), float(row[4]), float(row[5]), row[6], row[7], row[8]
         )
         for row in rows
     }
@@ -1418,13 +1424,15 @@ def _fill_status(
                 rep.periods_fetched += 1
             elif p <= rep.periods_expected:
                 rep.unfetched_periods.append(p)
+                if s is not None and s.error:
+                    rep.incomplete_reasons[p] = s.error
             n_fp = rec.farms if rec else 0
             if rec is not None:
                 rep.records += rec.n
                 rep.curtailed_energy_mwh += rec.energy
                 rep.payment_gbp += rec.payment
                 rep.farm_periods += n_fp
-            if s is not None and fetched and not _totals_equal(s, rec):
+            if s is not None and s.status in STORED_STATUSES and not _totals_equal(s, rec):
                 rep.period_total_mismatches.append(p)
             has_conflict = s is not None and not _conditions_equal(s.difficulty, s.subsidy, exp)
             if has_conflict:

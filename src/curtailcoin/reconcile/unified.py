@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine, func, select, text
 from curtailcoin.config import Settings
 from curtailcoin.db.engine import read_snapshot
 from curtailcoin.db.schema import curtailment_records, settlement_periods
+from curtailcoin.ingest import FAILED, FETCHED_INCOMPLETE
 from curtailcoin.miners import MinerModel
 from curtailcoin.reconcile.checkpoints import (
     RECONCILIATION_CHECKPOINT,
@@ -615,14 +616,14 @@ def _iso(dates: Sequence[date], limit: int = 20) -> list[str]:
 
 
 def _fetch_errors(conn: Connection, dates: Sequence[date]) -> dict[str, list[str]]:
-    """Stored fetch errors of failed periods, per date (the reason the date is incomplete)."""
+    """Stored reasons of failed and fetched-incomplete periods, per date (why it is incomplete)."""
     if not dates:
         return {}
     p = settlement_periods.c
     rows = conn.execute(
         select(p.settlement_date, p.settlement_period, p.error).where(
             p.settlement_date.between(min(dates), max(dates)),
-            p.fetch_status == "failed",
+            p.fetch_status.in_((FAILED, FETCHED_INCOMPLETE)),
         )
     ).all()
     out: dict[str, list[str]] = {}

@@ -1,58 +1,55 @@
 """The Elexon Insights API: settlement bid stacks, acceptance volumes and BM units.
 
-Parsing is strict: a line that does not match Elexon's ``SettlementStackResponse`` schema is a
-``PermanentSourceError`` (a schema change must be noticed, not swallowed).
+Parsing is strict (:mod:`.elexon_schema`, :mod:`.elexon_stack`): an answer that does not match
+Elexon's documented schema is an ``ElexonSchemaError``, a permanent failure of that request (a
+schema change must be noticed, not swallowed).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 from curtailcoin.config import Settings
 from curtailcoin.settlement import check_period
+from curtailcoin.sources.elexon_schema import (
+    ElexonSchemaError,
+    data_array,
+    opt_float,
+    opt_int,
+    opt_str,
+    req_date,
+    req_int,
+)
+from curtailcoin.sources.elexon_stack import (
+    STACK_LINE_KEYS,
+    StackLine,
+    parse_stack_line,
+    parse_stack_response,
+)
 from curtailcoin.sources.http import (
     JsonHttpClient,
-    PermanentSourceError,
+    RetriesExhaustedError,
     RetryPolicy,
     SourceError,
 )
 
-
-class ElexonSchemaError(PermanentSourceError):
-    """Elexon answered with JSON that does not match its documented schema."""
-
-
-@dataclass(frozen=True, slots=True)
-class StackLine:
-    """One line of the settlement bid (or offer) stack, fields as Elexon names them."""
-
-    settlement_date: date
-    settlement_period: int
-    start_time: datetime | None
-    created_datetime: datetime | None
-    sequence_number: int
-    bm_unit_id: str | None
-    acceptance_id: int | None
-    bid_offer_pair_id: int | None
-    cadl_flag: bool | None
-    so_flag: bool | None
-    stor_provider_flag: bool | None
-    repriced_indicator: bool | None
-    reserve_scarcity_price: float | None
-    original_price: float | None
-    volume: float
-    dmat_adjusted_volume: float | None
-    arbitrage_adjusted_volume: float | None
-    niv_adjusted_volume: float | None
-    par_adjusted_volume: float | None
-    final_price: float | None
-    transmission_loss_multiplier: float | None
-    tlm_adjusted_volume: float | None
-    tlm_adjusted_cost: float | None
+__all__ = [
+    "STACK_LINE_KEYS",
+    "AcceptanceVolume",
+    "ElexonClient",
+    "ElexonSchemaError",
+    "PeriodResult",
+    "StackLine",
+    "parse_acceptance_volumes",
+    "parse_bm_units",
+    "parse_stack_line",
+    "parse_stack_response",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,169 +63,20 @@ class AcceptanceVolume:
     total_volume_accepted: float | None
 
 
-def _where(context: str, key: str) -> str:
-    return f"{context}: field {key!r}"
-
-
-def _opt_float(raw: Mapping[str, Any], key: str, context: str) -> float | None:
-    value = raw.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ElexonSchemaError(f"{_where(context, key)} is {value!r}, expected a number")
-    return float(value)
-
-
-def _req_float(raw: Mapping[str, Any], key: str, context: str) -> float:
-    value = _opt_float(raw, key, context)
-    if value is None:
-        raise ElexonSchemaError(f"{_where(context, key)} is missing or null, expected a number")
-    return value
-
-
-def _opt_int(raw: Mapping[str, Any], key: str, context: str) -> int | None:
-    value = raw.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ElexonSchemaError(f"{_where(context, key)} is {value!r}, expected an integer")
-    return value
-
-
-def _req_int(raw: Mapping[str, Any], key: str, context: str) -> int:
-    value = _opt_int(raw, key, context)
-    if value is None:
-        raise ElexonSchemaError(f"{_where(context, key)} is missing or null, expected an integer")
-    return value
-
-
-def _opt_bool(raw: Mapping[str, Any], key: str, context: str) -> bool | None:
-    value = raw.get(key)
-    if value is None or isinstance(value, bool):
-        return value
-    raise ElexonSchemaError(f"{_where(context, key)} is {value!r}, expected a boolean")
-
-
-def _opt_str(raw: Mapping[str, Any], key: str, context: str) -> str | None:
-    value = raw.get(key)
-    if value is None or isinstance(value, str):
-        return value
-    raise ElexonSchemaError(f"{_where(context, key)} is {value!r}, expected a string")
-
-
-def _opt_datetime(raw: Mapping[str, Any], key: str, context: str) -> datetime | None:
-    text = _opt_str(raw, key, context)
-    if text is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ElexonSchemaError(
-            f"{_where(context, key)} is {text!r}, expected a date-time"
-        ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
-def _req_date(raw: Mapping[str, Any], key: str, context: str) -> date:
-    text = _opt_str(raw, key, context)
-    try:
-        return date.fromisoformat((text or "")[:10])
-    except ValueError:
-        raise ElexonSchemaError(f"{_where(context, key)} is {text!r}, expected a date") from None
-
-
-def parse_stack_line(raw: Any, context: str = "stack line") -> StackLine:
-    """Parse one ``SettlementStackResponse`` object strictly."""
-    if not isinstance(raw, dict):
-        raise ElexonSchemaError(f"{context} is {type(raw).__name__}, expected an object")
-    return StackLine(
-        settlement_date=_req_date(raw, "settlementDate", context),
-        settlement_period=_req_int(raw, "settlementPeriod", context),
-        start_time=_opt_datetime(raw, "startTime", context),
-        created_datetime=_opt_datetime(raw, "createdDateTime", context),
-        sequence_number=_req_int(raw, "sequenceNumber", context),
-        bm_unit_id=_opt_str(raw, "id", context),
-        acceptance_id=_opt_int(raw, "acceptanceId", context),
-        bid_offer_pair_id=_opt_int(raw, "bidOfferPairId", context),
-        cadl_flag=_opt_bool(raw, "cadlFlag", context),
-        so_flag=_opt_bool(raw, "soFlag", context),
-        stor_provider_flag=_opt_bool(raw, "storProviderFlag", context),
-        repriced_indicator=_opt_bool(raw, "repricedIndicator", context),
-        reserve_scarcity_price=_opt_float(raw, "reserveScarcityPrice", context),
-        original_price=_opt_float(raw, "originalPrice", context),
-        volume=_req_float(raw, "volume", context),
-        dmat_adjusted_volume=_opt_float(raw, "dmatAdjustedVolume", context),
-        arbitrage_adjusted_volume=_opt_float(raw, "arbitrageAdjustedVolume", context),
-        niv_adjusted_volume=_opt_float(raw, "nivAdjustedVolume", context),
-        par_adjusted_volume=_opt_float(raw, "parAdjustedVolume", context),
-        final_price=_opt_float(raw, "finalPrice", context),
-        transmission_loss_multiplier=_opt_float(raw, "transmissionLossMultiplier", context),
-        tlm_adjusted_volume=_opt_float(raw, "tlmAdjustedVolume", context),
-        tlm_adjusted_cost=_opt_float(raw, "tlmAdjustedCost", context),
-    )
-
-
-def _data_array(payload: Any, url_hint: str) -> list[Any]:
-    if not isinstance(payload, dict) or "data" not in payload:
-        raise ElexonSchemaError(
-            f"{url_hint}: expected an object with 'data', got {str(payload)[:80]}"
-        )
-    data = payload["data"]
-    if data is None:
-        return []
-    if not isinstance(data, list):
-        raise ElexonSchemaError(f"{url_hint}: 'data' is {type(data).__name__}, expected an array")
-    return data
-
-
-def parse_stack_response(
-    payload: Any,
-    settlement_date: date,
-    period: int,
-    keep: Callable[[str | None], bool] | None = None,
-) -> tuple[list[StackLine], int]:
-    """Parse a stack response; return the kept lines and the number of lines in the stack.
-
-    Every line must belong to the requested date and period. Lines whose BM unit ``keep``
-    rejects (non-wind units, say) are checked for their shape only, not parsed field by field.
-    """
-    hint = f"stack {settlement_date.isoformat()} period {period}"
-    data = _data_array(payload, hint)
-    day = settlement_date.isoformat()
-    lines: list[StackLine] = []
-    for index, raw in enumerate(data):
-        context = f"{hint} line {index}"
-        if keep is not None and isinstance(raw, dict) and not keep(raw.get("id")):
-            same_day = str(raw.get("settlementDate", ""))[:10] == day
-            if not same_day or raw.get("settlementPeriod") != period:
-                raise ElexonSchemaError(f"{context} is for another date or period")
-            _req_float(raw, "volume", context)
-            continue
-        line = parse_stack_line(raw, context)
-        if line.settlement_date != settlement_date or line.settlement_period != period:
-            raise ElexonSchemaError(
-                f"{hint}: a line is for {line.settlement_date} period {line.settlement_period}"
-            )
-        lines.append(line)
-    return lines, len(data)
-
-
 def parse_acceptance_volumes(payload: Any, settlement_date: date) -> list[AcceptanceVolume]:
     hint = f"acceptance volumes {settlement_date.isoformat()}"
     out: list[AcceptanceVolume] = []
-    for index, raw in enumerate(_data_array(payload, hint)):
+    for index, raw in enumerate(data_array(payload, hint)):
         context = f"{hint} item {index}"
         if not isinstance(raw, dict):
-            raise ElexonSchemaError(f"{context} is not an object")
+            raise ElexonSchemaError(context, "item is not an object")
         out.append(
             AcceptanceVolume(
-                settlement_date=_req_date(raw, "settlementDate", context),
-                settlement_period=_req_int(raw, "settlementPeriod", context),
-                bm_unit_id=_opt_str(raw, "bmUnit", context),
-                acceptance_id=_opt_int(raw, "acceptanceId", context),
-                total_volume_accepted=_opt_float(raw, "totalVolumeAccepted", context),
+                settlement_date=req_date(raw, "settlementDate", context),
+                settlement_period=req_int(raw, "settlementPeriod", context),
+                bm_unit_id=opt_str(raw, "bmUnit", context),
+                acceptance_id=opt_int(raw, "acceptanceId", context),
+                total_volume_accepted=opt_float(raw, "totalVolumeAccepted", context),
             )
         )
     return out
@@ -237,14 +85,14 @@ def parse_acceptance_volumes(payload: Any, settlement_date: date) -> list[Accept
 def parse_bm_units(payload: Any) -> list[dict[str, Any]]:
     """The BM unit list is a bare array; entries with an empty ``elexonBmUnit`` are dropped."""
     if not isinstance(payload, list):
-        raise ElexonSchemaError(f"bmunits: expected an array, got {type(payload).__name__}")
+        raise ElexonSchemaError("bmunits", f"expected an array, got {type(payload).__name__}")
     units: list[dict[str, Any]] = []
     for index, raw in enumerate(payload):
         context = f"bmunits item {index}"
         if not isinstance(raw, dict):
-            raise ElexonSchemaError(f"{context} is not an object")
+            raise ElexonSchemaError(context, "item is not an object")
         for key in ("elexonBmUnit", "fuelType", "leadPartyName", "generationCapacity"):
-            _opt_str(raw, key, context)
+            opt_str(raw, key, context)
         if raw.get("elexonBmUnit"):
             units.append(raw)
     return units
@@ -264,6 +112,20 @@ class PeriodResult:
     def ok(self) -> bool:
         return self.error is None
 
+    @property
+    def cause(self) -> str | None:
+        """The error without what is specific to this period: equal for periods failing alike."""
+        error = self.error
+        if error is None:
+            return None
+        if isinstance(error, ElexonSchemaError):
+            return error.cause
+        text = str(error.last) if isinstance(error, RetriesExhaustedError) else str(error)
+        text = re.sub(rf"/{self.settlement_period}\b(?!-)", "/{period}", text)
+        if isinstance(error, RetriesExhaustedError):
+            return f"gave up after {error.tries} tries: {text}"
+        return text
+
 
 class ElexonClient(JsonHttpClient):
     """Async client for the Insights endpoints CurtailCoin uses."""
@@ -274,6 +136,7 @@ class ElexonClient(JsonHttpClient):
             "concurrency": settings.concurrency,
             "requests_per_second": settings.requests_per_second,
             "timeout_s": settings.request_timeout_s,
+            "setting": "CURTAILCOIN_ELEXON_BASE_URL",
             "policy": RetryPolicy(
                 max_tries=settings.max_tries,
                 max_time_s=settings.max_retry_time_s,

@@ -812,6 +812,7 @@ def _ingest_out(result: ReingestResult) -> IngestOut:
         total_payment=result.payment_gbp,
         bitcoin=result.bitcoin,
         failed_periods={str(k): v for k, v in sorted(result.failed_periods.items())},
+        incomplete_periods={str(k): v for k, v in sorted(result.incomplete_periods.items())},
         pending_periods=result.pending_periods,
         warnings=result.warnings,
     )

@@ -57,7 +57,7 @@ from curtailcoin.db.schema import (
     settlement_periods,
     yearly_summaries,
 )
-from curtailcoin.ingest import FAILED, SUCCESSFUL_STATUSES
+from curtailcoin.ingest import FAILED, FETCHED_INCOMPLETE, SUCCESSFUL_STATUSES
 from curtailcoin.miners import MinerModel, load_catalogue
 from curtailcoin.settlement import (
     local_hours,
@@ -259,11 +259,13 @@ class DataStatus:
     periods_expected: int = 0
     periods_fetched: int = 0
     periods_failed: int = 0
+    periods_incomplete: int = 0  # stored, but a needed figure was null (neither ok nor failed)
     periods_missing: int = 0
     days_expected: int = 0
     days_complete: int = 0
     incomplete_dates: list[date] = field(default_factory=list)
     missing_periods: list[int] = field(default_factory=list)  # day scope only
+    incomplete_periods: dict[int, str] = field(default_factory=dict)  # day scope: the reasons
     pending_periods: int = 0  # periods with curtailment and no known difficulty
     last_fetched_at: datetime | None = None
 
@@ -297,6 +299,7 @@ def data_status(conn: Connection, scope: Scope, now: datetime | None = None) -> 
             func.sum(case((sp.fetch_status == FAILED, 1), else_=0)),
             func.sum(case((and_(sp.record_count > 0, sp.difficulty.is_(None)), 1), else_=0)),
             func.max(sp.fetched_at),
+            func.sum(case((sp.fetch_status == FETCHED_INCOMPLETE, 1), else_=0)),
         )
         .where(sp.settlement_date >= scope.start, sp.settlement_date <= last)
         .group_by(sp.settlement_date)
@@ -312,13 +315,16 @@ def data_status(conn: Connection, scope: Scope, now: datetime | None = None) -> 
     if scope.timeframe == "day":
         detailed.add(scope.start)
     periods: dict[date, dict[int, str]] = {}
+    reasons: dict[date, dict[int, str]] = {}
     if detailed:
         for detail in conn.execute(
-            select(sp.settlement_date, sp.settlement_period, sp.fetch_status).where(
+            select(sp.settlement_date, sp.settlement_period, sp.fetch_status, sp.error).where(
                 sp.settlement_date.in_(sorted(detailed))
             )
         ):
             periods.setdefault(detail[0], {})[int(detail[1])] = detail[2]
+            if detail[2] == FETCHED_INCOMPLETE:
+                reasons.setdefault(detail[0], {})[int(detail[1])] = detail[3] or ""
     day = scope.start
     while day <= last:
         expected = periods_started(day, now) if day == today else periods_in_day(day)
@@ -327,16 +333,21 @@ def data_status(conn: Connection, scope: Scope, now: datetime | None = None) -> 
             fetched_list = [p for p in range(1, expected + 1) if have.get(p) in SUCCESSFUL_STATUSES]
             fetched = len(fetched_list)
             failed = sum(1 for p in range(1, expected + 1) if have.get(p) == FAILED)
+            why = {p: e for p, e in reasons.get(day, {}).items() if p <= expected}
+            incomplete = len(why)
             if fetched < expected and scope.timeframe == "day":
                 got = set(fetched_list)
                 status.missing_periods = [p for p in range(1, expected + 1) if p not in got]
+                status.incomplete_periods = dict(sorted(why.items()))
         else:
             counts = stored.get(day)
             fetched = min(expected, _int(counts[1])) if counts is not None else 0
             failed = _int(counts[2]) if counts is not None else 0
+            incomplete = _int(counts[5]) if counts is not None else 0
         status.periods_expected += expected
         status.periods_fetched += fetched
         status.periods_failed += failed
+        status.periods_incomplete += incomplete
         status.days_expected += 1
         if fetched == expected:
             status.days_complete += 1
@@ -640,9 +651,11 @@ def _tracked_farm_days(conn: Connection, scope: Scope, model: MinerModel, *colum
     if scope.farm_id is not None:
         query = query.where(bfd.farm_id == scope.farm_id)
     if scope.lead_party is not None:
-        farms = conn.execute(
-            select(fd.farm_id).where(_farm_day_filter(scope)).distinct()
-        ).scalars().all()
+        farms = (
+            conn.execute(select(fd.farm_id).where(_farm_day_filter(scope)).distinct())
+            .scalars()
+            .all()
+        )
         query = (
             query.select_from(
                 bitcoin_farm_daily_summaries.join(

@@ -51,11 +51,23 @@ class DataStatusOut(ApiModel):
     periods_expected: int = Field(description="Settlement periods of the scope up to now")
     periods_fetched: int = Field(description="Periods fetched successfully (with or without data)")
     periods_failed: int = Field(description="Periods whose last fetch failed")
-    periods_missing: int = Field(description="Periods not fetched successfully")
+    periods_incomplete: int = Field(
+        description="Periods fetched and stored with a figure the headline needs null in the "
+        "source (soFlag or originalPrice of a wind bid): neither complete nor failed"
+    )
+    periods_missing: int = Field(
+        description="Periods not fetched successfully (failed, incomplete or never fetched)"
+    )
     days_expected: int
     days_complete: int
     incomplete_dates: list[date] = Field(description="Dates not fully fetched (up to 62 shown)")
-    missing_periods: list[int] = Field(description="Day scope: period numbers not fetched")
+    missing_periods: list[int] = Field(
+        description="Day scope: period numbers not fetched successfully"
+    )
+    incomplete_periods: dict[int, str] = Field(
+        description="Day scope: the incomplete periods and why (e.g. 'soFlag null on 3 wind bid "
+        "lines (T_ABRBO-1)')"
+    )
     pending_periods: int = Field(
         description="Periods with curtailment whose network difficulty is not known yet: their "
         "energy has no Bitcoin figure until it is"
@@ -358,5 +370,9 @@ class IngestOut(ApiModel):
     total_payment: float = Field(description=GBP_TO_FARMS)
     bitcoin: dict[str, float] = Field(description="BTC per tracked model")
     failed_periods: dict[str, str]
+    incomplete_periods: dict[str, str] = Field(
+        description="Periods stored with a figure missing at the source (soFlag or "
+        "originalPrice null on a wind bid), and why"
+    )
     pending_periods: list[int]
     warnings: list[str]

@@ -71,11 +71,13 @@ def status_out(status: q.DataStatus) -> DataStatusOut:
         periods_expected=status.periods_expected,
         periods_fetched=status.periods_fetched,
         periods_failed=status.periods_failed,
+        periods_incomplete=status.periods_incomplete,
         periods_missing=status.periods_missing,
         days_expected=status.days_expected,
         days_complete=status.days_complete,
         incomplete_dates=status.incomplete_dates[:MAX_LISTED_DATES],
         missing_periods=status.missing_periods,
+        incomplete_periods=status.incomplete_periods,
         pending_periods=status.pending_periods,
         last_fetched_at=status.last_fetched_at,
     )

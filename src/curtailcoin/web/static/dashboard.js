@@ -347,6 +347,11 @@
       if (state.timeframe === "day") {
         what = "<strong>Data incomplete for this date:</strong> " + status.periodsFetched + " of " + status.periodsExpected +
           " settlement periods fetched (missing " + esc(periodRuns(status.missingPeriods)) + (status.periodsFailed ? "; " + status.periodsFailed + " failed" : "") + ").";
+        var reasons = Object.keys(status.incompletePeriods || {}).map(function (p) { return status.incompletePeriods[p]; });
+        if (reasons.length) {
+          what += " " + status.periodsIncomplete + " period(s) stored with a figure missing at the source (" +
+            esc(reasons.filter(function (r, i) { return reasons.indexOf(r) === i; }).slice(0, 2).join("; ")) + ").";
+        }
       } else {
         var shown = status.incompleteDates.slice(0, 4).map(longDate).join(", ");
         what = "<strong>Data incomplete:</strong> " + (status.daysExpected - status.daysComplete) + " of " + status.daysExpected +
