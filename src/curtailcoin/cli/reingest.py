@@ -98,12 +98,20 @@ def reingest(
         help="Complete reingestion: clear and reingest every period, compute every tracked "
         "model, verify every period and model, print the verification table.",
     ),
+    accept_shrink: bool = typer.Option(
+        False,
+        "--accept-shrink",
+        help="Apply Elexon's answer even when the drift guard finds it implausible (it would "
+        "remove most of the stored date: every period empty, every payment zero, a measure "
+        "falling by more than CURTAILCOIN_SHRINK_MAX_DROP).",
+    ),
 ) -> None:
     """Reingest one settlement date from Elexon and recompute its Bitcoin potential.
 
     Every period is fetched first; the date is then replaced in one transaction. If any period
-    fails after retries nothing changes and the exit code is 1. Exit 0 only when the date is
-    complete; 2 on bad input.
+    fails after retries nothing changes and the exit code is 1. An answer that would remove most
+    of the stored date is held back (the date is *suspect*, exit 1) unless --accept-shrink.
+    Exit 0 only when the date is complete; 2 on bad input.
     """
     settings = settings_and_logging(verbose, "reingest")
     settlement_date = date_argument(date)
@@ -137,6 +145,7 @@ def reingest(
                     skip_bitcoin=skip_bitcoin,
                     skip_verify=skip_verify,
                     clear_all_models=complete,
+                    accept_shrink=accept_shrink,
                 )
         finally:
             locks.close()
@@ -145,6 +154,15 @@ def reingest(
         result = asyncio.run(locked())
     except LockBusyError as exc:
         fail(str(exc), EXIT_FAILED)
+    if result.suspect:
+        day = settlement_date.isoformat()
+        if as_json:
+            print(json.dumps(result.to_json()))
+        fail(
+            f"{day} is suspect: {result.suspect_reason}; the stored data is kept; apply it with "
+            f"curtailcoin reingest {day} --accept-shrink",
+            EXIT_FAILED,
+        )
     if as_json:
         print(json.dumps(result.to_json()))
     else:

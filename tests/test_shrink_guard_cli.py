@@ -1,0 +1,137 @@
+"""The drift guard through the installed command, against the local Elexon server, on SQLite and
+PostgreSQL: an implausible answer is held back and reported as suspect; it is applied only on
+request; real revisions go through."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from curtailcoin.db.schema import suspect_dates
+from curtailcoin.testservers import ElexonTestServer
+from test_reconcile_support import TABLES, cli
+
+DAY = "2025-01-17"
+EVERY_PERIOD = rf"/stack/all/bid/{DAY}/"
+
+
+def raw_snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every reconciled table, exactly as stored (floats compared bit for bit)."""
+    with engine.connect() as conn:
+        return {
+            t.name: sorted((tuple(row) for row in conn.execute(select(t))), key=repr)
+            for t in TABLES
+        }
+
+
+def suspect_rows(engine: Engine) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(select(suspect_dates)).mappings()]
+
+
+def error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("error:")]
+
+
+def reingest_heavy(server: ElexonTestServer, env: dict[str, str]) -> dict[str, Any]:
+    server.set_day(DAY, "heavy")
+    done = cli("reingest", DAY, "--json", "--skip-verify", env=env)
+    assert done.returncode == 0, done.stderr
+    payload: dict[str, Any] = json.loads(done.stdout)
+    assert payload["records"] > 5000 and payload["suspect"] is False
+    return payload
+
+
+@pytest.mark.db
+def test_every_period_empty_is_held_back_then_applied_on_request(
+    engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
+) -> None:
+    good = reingest_heavy(elexon_server, source_env)
+    before = raw_snapshot(engine)
+    elexon_server.faults.add("empty_data", match=EVERY_PERIOD)
+
+    held = cli("reingest", DAY, env=source_env)
+    assert held.returncode == 1
+    lines = error_lines(held.stderr)
+    assert len(lines) == 1, held.stderr
+    line = lines[0]
+    assert line.startswith(f"error: {DAY} is suspect: the answer would replace ")
+    assert f"{good['records']:,} records" in line and "with 0 records: every period empty" in line
+    assert line.endswith(
+        f"; the stored data is kept; apply it with curtailcoin reingest {DAY} --accept-shrink"
+    )
+    assert "date suspect" in held.stderr  # the WARNING log line
+    assert raw_snapshot(engine) == before  # bit for bit
+    (row,) = suspect_rows(engine)
+    assert row["stored_records"] == good["records"] and row["fetched_records"] == 0
+    assert row["periods"] is None and row["detected_by"] == "reingest"
+
+    status = cli("reconcile", "status", "--json", env=source_env)
+    data = json.loads(status.stdout)
+    assert data["suspect_count"] == 1
+    assert [s["date"] for s in data["suspect_dates"]] == [DAY]
+    assert DAY in data["problem_dates"]
+    (per_day,) = [r for r in data["per_date"] if r["date"] == DAY]
+    assert per_day["suspect"].endswith("every period empty")
+    assert cli("reconcile", "status", "--check", env=source_env).returncode == 1
+
+    analyze = cli("reconcile", "analyze", env=source_env)
+    assert "suspect" in analyze.stdout
+    assert f"curtailcoin reingest {DAY} --accept-shrink" in analyze.stdout
+    analysis = json.loads(cli("reconcile", "analyze", "--json", env=source_env).stdout)
+    (finding,) = [f for f in analysis["findings"] if f["kind"] == "suspect"]
+    assert finding["dates"] == [DAY]
+
+    jobs = cli("jobs", "status", "--json", env=source_env)
+    assert [s["date"] for s in json.loads(jobs.stdout)["suspect_dates"]] == [DAY]
+    assert DAY in cli("jobs", "status", env=source_env).stdout
+
+    applied = cli("reingest", DAY, "--accept-shrink", "--json", "--skip-verify", env=source_env)
+    assert applied.returncode == 0, applied.stderr
+    payload = json.loads(applied.stdout)
+    assert payload["records"] == 0 and payload["shrink_accepted"] is True
+    assert payload["suspect"] is False
+    assert suspect_rows(engine) == []
+
+
+@pytest.mark.db
+def test_every_payment_zero_is_suspect_json(
+    engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
+) -> None:
+    reingest_heavy(elexon_server, source_env)
+    before = raw_snapshot(engine)
+    elexon_server.faults.add("set_field", field="originalPrice", value="0", match=EVERY_PERIOD)
+    held = cli("reingest", DAY, "--json", env=source_env)
+    assert held.returncode == 1
+    payload = json.loads(held.stdout)
+    assert payload["suspect"] is True and payload["written"] is False
+    assert payload["complete"] is False
+    assert payload["suspect_reason"].endswith("every payment zero")
+    assert len(error_lines(held.stderr)) == 1
+    assert raw_snapshot(engine) == before
+    assert len(suspect_rows(engine)) == 1
+
+
+@pytest.mark.db
+def test_a_real_revision_goes_through_and_clears_the_suspect_mark(
+    engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
+) -> None:
+    good = reingest_heavy(elexon_server, source_env)
+    # Every volume a thousandth of a MWh: records unchanged, the energy gone.
+    elexon_server.faults.add("set_field", field="volume", value="-0.001", match=EVERY_PERIOD)
+    held = cli("reingest", DAY, env=source_env)
+    assert held.returncode == 1
+    assert "curtailed MWh fell by" in error_lines(held.stderr)[0]
+    elexon_server.faults.clear()
+    elexon_server.revise(DAY)
+    done = cli("reingest", DAY, "--json", "--skip-verify", env=source_env)
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    assert payload["written"] is True and payload["suspect"] is False
+    assert payload["records"] != good["records"] or payload["curtailed_mwh"] != pytest.approx(
+        good["curtailed_mwh"], rel=1e-12
+    )
+    assert suspect_rows(engine) == []
