@@ -135,3 +135,58 @@ def test_a_real_revision_goes_through_and_clears_the_suspect_mark(
         good["curtailed_mwh"], rel=1e-12
     )
     assert suspect_rows(engine) == []
+
+
+def outcome(done: Any) -> dict[str, Any]:
+    summary: dict[str, Any] = json.loads(done.stdout)
+    (day,) = [d for d in summary["dates"] if d["date"] == DAY]
+    return day
+
+
+@pytest.mark.db
+@pytest.mark.slow
+def test_reconciliation_keeps_the_data_reports_suspect_and_applies_on_decision(
+    engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
+) -> None:
+    reingest_heavy(elexon_server, source_env)
+    before = raw_snapshot(engine)
+    elexon_server.faults.add("empty_data", match=EVERY_PERIOD)
+
+    checked = cli("reconcile", "date", DAY, "--json", env=source_env)
+    assert checked.returncode == 1
+    held = outcome(checked)
+    assert held["status"] == "suspect" and held["attempts"] == 1  # not retried as transient
+    assert held["reason"].startswith("suspect: the answer would replace ")
+    assert held["reason"].endswith(f"reconcile date {DAY} --accept-shrink")
+    assert json.loads(checked.stdout)["suspect_dates"][0]["date"] == DAY
+    assert raw_snapshot(engine) == before
+    assert [r["detected_by"] for r in suspect_rows(engine)] == ["reconcile"]
+
+    # The weekly run (no --source) picks the suspect date up and asks Elexon again.
+    weekly = cli("reconcile", "run", "--json", env=source_env)
+    assert weekly.returncode == 1
+    assert outcome(weekly)["status"] == "suspect"
+    assert raw_snapshot(engine) == before
+
+    decided = cli("reconcile", "date", DAY, "--accept-shrink", "--json", env=source_env)
+    assert decided.returncode == 0, decided.stdout
+    assert outcome(decided)["records"] == 0
+    assert suspect_rows(engine) == []
+
+
+@pytest.mark.db
+@pytest.mark.slow
+def test_an_answer_that_agrees_again_clears_the_mark(
+    engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
+) -> None:
+    reingest_heavy(elexon_server, source_env)
+    elexon_server.faults.add("empty_data", match=EVERY_PERIOD)
+    assert cli("reingest", DAY, env=source_env).returncode == 1
+    assert len(suspect_rows(engine)) == 1
+    elexon_server.faults.clear()
+    weekly = cli("reconcile", "run", "--json", env=source_env)
+    assert weekly.returncode == 0, weekly.stdout
+    cleared = outcome(weekly)
+    assert cleared["status"] == "fixed"
+    assert any("cleared the suspect mark" in a for a in cleared["actions"])
+    assert suspect_rows(engine) == []

@@ -350,6 +350,16 @@ async def _fix_database_level(
     return report, mismatches
 
 
+async def _fix_or_keep(
+    ctx: ReconcileContext, settlement_date: date, out: DateOutcome
+) -> tuple[DateReport, list[SummaryMismatch]]:
+    """The database-level fixes, except for a suspect date: nothing of it changes."""
+    if out.status == "suspect":
+        engine = ctx.engine
+        return await run_db(engine, check_date, engine, settlement_date, ctx.model_keys, ctx.now)
+    return await _fix_database_level(ctx, settlement_date, out)
+
+
 def _finish(out: DateOutcome, report: DateReport, mismatches: list[SummaryMismatch]) -> None:
     out.after = problems_of(report, mismatches)
     out.records = report.records
@@ -506,7 +516,7 @@ async def fix_date_comprehensive(
         out.actions.append("cleared the suspect mark: Elexon's answer agrees with the stored data")
         log.info("suspect mark cleared", extra={"date": day})
 
-    report, mismatches = await _fix_database_level(ctx, settlement_date, out)
+    report, mismatches = await _fix_or_keep(ctx, settlement_date, out)
     _finish(out, report, mismatches)
     out.requests = ctx.requests - requests_before
     out.elapsed_s = time.perf_counter() - started
@@ -705,7 +715,7 @@ async def process_critical_date(ctx: ReconcileContext, settlement_date: date) ->
                     out.actions.append(
                         f"reingested {what} (each period verified against acceptance volumes)"
                     )
-            report, mismatches = await _fix_database_level(ctx, settlement_date, out)
+            report, mismatches = await _fix_or_keep(ctx, settlement_date, out)
             _finish(out, report, mismatches)
             if (failed or unverified) and out.status != "suspect":
                 out.status = "failed"
