@@ -36,20 +36,25 @@ def error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("error:")]
 
 
-def reingest_heavy(server: ElexonTestServer, env: dict[str, str]) -> dict[str, Any]:
-    server.set_day(DAY, "heavy")
+def reingest_day(
+    server: ElexonTestServer, env: dict[str, str], kind: str = "heavy"
+) -> dict[str, Any]:
+    """A good reingest first: a heavy day (thousands of records) or a light one (hundreds)."""
+    server.set_day(DAY, kind)
     done = cli("reingest", DAY, "--json", "--skip-verify", env=env)
     assert done.returncode == 0, done.stderr
     payload: dict[str, Any] = json.loads(done.stdout)
-    assert payload["records"] > 5000 and payload["suspect"] is False
+    assert payload["records"] > (5000 if kind == "heavy" else 100)
+    assert payload["suspect"] is False
     return payload
 
 
 @pytest.mark.db
+@pytest.mark.slow
 def test_every_period_empty_is_held_back_then_applied_on_request(
     engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
 ) -> None:
-    good = reingest_heavy(elexon_server, source_env)
+    good = reingest_day(elexon_server, source_env)
     before = raw_snapshot(engine)
     elexon_server.faults.add("empty_data", match=EVERY_PERIOD)
 
@@ -101,7 +106,7 @@ def test_every_period_empty_is_held_back_then_applied_on_request(
 def test_every_payment_zero_is_suspect_json(
     engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
 ) -> None:
-    reingest_heavy(elexon_server, source_env)
+    reingest_day(elexon_server, source_env, "light")
     before = raw_snapshot(engine)
     elexon_server.faults.add("set_field", field="originalPrice", value="0", match=EVERY_PERIOD)
     held = cli("reingest", DAY, "--json", env=source_env)
@@ -119,7 +124,7 @@ def test_every_payment_zero_is_suspect_json(
 def test_a_real_revision_goes_through_and_clears_the_suspect_mark(
     engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
 ) -> None:
-    good = reingest_heavy(elexon_server, source_env)
+    good = reingest_day(elexon_server, source_env, "light")
     # Every volume a thousandth of a MWh: records unchanged, the energy gone.
     elexon_server.faults.add("set_field", field="volume", value="-0.001", match=EVERY_PERIOD)
     held = cli("reingest", DAY, env=source_env)
@@ -148,7 +153,7 @@ def outcome(done: Any) -> dict[str, Any]:
 def test_reconciliation_keeps_the_data_reports_suspect_and_applies_on_decision(
     engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
 ) -> None:
-    reingest_heavy(elexon_server, source_env)
+    reingest_day(elexon_server, source_env)
     before = raw_snapshot(engine)
     elexon_server.faults.add("empty_data", match=EVERY_PERIOD)
 
@@ -179,7 +184,7 @@ def test_reconciliation_keeps_the_data_reports_suspect_and_applies_on_decision(
 def test_an_answer_that_agrees_again_clears_the_mark(
     engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
 ) -> None:
-    reingest_heavy(elexon_server, source_env)
+    reingest_day(elexon_server, source_env, "light")
     elexon_server.faults.add("empty_data", match=EVERY_PERIOD)
     assert cli("reingest", DAY, env=source_env).returncode == 1
     assert len(suspect_rows(engine)) == 1

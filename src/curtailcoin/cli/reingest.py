@@ -52,6 +52,8 @@ def print_results(result: ReingestResult) -> None:
     table.add_row("Fetch / write", f"{result.fetch_seconds:.2f} s / {result.write_seconds:.2f} s")
     table.add_row("Complete", "yes" if result.complete else "NO")
     console.print(table)
+    if result.shrink_accepted:
+        console.print(f"[yellow]applied on request (--accept-shrink):[/] {result.suspect_reason}")
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
     for period, error in sorted(result.failed_periods.items()):
