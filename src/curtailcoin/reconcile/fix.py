@@ -532,7 +532,7 @@ def _held_back(out: DateOutcome, reason: str | None) -> None:
         f"curtailcoin reconcile date {day} --accept-shrink"
     )
     out.actions.append("kept the stored data (the answer is suspect)")
-    log.warning("date suspect; stored data kept", extra={"date": day, "reason": reason})
+    # ``reingest_date`` has logged the WARNING line with the date and the reason.
 
 
 def _clear_suspect(engine: Engine, settlement_date: date) -> None:
