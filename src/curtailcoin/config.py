@@ -61,6 +61,14 @@ class Settings(BaseSettings):
     source_tolerance_mwh: float = 0.01
     source_tolerance_gbp: float = 0.01
 
+    # The drift guard (``shrink_guard``): an answer removing most of a stored date is held back.
+    shrink_max_drop: float = Field(
+        default=0.5, gt=0, le=1, description="largest share a measure may fall by"
+    )
+    shrink_min_records: int = Field(
+        default=100, ge=0, description="stored records below which the guard does not apply"
+    )
+
     api_token: str | None = None
 
     @field_validator("tracked_models", mode="before")

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from curtailcoin.calculations import (
     VerificationRow,
@@ -41,12 +41,20 @@ from curtailcoin.settlement import (
     periods_started,
     settlement_today,
 )
+from curtailcoin.shrink_guard import ShrinkVerdict, judge
 from curtailcoin.sources.elexon import ElexonClient, PeriodResult
 from curtailcoin.sources.http import SourceError
 from curtailcoin.sources.mempool import mempool_client
 from curtailcoin.summaries import (
     rebuild_bitcoin_summaries,
     rebuild_curtailment_summaries,
+)
+from curtailcoin.suspects import (
+    clear_suspect,
+    fetched_totals,
+    record_suspect,
+    shrink_limits,
+    stored_totals,
 )
 
 log = logging.getLogger("curtailcoin.pipeline")
@@ -93,6 +101,18 @@ class ReingestResult:
     timeouts: int = 0
     fetch_seconds: float = 0.0
     write_seconds: float = 0.0
+    # the drift guard: an implausible answer is held back (``suspect``) unless accepted
+    shrink: ShrinkVerdict | None = None
+    shrink_accepted: bool = False
+
+    @property
+    def suspect(self) -> bool:
+        """The answer was held back: the stored data was kept."""
+        return self.shrink is not None and self.shrink.suspect and not self.shrink_accepted
+
+    @property
+    def suspect_reason(self) -> str | None:
+        return self.shrink.reason if self.shrink is not None and self.shrink.suspect else None
 
     @property
     def verification_ok(self) -> bool:
@@ -103,6 +123,7 @@ class ReingestResult:
         """Every period fetched and stored; every farm-period calculated for every model."""
         return (
             self.written
+            and not self.suspect
             and self.periods_fetched == self.periods
             and not self.failed_periods
             and not self.incomplete_periods
@@ -127,6 +148,9 @@ class ReingestResult:
             "written": self.written,
             "verified": self.verified,
             "warnings": self.warnings,
+            "suspect": self.suspect,
+            "suspect_reason": self.suspect_reason,
+            "shrink_accepted": self.shrink_accepted,
         }
 
 
@@ -201,6 +225,8 @@ async def reingest_date(
     periods: Sequence[int] | None = None,
     now: datetime | None = None,
     prefetched: Mapping[int, PeriodResult] | None = None,
+    accept_shrink: bool = False,
+    detected_by: str = "reingest",
 ) -> ReingestResult:
     """Fetch every published period of the date, then replace the date in one transaction.
 
@@ -209,6 +235,10 @@ async def reingest_date(
     some periods (those periods alone are replaced). ``prefetched`` holds periods the caller has
     just fetched (wind lines kept, e.g. by a source check): their successful results are used
     instead of fetching them again. Raises ``BadInput`` for a future date.
+
+    An answer the drift guard finds implausible (``shrink_guard.judge`` over the periods being
+    replaced) is not written: the date is recorded in ``suspect_dates`` (by ``detected_by``)
+    and ``result.suspect`` is set — unless ``accept_shrink``, which applies it.
     """
     validate_date(settlement_date, now)
     prepare_database(engine)
@@ -268,6 +298,12 @@ async def reingest_date(
     def write_and_verify() -> None:
         started = time.perf_counter()
         with engine.begin() as conn:
+            result.shrink = _judge_answer(conn, settings, result, results, wind, whole_date)
+            if result.shrink.suspect and not accept_shrink:
+                record_suspect(conn, settlement_date, result.shrink, detected_by)
+                return
+            result.shrink_accepted = result.shrink.suspect
+            clear_suspect(conn, settlement_date)
             stored = replace_periods(
                 conn, settlement_date, results, wind, timeline, whole_date=whole_date
             )
@@ -306,6 +342,22 @@ async def reingest_date(
         await asyncio.to_thread(write_and_verify)
     else:
         write_and_verify()
+    if result.suspect:
+        _fill_stored_totals(engine, result)
+        log.warning(
+            "date suspect; stored data kept",
+            extra={
+                "date": settlement_date.isoformat(),
+                "reason": result.suspect_reason,
+                "detected_by": detected_by,
+            },
+        )
+        return result
+    if result.shrink_accepted:
+        log.warning(
+            "suspect answer applied on request",
+            extra={"date": settlement_date.isoformat(), "reason": result.suspect_reason},
+        )
     log.info(
         "date reingested",
         extra={
@@ -317,6 +369,24 @@ async def reingest_date(
         },
     )
     return result
+
+
+def _judge_answer(
+    conn: Connection,
+    settings: Settings,
+    result: ReingestResult,
+    results: Mapping[int, PeriodResult],
+    wind: Mapping[str, str | None],
+    whole_date: bool,
+) -> ShrinkVerdict:
+    """The drift guard's verdict on replacing the stored periods with ``results``."""
+    periods = None if whole_date else sorted(results)
+    return judge(
+        stored_totals(conn, result.settlement_date, periods),
+        fetched_totals(results, wind),
+        shrink_limits(settings),
+        periods,
+    )
 
 
 def _thread_safe(engine: Engine) -> bool:

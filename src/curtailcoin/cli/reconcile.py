@@ -110,6 +110,13 @@ def _range_options(
     return first, last
 
 
+def _accept_needs_source(accept_shrink: bool, no_source: bool) -> None:
+    if accept_shrink and no_source:
+        fail(
+            "--accept-shrink applies Elexon's answer: it needs the source check (drop --no-source)"
+        )
+
+
 def _open(settings: Settings) -> Engine:
     engine = engine_for(settings)
     try:
@@ -139,10 +146,11 @@ def _print_status(status: ReconciliationStatus, limit: int = 40) -> None:
     overview.add_row("Stale period conditions", str(data["stale_condition_periods"]))
     drift = data["source_drift_periods"]
     overview.add_row("Source drift (periods)", "not checked" if drift is None else str(drift))
+    overview.add_row("Suspect dates (answer held back)", str(data["suspect_count"]))
     overview.add_row("Completion", f"{data['completion_percentage']:.2f}%")
     overview.add_row("Checked in", f"{data['elapsed_s']:.2f} s")
     console.print(overview)
-    bad = [r for r in status.per_date if not r.complete or r.pending]
+    bad = [r for r in status.per_date if not r.complete or r.pending or r.suspect]
     if bad:
         table = Table(title="Dates with problems")
         for column in ("Date", "Records", "Periods", "Missing", "Stale", "Pending", "Problems"):
@@ -155,7 +163,7 @@ def _print_status(status: ReconciliationStatus, limit: int = 40) -> None:
                 f"{r.missing:,}",
                 f"{r.stale:,}",
                 f"{r.pending:,}",
-                ", ".join(r.problems) or "pending only",
+                ", ".join([*r.problems, *(["suspect"] if r.suspect else [])]) or "pending only",
             )
         console.print(table)
         if len(bad) > limit:
@@ -168,6 +176,11 @@ def _print_status(status: ReconciliationStatus, limit: int = 40) -> None:
         console.print(f"[yellow]summary mismatch:[/] {m.table} {m.key} {m.miner_model or ''}")
     for day, error in sorted(status.source_errors.items()):
         console.print(f"[red]source check failed for {day}:[/] {error}")
+    for suspect in status.suspects:
+        console.print(
+            f"[yellow]suspect {suspect.settlement_date.isoformat()}:[/] {suspect.reason}; "
+            f"apply with {suspect.accept_command}"
+        )
 
 
 def _print_analysis(analysis: Analysis) -> None:
@@ -203,9 +216,12 @@ def _print_summary(summary: RunSummary, verbose: bool = False) -> None:
         if o.status == "clean" and not verbose and len(summary.outcomes) > 20:
             continue
         shown += 1
-        result = {"clean": "[green]clean", "fixed": "[green]fixed", "failed": "[red]FAILED"}.get(
-            o.status, f"[yellow]{o.status}"
-        )
+        result = {
+            "clean": "[green]clean",
+            "fixed": "[green]fixed",
+            "failed": "[red]FAILED",
+            "suspect": "[yellow]SUSPECT",
+        }.get(o.status, f"[yellow]{o.status}")
         table.add_row(
             o.settlement_date.isoformat(),
             result,
@@ -220,17 +236,20 @@ def _print_summary(summary: RunSummary, verbose: bool = False) -> None:
             f"{len(summary.earlier)} date(s) already done by the run this one resumes or by an "
             "earlier run today"
         )
-    failed = summary.failed
+    suspect = summary.suspect
+    failed = {d: r for d, r in summary.failed.items() if d not in suspect}
     console.print(
         f"dates checked {len(summary.outcomes)}, clean {summary.count('clean')}, "
         f"fixed {summary.count('fixed')}, partial {summary.count('partial')}, "
-        f"failed {len(failed)}; requests {summary.requests}, retries {summary.retries}, "
-        f"timeouts {summary.timeouts}; {summary.elapsed_s:.1f} s"
+        f"suspect {len(suspect)}, failed {len(failed)}; requests {summary.requests}, "
+        f"retries {summary.retries}, timeouts {summary.timeouts}; {summary.elapsed_s:.1f} s"
     )
     for note in summary.notes:
         console.print(f"[yellow]note:[/] {note}")
     for day, reason in sorted(failed.items()):
         console.print(f"[red]{day} failed:[/] {reason}")
+    for day, reason in sorted(suspect.items()):
+        console.print(f"[yellow]{day} {reason}[/]")
 
 
 def _finish(summary: RunSummary, as_json: bool, verbose: bool) -> None:
@@ -372,14 +391,29 @@ def date_command(
     no_source: bool = typer.Option(
         False, "--no-source", help="Skip the check of every period against Elexon."
     ),
+    accept_shrink: bool = typer.Option(
+        False,
+        "--accept-shrink",
+        help="Apply Elexon's answer even where the drift guard holds it back as suspect "
+        "(it would remove most of the stored date). Needs the source check.",
+    ),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     verbose: bool = typer.Option(False, "--verbose", "-v", help=VERBOSE_HELP),
 ) -> None:
     """Check one date (every period against Elexon too) and fix whatever is wrong."""
     settings = settings_and_logging(verbose, "reconcile-date")
     settlement_date = _date(day)
+    _accept_needs_source(accept_shrink, no_source)
     engine = _open(settings)
-    summary = _run(lambda: reconcile_date(engine, settings, settlement_date, source=not no_source))
+    summary = _run(
+        lambda: reconcile_date(
+            engine,
+            settings,
+            settlement_date,
+            source=not no_source,
+            accept_shrink=accept_shrink,
+        )
+    )
     _finish(summary, as_json, verbose)
 
 
@@ -396,6 +430,12 @@ def range_command(
     no_resume: bool = typer.Option(
         False, "--no-resume", help="Start afresh even if an interrupted run's checkpoint exists."
     ),
+    accept_shrink: bool = typer.Option(
+        False,
+        "--accept-shrink",
+        help="Apply Elexon's answer even where the drift guard holds it back as suspect "
+        "(it would remove most of the stored date). Needs the source check.",
+    ),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     verbose: bool = typer.Option(False, "--verbose", "-v", help=VERBOSE_HELP),
 ) -> None:
@@ -406,6 +446,7 @@ def range_command(
     if a > b:
         fail(f"D1 {a.isoformat()} is after D2 {b.isoformat()}")
     size = _positive(batch_size, "--batch-size")
+    _accept_needs_source(accept_shrink, no_source)
     engine = _open(settings)
     summary = _run(
         lambda: process_date_range(
@@ -416,6 +457,7 @@ def range_command(
             batch_size=size,
             source=not no_source,
             resume=not no_resume,
+            accept_shrink=accept_shrink,
         )
     )
     _finish(summary, as_json, verbose)

@@ -86,6 +86,8 @@ def print_results(result: ReingestResult) -> None:
     table.add_row("Fetch / write", f"{result.fetch_seconds:.2f} s / {result.write_seconds:.2f} s")
     table.add_row("Complete", "yes" if result.complete else "NO")
     console.print(table)
+    if result.shrink_accepted:
+        console.print(f"[yellow]applied on request (--accept-shrink):[/] {result.suspect_reason}")
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
     for line in failure_lines(result):
@@ -132,13 +134,22 @@ def reingest(
         help="Complete reingestion: clear and reingest every period, compute every tracked "
         "model, verify every period and model, print the verification table.",
     ),
+    accept_shrink: bool = typer.Option(
+        False,
+        "--accept-shrink",
+        help="Apply Elexon's answer even when the drift guard finds it implausible (it would "
+        "remove most of the stored date: every period empty, every payment zero, a measure "
+        "falling by more than CURTAILCOIN_SHRINK_MAX_DROP).",
+    ),
 ) -> None:
     """Reingest one settlement date from Elexon and recompute its Bitcoin potential.
 
     Every period is fetched first; the date is then replaced in one transaction. If any period
     fails after retries, or Elexon's answer breaks its schema, nothing changes and the exit code
     is 1. A period stored with a needed figure null (soFlag, originalPrice) is reported
-    incomplete (exit 1). Exit 0 only when the date is complete; 2 on bad input.
+    incomplete (exit 1). An answer that would remove most of the stored date is held back (the
+    date is *suspect*, exit 1) unless --accept-shrink. Exit 0 only when the date is complete; 2 on
+    bad input.
     """
     settings = settings_and_logging(verbose, "reingest")
     settlement_date = date_argument(date)
@@ -172,6 +183,7 @@ def reingest(
                     skip_bitcoin=skip_bitcoin,
                     skip_verify=skip_verify,
                     clear_all_models=complete,
+                    accept_shrink=accept_shrink,
                 )
         finally:
             locks.close()
@@ -180,6 +192,15 @@ def reingest(
         result = asyncio.run(locked())
     except LockBusyError as exc:
         fail(str(exc), EXIT_FAILED)
+    if result.suspect:
+        day = settlement_date.isoformat()
+        if as_json:
+            print(json.dumps(result.to_json()))
+        fail(
+            f"{day} is suspect: {result.suspect_reason}; the stored data is kept; apply it with "
+            f"curtailcoin reingest {day} --accept-shrink",
+            EXIT_FAILED,
+        )
     if as_json:
         print(json.dumps(result.to_json()))
     else:

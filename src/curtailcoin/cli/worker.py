@@ -174,12 +174,14 @@ def jobs_status(
     schedule = [
         {"job": e.name, "when": e.when, "next_run": next_run(e, now).isoformat()} for e in SCHEDULE
     ]
+    suspects = _suspects(engine)
     if is_sqlite(engine):
         state = read_state(settings)
         payload: dict[str, Any] = {
             "backend": "sqlite (in-process)",
             "worker_state": state,
             "schedule": schedule,
+            "suspect_dates": suspects,
         }
         if as_json:
             print(json.dumps(payload, default=str))
@@ -197,6 +199,7 @@ def jobs_status(
                 console.print(f"  queued {item['date']} attempts={item['attempts']}")
             for item in state.get("failures", []):
                 console.print(f"  [red]failed[/] {item['job']} {item['what']}: {item['error']}")
+        _print_suspects(suspects)
         _print_schedule(schedule)
         return
     from curtailcoin.jobs.status import queue_status
@@ -206,6 +209,7 @@ def jobs_status(
     except Exception as exc:
         fail(f"cannot read the task queue: {exc}", EXIT_FAILED)
     status["schedule"] = schedule
+    status["suspect_dates"] = suspects
     if as_json:
         print(json.dumps(status, default=str))
         return
@@ -234,7 +238,28 @@ def jobs_status(
         )
     alive = [w for w in status["workers"] if w["alive"]]
     console.print(f"workers: {len(alive)} alive, {len(status['workers']) - len(alive)} silent")
+    _print_suspects(suspects)
     _print_schedule(schedule)
+
+
+def _suspects(engine: Engine) -> list[dict[str, Any]]:
+    """The dates whose answer the drift guard held back (they wait for an operator)."""
+    from curtailcoin.suspects import load_suspects
+
+    try:
+        with engine.connect() as conn:
+            return [s.to_json() for s in load_suspects(conn)]
+    except Exception as exc:  # an unmigrated database: say so instead of a traceback
+        fail(f"cannot read the suspect dates: {exc}", EXIT_FAILED)
+
+
+def _print_suspects(suspects: list[dict[str, Any]]) -> None:
+    if not suspects:
+        return
+    console.print(f"[yellow]suspect dates: {len(suspects)}[/] (stored data kept; decide each)")
+    for item in suspects:
+        console.print(f"  [yellow]suspect[/] {item['date']}: {item['reason']}")
+        console.print(f"    apply with: {item['apply_with']}")
 
 
 def _print_schedule(schedule: list[dict[str, Any]]) -> None:

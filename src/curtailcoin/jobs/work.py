@@ -85,6 +85,7 @@ class DateOutcome:
     error: str | None = None
     transient: bool = True
     warnings: list[str] = field(default_factory=list)
+    suspect: bool = False  # the drift guard held the answer back: an operator decides
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -95,10 +96,17 @@ class DateOutcome:
             "periods_requested": self.periods_requested,
             "records": self.records,
             "error": self.error,
+            "suspect": self.suspect,
         }
 
 
 def _describe_failure(result: ReingestResult) -> str:
+    if result.suspect:
+        day = result.settlement_date.isoformat()
+        return (
+            f"suspect: {result.suspect_reason}; the stored data is kept; apply it with "
+            f"curtailcoin reingest {day} --accept-shrink"
+        )
     if result.failed_periods:
         first = min(result.failed_periods)
         return (
@@ -155,7 +163,9 @@ async def ingest_one_date(
             if locks is not None
             else contextlib.nullcontext()
         ):
-            result = await reingest_date(engine, settings, settlement_date, client=client, now=now)
+            result = await reingest_date(
+                engine, settings, settlement_date, client=client, now=now, detected_by="worker"
+            )
     except LockBusyError as exc:
         return DateOutcome(settlement_date, ok=False, error=str(exc), transient=True)
     is_today = settlement_date == settlement_today(now)
@@ -174,9 +184,13 @@ async def ingest_one_date(
         records=result.records,
         requests=result.requests,
         error=None if ok else _describe_failure(result),
-        # a null figure in the answer is Elexon's to fix: the daily look-back refetches the date
-        transient=not permanent and not (result.written and result.incomplete_periods),
+        # a null figure in the answer is Elexon's to fix (the daily look-back refetches the
+        # date); a suspect answer waits for a decision: neither is worth an automatic retry
+        transient=not permanent
+        and not result.suspect
+        and not (result.written and result.incomplete_periods),
         warnings=list(result.warnings),
+        suspect=result.suspect,
     )
     if result.written and result.pending_periods and not result.failed_periods:
         # Difficulty not yet known: the data are stored; a later run fills in the Bitcoin.
@@ -199,6 +213,13 @@ async def ingest_date_job(
         )
     except BadInput as exc:
         raise JobFailed(str(exc), transient=False) from exc
+    if outcome.suspect:
+        # Not a failure a retry could mend: the same answer would be held back again.
+        log.warning(
+            "job ended: date suspect",
+            extra={"date": settlement_date.isoformat(), "reason": outcome.error},
+        )
+        raise JobFailed(f"{settlement_date.isoformat()}: {outcome.error}", transient=False)
     if not outcome.ok:
         raise JobFailed(
             f"{settlement_date.isoformat()}: {outcome.error}", transient=outcome.transient
@@ -292,7 +313,13 @@ def _raise_if_failed(summary: reconcile_unified.RunSummary, what: str) -> None:
     failed = summary.failed
     if failed:
         first = min(failed)
+        suspect = summary.suspect
+        if suspect:
+            log.warning(
+                "reconciliation held suspect dates back", extra={"dates": ",".join(sorted(suspect))}
+            )
         raise JobFailed(
             f"{what}: {len(failed)} date(s) failed (first {first}: {failed[first]})",
-            transient=True,
+            # suspect dates wait for an operator: retrying would only ask Elexon again
+            transient=set(failed) != set(suspect),
         )

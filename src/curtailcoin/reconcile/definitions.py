@@ -28,6 +28,9 @@ Definitions (each counted exactly, overall and per date):
     the records were changed after the fetch; only a refetch can tell the right values.
 *stale period conditions*
     a period whose stored difficulty/subsidy differ from what the epoch table gives now.
+*suspect* date
+    a date whose latest answer from Elexon the drift guard held back (``suspect_dates``): the
+    stored data is kept until an operator applies the answer or Elexon agrees again.
 
 Each large table is read by one ``GROUP BY`` per period over the whole range (records: rows,
 farms, Σ MWh, Σ £, Σ MWh × len(farm id); calculations: rows, Σ MWh, Σ MWh × len(farm id), Σ BTC,
@@ -88,6 +91,7 @@ from curtailcoin.settlement import (
     year_month,
 )
 from curtailcoin.summaries import bitcoin_farm_daily_rows, farm_daily_rows
+from curtailcoin.suspects import SuspectDate, load_suspects
 
 REL_TOL = 1e-9
 """Relative tolerance for comparing stored floats with recomputed sums (summation order)."""
@@ -200,6 +204,7 @@ class DateReport:
     drift_periods: list[int] | None = None
     stale_periods: list[int] = field(default_factory=list)
     missing_periods: list[int] = field(default_factory=list)
+    suspect: str | None = None  # why the drift guard held the latest answer back
 
     @property
     def incomplete(self) -> bool:
@@ -264,6 +269,7 @@ class DateReport:
             "pending_periods": self.pending_periods,
             "source_drift_periods": self.drift_periods,
             "problems": self.problems,
+            "suspect": self.suspect,
         }
 
 
@@ -300,6 +306,7 @@ class ReconciliationStatus:
     summary_details: list[SummaryMismatch] = field(default_factory=list)
     source_checked: bool = False
     source_errors: dict[str, str] = field(default_factory=dict)
+    suspects: list[SuspectDate] = field(default_factory=list)
     elapsed_s: float = 0.0
 
     @property
@@ -337,7 +344,12 @@ class ReconciliationStatus:
         """Dates that a fix would change (summary rows of months and years map to a date)."""
         dates = {r.settlement_date for r in self.per_date if not r.complete}
         dates |= {m.settlement_date for m in self.summary_details if m.settlement_date}
+        dates |= set(self.suspect_dates)
         return sorted(dates)
+
+    @property
+    def suspect_dates(self) -> list[date]:
+        return [s.settlement_date for s in self.suspects]
 
     def to_json(self) -> dict[str, Any]:
         drift = [r for r in self.per_date if r.drift_periods]
@@ -364,6 +376,8 @@ class ReconciliationStatus:
             "completion_percentage": self.completion_percentage,
             "dates_complete": sum(1 for r in self.per_date if r.complete),
             "problem_dates": [d.isoformat() for d in self.problem_dates],
+            "suspect_count": len(self.suspects),
+            "suspect_dates": [s.to_json() for s in self.suspects],
             "records": self.total("records"),
             "expected_calculations": self.total("expected_calculations"),
             "exact": self.exact,
@@ -1557,6 +1571,9 @@ def _fill_status(
 
     status.per_date = [reports[d] for d in dates]
     status.summary_details = _prefer_problem_dates(checker.out, reports)
+    status.suspects = load_suspects(conn, start, end)
+    for suspect in status.suspects:
+        reports[suspect.settlement_date].suspect = suspect.reason
 
 
 def _prefer_problem_dates(

@@ -84,6 +84,7 @@ from curtailcoin.settlement import check_period, month_bounds, year_month
 from curtailcoin.sources.elexon import AcceptanceVolume, ElexonClient, PeriodResult
 from curtailcoin.sources.http import RetryPolicy, SourceError
 from curtailcoin.summaries import rebuild_bitcoin_summaries, rebuild_curtailment_summaries
+from curtailcoin.suspects import clear_suspect
 
 log = logging.getLogger("curtailcoin.reconcile")
 
@@ -180,7 +181,7 @@ class DateOutcome:
     """What happened to one date. ``ok``: clean, or every problem fixed (pending aside)."""
 
     settlement_date: date
-    status: str = "clean"  # clean | fixed | partial | failed | skipped
+    status: str = "clean"  # clean | fixed | partial | failed | suspect | skipped
     actions: list[str] = field(default_factory=list)
     before: list[str] = field(default_factory=list)
     after: list[str] = field(default_factory=list)
@@ -349,11 +350,21 @@ async def _fix_database_level(
     return report, mismatches
 
 
+async def _fix_or_keep(
+    ctx: ReconcileContext, settlement_date: date, out: DateOutcome
+) -> tuple[DateReport, list[SummaryMismatch]]:
+    """The database-level fixes, except for a suspect date: nothing of it changes."""
+    if out.status == "suspect":
+        engine = ctx.engine
+        return await run_db(engine, check_date, engine, settlement_date, ctx.model_keys, ctx.now)
+    return await _fix_database_level(ctx, settlement_date, out)
+
+
 def _finish(out: DateOutcome, report: DateReport, mismatches: list[SummaryMismatch]) -> None:
     out.after = problems_of(report, mismatches)
     out.records = report.records
     out.pending = report.pending
-    if out.status == "failed":
+    if out.status in ("failed", "suspect"):
         return
     if out.after:
         out.status = "partial"
@@ -369,10 +380,19 @@ def expected_periods(settlement_date: date, now: datetime | None) -> list[int]:
 
 
 async def fix_date_comprehensive(
-    ctx: ReconcileContext, settlement_date: date, *, source: bool = True
+    ctx: ReconcileContext,
+    settlement_date: date,
+    *,
+    source: bool = True,
+    accept_shrink: bool = False,
 ) -> DateOutcome:
     """The seed's ``fixDateComprehensive``: check one date (and, with ``source``, every period
-    against Elexon), then fix whatever is wrong. The caller holds the date's lock."""
+    against Elexon), then fix whatever is wrong. The caller holds the date's lock.
+
+    A refetch whose answer the drift guard holds back leaves the stored data and ends the date
+    as ``suspect`` (not retried) unless ``accept_shrink``. A suspect date is always checked
+    against Elexon: an answer that agrees with the stored data again clears the mark.
+    """
     started = time.perf_counter()
     requests_before = ctx.requests
     day = settlement_date.isoformat()
@@ -384,6 +404,8 @@ async def fix_date_comprehensive(
     prefetched: Mapping[int, PeriodResult] | None = None
     source_failed: dict[int, str] = {}
     source_transient = False
+    was_suspect = report.suspect is not None
+    source = source or was_suspect  # Elexon decides whether the held-back answer still stands
     if source:
         wind = await ctx.wind()
         check = await check_source(
@@ -420,6 +442,8 @@ async def fix_date_comprehensive(
                 extra={"date": day, "periods": compact_periods(source_failed)},
             )
     out.before = problems_of(report, mismatches)
+    if was_suspect:
+        out.before.append("suspect")
     log.info(
         "date checked",
         extra={"date": day, "problems": ",".join(out.before) or "none", "source": source},
@@ -456,19 +480,29 @@ async def fix_date_comprehensive(
             now=ctx.now,
             prefetched=results,
             skip_verify=True,
+            accept_shrink=accept_shrink,
+            detected_by="reconcile",
         )
         if result.failed_periods:  # pragma: no cover - every period was prefetched
             raise FetchFailed(
                 f"reingest failed for periods {compact_periods(result.failed_periods)}",
                 transient=True,
             )
-        out.actions.append(
-            "reingested the date" if whole else f"reingested periods {compact_periods(refetch)}"
-        )
-        log.info(
-            "date refetched",
-            extra={"date": day, "periods": "all" if whole else compact_periods(refetch)},
-        )
+        if result.suspect:
+            _held_back(out, result.suspect_reason)
+        else:
+            out.actions.append(
+                (
+                    "reingested the date"
+                    if whole
+                    else f"reingested periods {compact_periods(refetch)}"
+                )
+                + (" (suspect answer accepted)" if result.shrink_accepted else "")
+            )
+            log.info(
+                "date refetched",
+                extra={"date": day, "periods": "all" if whole else compact_periods(refetch)},
+            )
     elif source_failed:
         # Nothing to refetch as far as we know, but the check itself is incomplete.
         raise FetchFailed(
@@ -476,12 +510,34 @@ async def fix_date_comprehensive(
             f"({first_error(source_failed)})",
             transient=source_transient,
         )
+    elif was_suspect:
+        # Every period answered and agrees with what is stored: nothing is held back any more.
+        await run_db(engine, _clear_suspect, engine, settlement_date)
+        out.actions.append("cleared the suspect mark: Elexon's answer agrees with the stored data")
+        log.info("suspect mark cleared", extra={"date": day})
 
-    report, mismatches = await _fix_database_level(ctx, settlement_date, out)
+    report, mismatches = await _fix_or_keep(ctx, settlement_date, out)
     _finish(out, report, mismatches)
     out.requests = ctx.requests - requests_before
     out.elapsed_s = time.perf_counter() - started
     return out
+
+
+def _held_back(out: DateOutcome, reason: str | None) -> None:
+    """The date's answer is suspect: the stored data stays; the operator decides."""
+    day = out.settlement_date.isoformat()
+    out.status = "suspect"
+    out.reason = (
+        f"suspect: {reason}; the stored data is kept; apply it with "
+        f"curtailcoin reconcile date {day} --accept-shrink"
+    )
+    out.actions.append("kept the stored data (the answer is suspect)")
+    # ``reingest_date`` has logged the WARNING line with the date and the reason.
+
+
+def _clear_suspect(engine: Engine, settlement_date: date) -> None:
+    with engine.begin() as conn:
+        clear_suspect(conn, settlement_date)
 
 
 async def process_date(
@@ -490,6 +546,7 @@ async def process_date(
     *,
     source: bool = True,
     attempt_limit: int = MAX_RETRIES,
+    accept_shrink: bool = False,
 ) -> DateOutcome:
     """The seed's ``processDate``: lock the date, fix it, retry transient failures with backoff.
 
@@ -502,7 +559,9 @@ async def process_date(
         attempt += 1
         try:
             async with ctx.locks.hold(settlement_date, timeout_s=ctx.lock_timeout_s):
-                outcome = await fix_date_comprehensive(ctx, settlement_date, source=source)
+                outcome = await fix_date_comprehensive(
+                    ctx, settlement_date, source=source, accept_shrink=accept_shrink
+                )
             outcome.attempts = attempt
             outcome.elapsed_s = time.perf_counter() - started
             log.info(
@@ -646,17 +705,20 @@ async def process_critical_date(ctx: ReconcileContext, settlement_date: date) ->
                     now=ctx.now,
                     prefetched=verified,
                     skip_verify=True,
+                    detected_by="critical",
                 )
                 if written.failed_periods:  # pragma: no cover - every period was prefetched
                     failed.update(written.failed_periods)
+                elif written.suspect:
+                    _held_back(out, written.suspect_reason)
                 else:
                     what = "the date" if whole else "periods " + compact_periods(verified)
                     out.actions.append(
                         f"reingested {what} (each period verified against acceptance volumes)"
                     )
-            report, mismatches = await _fix_database_level(ctx, settlement_date, out)
+            report, mismatches = await _fix_or_keep(ctx, settlement_date, out)
             _finish(out, report, mismatches)
-            if failed or unverified:
+            if (failed or unverified) and out.status != "suspect":
                 out.status = "failed"
                 parts = []
                 if failed:

@@ -88,6 +88,15 @@ class RunSummary:
         return sum(1 for o in self.outcomes if o.status == status)
 
     @property
+    def suspect(self) -> dict[str, str]:
+        """Dates whose answer the drift guard held back, with the reason."""
+        return {
+            o.settlement_date.isoformat(): o.reason or "suspect"
+            for o in self.outcomes
+            if o.status == "suspect"
+        }
+
+    @property
     def exit_code(self) -> int:
         return 1 if self.failed else 0
 
@@ -101,6 +110,8 @@ class RunSummary:
             "partial": self.count("partial"),
             "failed": len(self.failed),
             "failed_dates": [{"date": d, "reason": r} for d, r in sorted(self.failed.items())],
+            "suspect": len(self.suspect),
+            "suspect_dates": [{"date": d, "reason": r} for d, r in sorted(self.suspect.items())],
             "resumed": self.resumed,
             "already_done": sorted(self.earlier),
             "checkpoint": self.checkpoint,
@@ -344,6 +355,7 @@ async def process_date_range(
     models: list[MinerModel] | None = None,
     client: ElexonClient | None = None,
     now: datetime | None = None,
+    accept_shrink: bool = False,
 ) -> RunSummary:
     """The seed's ``processDateRange``: every date of ``start..end`` checked (against Elexon
     too, unless ``source`` is False) and fixed, ``batch_size`` dates at a time.
@@ -363,6 +375,7 @@ async def process_date_range(
         end = end or span[1]
     dates = date_range(start, end)
     command = f"range {start.isoformat()} {end.isoformat()}" + ("" if source else " --no-source")
+    command += " --accept-shrink" if accept_shrink else ""
 
     async def body(ctx: ReconcileContext) -> RunSummary:
         return await run_with_checkpoint(
@@ -370,7 +383,7 @@ async def process_date_range(
             command,
             dates,
             batch_size,
-            lambda d: process_date(ctx, d, source=source),
+            lambda d: process_date(ctx, d, source=source, accept_shrink=accept_shrink),
             resume=resume,
         )
 
@@ -430,8 +443,12 @@ async def reconcile_date(
     models: list[MinerModel] | None = None,
     client: ElexonClient | None = None,
     now: datetime | None = None,
+    accept_shrink: bool = False,
 ) -> RunSummary:
-    """``reconcile date D``: check one date (and every period against Elexon), fix it."""
+    """``reconcile date D``: check one date (and every period against Elexon), fix it.
+
+    ``accept_shrink`` is the operator's decision on a suspect answer: apply it.
+    """
 
     return await _one_date(
         engine,
@@ -441,7 +458,7 @@ async def reconcile_date(
         now,
         f"date {settlement_date.isoformat()}",
         settlement_date,
-        lambda ctx, d: process_date(ctx, d, source=source),
+        lambda ctx, d: process_date(ctx, d, source=source, accept_shrink=accept_shrink),
     )
 
 
@@ -806,6 +823,21 @@ def analyze_reconciliation_status(
                     "tables": tables,
                     "rows": [m.to_json() for m in status.summary_details[:10]],
                 },
+            )
+        )
+
+    if status.suspects:
+        analysis.findings.append(
+            Finding(
+                "suspect",
+                len(status.suspects),
+                _iso(status.suspect_dates),
+                "Elexon's latest answer would remove most of the stored data (every period "
+                "empty, every payment zero, or a measure falling by more than "
+                "CURTAILCOIN_SHRINK_MAX_DROP): the drift guard kept the stored data. Check the "
+                "source; apply the answer only if it is right",
+                [s.accept_command for s in status.suspects[:4]],
+                {"reasons": {s.settlement_date.isoformat(): s.reason for s in status.suspects}},
             )
         )
 

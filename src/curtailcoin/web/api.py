@@ -815,6 +815,7 @@ def _ingest_out(result: ReingestResult) -> IngestOut:
         incomplete_periods={str(k): v for k, v in sorted(result.incomplete_periods.items())},
         pending_periods=result.pending_periods,
         warnings=result.warnings,
+        suspect=result.suspect_reason if result.suspect else None,
     )
 
 
@@ -827,7 +828,10 @@ def _ingest_out(result: ReingestResult) -> IngestOut:
         401: {"model": ErrorResponse, "description": "Missing or wrong token"},
         403: {"model": ErrorResponse, "description": "Disabled: no token configured"},
         409: {"model": ErrorResponse, "description": "That date is being ingested already"},
-        502: {"model": IngestOut, "description": "A fetch failed; the stored date is unchanged"},
+        502: {
+            "model": IngestOut,
+            "description": "A fetch failed or the answer is suspect; the stored date is unchanged",
+        },
         **ERRORS,
     },
     dependencies=[Depends(require_token)],
@@ -852,7 +856,7 @@ async def ingest(
             try:
                 if not locks.try_acquire(day):
                     return None
-                return asyncio.run(reingest_date(engine, settings, day))
+                return asyncio.run(reingest_date(engine, settings, day, detected_by="api"))
             finally:
                 locks.close()
 

@@ -344,6 +344,10 @@ class ReconciliationOut(ApiModel):
         description="Fresh calculations as a % of those expected (reconcile status)"
     )
     problem_dates: list[date] = Field(description="Dates a reconciliation run would fix")
+    suspect_dates: list[date] = Field(
+        default_factory=list,
+        description="Dates whose latest answer from Elexon the drift guard held back",
+    )
     per_date: list[ReconciliationDate]
     data_status: DataStatusOut
 
@@ -376,3 +380,8 @@ class IngestOut(ApiModel):
     )
     pending_periods: list[int]
     warnings: list[str]
+    suspect: str | None = Field(
+        default=None,
+        description="Why the drift guard held Elexon's answer back (the stored date is kept; "
+        "`curtailcoin reingest DATE --accept-shrink` applies it); null when it was not",
+    )

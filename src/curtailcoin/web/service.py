@@ -588,6 +588,7 @@ def reconciliation(
         summary_mismatches=rs.summary_mismatches,
         completion_percentage=rs.completion_percentage,
         problem_dates=rs.problem_dates,
+        suspect_dates=rs.suspect_dates,
         per_date=[
             ReconciliationDate(
                 date=r.settlement_date,
