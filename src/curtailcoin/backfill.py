@@ -28,7 +28,7 @@ from curtailcoin.config import Settings
 from curtailcoin.db.engine import get_engine
 from curtailcoin.jobs.local import write_json_atomic
 from curtailcoin.jobs.work import DateOutcome, TrackingElexonClient, ingest_one_date
-from curtailcoin.pipeline import BadInput, prepare_database, validate_date
+from curtailcoin.pipeline import BadInput, prepare_database, validate_range
 from curtailcoin.reconcile.locks import DateLocks
 from curtailcoin.registry import refresh_registry
 from curtailcoin.settlement import settlement_today
@@ -37,15 +37,6 @@ from curtailcoin.sources.http import SourceError
 log = logging.getLogger("curtailcoin.backfill")
 
 CHECKPOINT_VERSION = 1
-
-
-def validate_range(start: date, end: date, now: datetime | None = None) -> None:
-    """``BadInput`` (one line) unless ``start <= end <= today``."""
-    if start > end:
-        raise BadInput(
-            f"start {start.isoformat()} is after end {end.isoformat()}: allowed START <= END"
-        )
-    validate_date(end, now)
 
 
 def iter_dates(start: date, end: date) -> Iterator[date]:

@@ -184,14 +184,22 @@ class UpdateResult:
         return not self.failed
 
 
-def _check_range(start: date, end: date, now: datetime | None) -> None:
+FIRST_PRICE_DATE = date(2010, 7, 17)
+"""The first day BTC had a market price."""
+
+
+def check_update_range(start: date | None, end: date | None, now: datetime | None = None) -> None:
+    """``PriceInputError`` for the ``--from``/``--to`` given (either may be left to default),
+    so the CLI can reject them before it opens the database."""
     today = today_utc(now)
-    if start > end:
-        raise PriceInputError(f"--from {start} is after --to {end}")
-    if end > today:
+    if start is not None and end is not None and start > end:
+        raise PriceInputError(f"--from {start} is after --to {end}: allowed --from <= --to")
+    if end is not None and end > today:
         raise PriceInputError(f"--to {end} is in the future: allowed up to {today} (UTC)")
-    if start < date(2010, 7, 17):
-        raise PriceInputError(f"--from {start} is before BTC had a market price (2010-07-17)")
+    if start is not None and start < FIRST_PRICE_DATE:
+        raise PriceInputError(
+            f"--from {start} is before BTC had a market price: allowed from {FIRST_PRICE_DATE}"
+        )
 
 
 def default_start(conn: Connection, now: datetime | None = None) -> date:
@@ -231,7 +239,7 @@ async def update_prices(
     with engine.connect() as conn:
         start = start or default_start(conn, now)
     end = end or today_utc(now)
-    _check_range(start, end, now)
+    check_update_range(start, end, now)
     result = UpdateResult(start, end)
     today = today_utc(now)
     with engine.connect() as conn:

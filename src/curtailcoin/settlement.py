@@ -13,6 +13,10 @@ from zoneinfo import ZoneInfo
 LONDON = ZoneInfo("Europe/London")
 PERIOD = timedelta(minutes=30)
 
+FIRST_SETTLEMENT_DATE = date(2001, 3, 27)
+"""NETA go-live: the first settlement date of the GB balancing mechanism, so the earliest date
+Elexon can have settlement data for. Every date input (CLI, API) is checked against it."""
+
 
 def day_start_utc(settlement_date: date) -> datetime:
     """Local midnight of the settlement date, as a UTC instant."""

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from curtailcoin.cli.common import EXIT_FAILED, console, fail, settings_and_logging
+from curtailcoin.cli.common import (
+    EXIT_FAILED,
+    console,
+    fail,
+    settings_and_logging,
+    unreachable_database,
+)
 from curtailcoin.db.engine import current_revision, head_revision, make_engine, upgrade
 
 app = typer.Typer(help="Database migrations.", no_args_is_help=True)
@@ -22,6 +28,9 @@ def upgrade_command(
         upgrade(engine, revision)
         after = current_revision(engine)
     except Exception as exc:
+        unreachable = unreachable_database(exc, settings.database_url)
+        if unreachable is not None:
+            fail(unreachable)
         fail(f"migration failed: {exc}", EXIT_FAILED)
     finally:
         engine.dispose()

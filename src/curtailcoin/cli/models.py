@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import typer
 from rich.table import Table
 from sqlalchemy import delete
@@ -41,18 +43,31 @@ def list_models() -> None:
     console.print(table)
 
 
+def _number(text: str, option: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"invalid {option} {text!r}: expected a number > 0") from None
+
+
 @app.command("add")
 def add_model(
     key: str = typer.Argument(..., help="Upper-case key, e.g. MY_RIG."),
-    hashrate_th: float = typer.Option(..., "--hashrate-th", help="Hashrate in TH/s (> 0)."),
-    power_w: float = typer.Option(..., "--power-w", help="Power at the wall in W (> 0)."),
+    hashrate_text: str = typer.Option(
+        ..., "--hashrate-th", metavar="TH/S", help="Hashrate in TH/s (> 0)."
+    ),
+    power_text: str = typer.Option(
+        ..., "--power-w", metavar="W", help="Power at the wall in W (> 0)."
+    ),
     name: str | None = typer.Option(None, "--name", help="Display name."),
     manufacturer: str = typer.Option("custom", "--manufacturer"),
 ) -> None:
     """Add (or update) a custom model; every API view and --models then accept it."""
     settings = settings_and_logging()
     try:
-        if power_w <= 0:
+        hashrate_th = _number(hashrate_text, "--hashrate-th")
+        power_w = _number(power_text, "--power-w")
+        if not (math.isfinite(power_w) and power_w > 0):
             raise ValueError(f"miner model {key}: power_w must be > 0, got {power_w!r}")
         model = MinerModel.custom(
             key, hashrate_th, power_w, model_name=name, manufacturer=manufacturer

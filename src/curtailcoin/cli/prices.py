@@ -16,7 +16,13 @@ from curtailcoin.cli.common import (
     fail,
     settings_and_logging,
 )
-from curtailcoin.prices import PriceInputError, import_csv, latest_prices, update_prices
+from curtailcoin.prices import (
+    PriceInputError,
+    check_update_range,
+    import_csv,
+    latest_prices,
+    update_prices,
+)
 
 app = typer.Typer(
     help="BTC prices (GBP, USD) per day, cached in the database.", no_args_is_help=True
@@ -37,8 +43,12 @@ def update_command(
     A date's price is its UTC close; today's is the live price until the day closes.
     """
     settings = settings_and_logging(verbose, "prices-update")
-    first = date_argument(start) if start else None
-    last = date_argument(end) if end else None
+    first = date_argument(start, "--from") if start is not None else None
+    last = date_argument(end, "--to") if end is not None else None
+    try:
+        check_update_range(first, last)
+    except PriceInputError as exc:
+        fail(str(exc))
     engine = engine_for(settings)
     try:
         result = asyncio.run(update_prices(engine, settings, first, last, force=force))

@@ -21,15 +21,25 @@ from sqlalchemy import Engine
 from curtailcoin.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
+    checkpoint_dir_for,
     console,
+    date_argument,
     engine_for,
     fail,
     settings_and_logging,
+    whole_number,
 )
 from curtailcoin.config import Settings
 from curtailcoin.db.engine import read_snapshot
 from curtailcoin.ingest import group_by_cause
-from curtailcoin.pipeline import BadInput, prepare_database, resolve_model_keys, validate_date
+from curtailcoin.pipeline import (
+    BadInput,
+    max_days,
+    prepare_database,
+    resolve_model_keys,
+    validate_date,
+    validate_days,
+)
 from curtailcoin.reconcile.checkpoints import (
     DAILY_CHECKPOINT,
     RECONCILIATION_CHECKPOINT,
@@ -51,7 +61,7 @@ from curtailcoin.reconcile.unified import (
     reconcile_date,
     spot_fix_date,
 )
-from curtailcoin.settlement import check_period, parse_date, settlement_today
+from curtailcoin.settlement import check_period, periods_in_day, settlement_today
 
 app = typer.Typer(
     help="Reconciliation: find and fix incomplete, missing, stale and drifted data.",
@@ -64,14 +74,12 @@ VERBOSE_HELP = "Log each event to stderr."
 
 # -- input ---------------------------------------------------------------------------------------
 
+MAX_BATCH_SIZE = 64
+"""Dates in flight at once, at most (as ``backfill --concurrency``)."""
+
 
 def _date(text: str, what: str = "date") -> date:
-    try:
-        day = parse_date(text)
-        validate_date(day)
-    except (ValueError, BadInput) as exc:
-        fail(f"{what}: {exc}")
-    return day
+    return date_argument(text, None if what == "date" else what)
 
 
 def _instant(text: str) -> datetime:
@@ -81,17 +89,27 @@ def _instant(text: str) -> datetime:
         fail(f"invalid --now {text!r}: expected an ISO 8601 instant such as 2025-01-18T02:00Z")
     if value.tzinfo is None:
         fail(f"invalid --now {text!r}: give a time zone (e.g. Z)")
-    return value.astimezone(UTC)
-
-
-def _positive(text: str, name: str) -> int:
+    instant = value.astimezone(UTC)
     try:
-        value = int(text)
+        validate_date(settlement_today(instant))
+    except BadInput as exc:
+        fail(f"--now {text}: {exc}")
+    return instant
+
+
+def _days(
+    text: str, option: str = "--days", end: date | None = None, now: datetime | None = None
+) -> int:
+    """A count of days: 1 up to the days from the first settlement date to ``end``."""
+    try:
+        count = int(text.strip())
     except ValueError:
-        fail(f"invalid {name} {text!r}: expected a whole number >= 1")
-    if value < 1:
-        fail(f"invalid {name} {value}: allowed 1 or more")
-    return value
+        fail(f"invalid {option} {text!r}: expected a whole number of days")
+    try:
+        validate_days(count, option, end, now)
+    except BadInput as exc:
+        fail(str(exc))
+    return count
 
 
 def _range_options(
@@ -102,11 +120,10 @@ def _range_options(
     if days is not None:
         if first is not None:
             fail("use --days or --start, not both")
-        count = _positive(days, "--days")
         last = last or settlement_today()
-        first = last - timedelta(days=count - 1)
+        first = last - timedelta(days=_days(days, end=last) - 1)
     if first and last and first > last:
-        fail(f"--start {first.isoformat()} is after --end {last.isoformat()}")
+        fail(f"--start {first.isoformat()} is after --end {last.isoformat()}: allowed START <= END")
     return first, last
 
 
@@ -368,8 +385,9 @@ def run_command(
 ) -> None:
     """Find every date with a problem (set-based) and fix it, in parallel batches."""
     settings = settings_and_logging(verbose, "reconcile-run")
-    size = _positive(batch_size, "--batch-size")
+    size = whole_number(batch_size, "--batch-size", 1, MAX_BATCH_SIZE)
     first, last = _range_options(start, end, None)
+    checkpoint_dir_for(settings)
     engine = _open(settings)
     summary = _run(
         lambda: reconcile_all(
@@ -404,6 +422,7 @@ def date_command(
     settings = settings_and_logging(verbose, "reconcile-date")
     settlement_date = _date(day)
     _accept_needs_source(accept_shrink, no_source)
+    checkpoint_dir_for(settings)
     engine = _open(settings)
     summary = _run(
         lambda: reconcile_date(
@@ -444,8 +463,9 @@ def range_command(
     a = _date(first, "D1")
     b = _date(last, "D2")
     if a > b:
-        fail(f"D1 {a.isoformat()} is after D2 {b.isoformat()}")
-    size = _positive(batch_size, "--batch-size")
+        fail(f"D1 {a.isoformat()} is after D2 {b.isoformat()}: allowed D1 <= D2")
+    size = whole_number(batch_size, "--batch-size", 1, MAX_BATCH_SIZE)
+    checkpoint_dir_for(settings)
     _accept_needs_source(accept_shrink, no_source)
     engine = _open(settings)
     summary = _run(
@@ -473,12 +493,17 @@ def critical_command(
     each period verified against the stack and the acceptance-volumes endpoint."""
     settings = settings_and_logging(verbose, "reconcile-critical")
     settlement_date = _date(day)
+    checkpoint_dir_for(settings)
     engine = _open(settings)
     summary = _run(lambda: critical_date(engine, settings, settlement_date))
     _finish(summary, as_json, verbose)
 
 
-@app.command("spot-fix")
+@app.command(
+    "spot-fix",
+    # PERIOD may be written -1: it must reach the period check, not click's option parser.
+    context_settings={"ignore_unknown_options": True},
+)
 def spot_fix_command(
     day: str = typer.Argument(..., metavar="DATE", help="Settlement date, YYYY-MM-DD."),
     period: str = typer.Argument(..., metavar="PERIOD", help="Settlement period (1..46/48/50)."),
@@ -490,13 +515,17 @@ def spot_fix_command(
     settings = settings_and_logging(verbose, "reconcile-spot-fix")
     settlement_date = _date(day)
     try:
-        number = int(period)
+        number = int(period.strip())
     except ValueError:
-        fail(f"invalid settlement period {period!r}: expected a whole number")
+        fail(
+            f"invalid settlement period {period!r}: expected a whole number, allowed "
+            f"1..{periods_in_day(settlement_date)} on {settlement_date.isoformat()}"
+        )
     try:
         check_period(settlement_date, number)
     except ValueError as exc:
         fail(str(exc))
+    checkpoint_dir_for(settings)
     engine = _open(settings)
     try:
         validate_spot_fix(engine, settlement_date, number, farm)
@@ -532,14 +561,10 @@ def daily_command(
 ) -> None:
     """The daily check: the last days in the database and against Elexon; fix what is wrong."""
     settings = settings_and_logging(verbose, "reconcile-daily")
-    count = _positive(days, "--days")
     instant = _instant(now) if now else None
-    try:
-        back = int(lookback)
-        if back < 0:
-            raise ValueError
-    except ValueError:
-        fail(f"invalid --lookback {lookback!r}: expected a whole number >= 0")
+    count = _days(days, now=instant)
+    back = whole_number(lookback, "--lookback", 0, max_days(now=instant))
+    checkpoint_dir_for(settings)
     engine = _open(settings)
     summary = _run(
         lambda: run_daily_check(
@@ -556,6 +581,7 @@ def reset_command(
 ) -> None:
     """Delete the reconciliation checkpoint (the seed's ``resetCheckpoint``)."""
     settings = settings_and_logging(False, "reconcile-reset")
+    checkpoint_dir_for(settings)
     names = [RECONCILIATION_CHECKPOINT] if not daily or both else []
     if daily or both:
         names.append(DAILY_CHECKPOINT)

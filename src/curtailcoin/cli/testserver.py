@@ -6,6 +6,7 @@ Each command serves in the foreground until Ctrl-C and prints the base URL and t
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from datetime import date
@@ -40,7 +41,7 @@ FaultOption = Annotated[
     ),
 ]
 LatencyOption = Annotated[
-    float, typer.Option("--latency-ms", min=0, help="Delay before every answer, in ms.")
+    float, typer.Option("--latency-ms", help="Delay before every answer, in ms (0 or more).")
 ]
 HostOption = Annotated[str, typer.Option("--host", help="Interface to bind.")]
 SeedOption = Annotated[int, typer.Option("--seed", help="Seed of the generated data.")]
@@ -76,6 +77,17 @@ def _drift_params(spec: str, text: str | None) -> dict[str, Any]:
             )
         out[key] = int(value) if key == "line" and value.isdigit() else value
     return out
+
+
+def _check_server_options(port: int, latency_ms: float) -> None:
+    """The numbers every test server takes, checked before it binds."""
+    if not 0 <= port <= 65535:
+        raise typer.BadParameter(f"{port} is not allowed: use 0..65535", param_hint="--port")
+    if not (math.isfinite(latency_ms) and latency_ms >= 0):
+        raise typer.BadParameter(
+            f"{latency_ms:g} is not allowed: use 0 or more (milliseconds)",
+            param_hint="--latency-ms",
+        )
 
 
 def apply_fault_specs(server: BaseTestServer, specs: list[str] | None) -> None:
@@ -122,7 +134,7 @@ def run_until_interrupted(
 
 @app.command()
 def elexon(
-    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port (0: any).")] = 8081,
+    port: Annotated[int, typer.Option("--port", help="Port, 0..65535 (0: any).")] = 8081,
     host: HostOption = "127.0.0.1",
     latency_ms: LatencyOption = 0.0,
     seed: SeedOption = 1,
@@ -144,6 +156,7 @@ def elexon(
     verbose: VerboseOption = False,
 ) -> None:
     """Serve the Elexon Insights endpoints (stack, acceptance volumes, BM units)."""
+    _check_server_options(port, latency_ms)
     server = ElexonTestServer(
         seed=seed, latency_s=latency_ms / 1000.0, host=host, port=port, verbose=verbose
     )
@@ -161,7 +174,7 @@ def elexon(
 
 @app.command()
 def mempool(
-    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port (0: any).")] = 8082,
+    port: Annotated[int, typer.Option("--port", help="Port, 0..65535 (0: any).")] = 8082,
     host: HostOption = "127.0.0.1",
     latency_ms: LatencyOption = 0.0,
     seed: SeedOption = 1,
@@ -170,6 +183,7 @@ def mempool(
     verbose: VerboseOption = False,
 ) -> None:
     """Serve mempool.space difficulty adjustments and BTC prices."""
+    _check_server_options(port, latency_ms)
     server = MempoolTestServer(
         seed=seed, latency_s=latency_ms / 1000.0, host=host, port=port, verbose=verbose
     )
@@ -180,7 +194,7 @@ def mempool(
 
 @app.command()
 def coingecko(
-    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port (0: any).")] = 8083,
+    port: Annotated[int, typer.Option("--port", help="Port, 0..65535 (0: any).")] = 8083,
     host: HostOption = "127.0.0.1",
     latency_ms: LatencyOption = 0.0,
     seed: SeedOption = 1,
@@ -189,6 +203,7 @@ def coingecko(
     verbose: VerboseOption = False,
 ) -> None:
     """Serve CoinGecko's BTC price history (market_chart/range)."""
+    _check_server_options(port, latency_ms)
     server = CoinGeckoTestServer(
         seed=seed, latency_s=latency_ms / 1000.0, host=host, port=port, verbose=verbose
     )

@@ -29,14 +29,16 @@ from sqlalchemy import Engine
 
 from curtailcoin.backfill import BackfillResult, BackfillStats, backfill, enqueue_range
 from curtailcoin.cli.common import (
-    EXIT_BAD_INPUT,
     EXIT_FAILED,
     EXIT_OK,
+    checkpoint_dir_for,
     console,
+    date_argument,
     engine_for,
     err_console,
     fail,
     settings_and_logging,
+    whole_number,
 )
 from curtailcoin.config import Settings
 from curtailcoin.db.engine import is_sqlite
@@ -45,8 +47,7 @@ from curtailcoin.jobs.local import LocalScheduler, read_state
 from curtailcoin.jobs.schedule import SCHEDULE, next_run
 from curtailcoin.jobs.settings import get_worker_settings
 from curtailcoin.jobs.work import DateOutcome
-from curtailcoin.pipeline import BadInput, prepare_database
-from curtailcoin.settlement import parse_date
+from curtailcoin.pipeline import BadInput, prepare_database, validate_range
 
 jobs_app = typer.Typer(help="The task queue and the worker's schedule.", no_args_is_help=True)
 
@@ -64,8 +65,12 @@ def _route_library_logs(verbose: bool) -> None:
 
 
 def worker(
-    concurrency: int | None = typer.Option(
-        None, "--concurrency", "-c", min=1, max=64, help="Jobs at once (PostgreSQL; default 2)."
+    concurrency_text: str | None = typer.Option(
+        None,
+        "--concurrency",
+        "-c",
+        metavar="N",
+        help="Jobs at once, 1..64 (PostgreSQL; default 2).",
     ),
     no_schedule: bool = typer.Option(
         False, "--no-schedule", help="Only run queued jobs; do not defer the periodic ones."
@@ -84,8 +89,13 @@ def worker(
     SQLite: the same jobs on the same schedule, in this process, one at a time.
     """
     settings = settings_and_logging(True, "worker")
+    concurrency = (
+        None if concurrency_text is None else whole_number(concurrency_text, "--concurrency", 1, 64)
+    )
     _route_library_logs(verbose)
     wsettings = get_worker_settings()
+    if not is_postgresql(settings.database_url):
+        checkpoint_dir_for(settings)  # the in-process scheduler keeps its state there
     engine = engine_for(settings)
     prepare_database(engine)
     if is_postgresql(settings.database_url):
@@ -277,8 +287,12 @@ def _print_schedule(schedule: list[dict[str, Any]]) -> None:
 def backfill_command(
     start: str = typer.Argument(..., help="First settlement date, YYYY-MM-DD."),
     end: str = typer.Argument(..., help="Last settlement date, YYYY-MM-DD (inclusive)."),
-    concurrency: int = typer.Option(
-        4, "--concurrency", "-c", help="Dates in flight at once (sharing one request budget)."
+    concurrency_text: str = typer.Option(
+        "4",
+        "--concurrency",
+        "-c",
+        metavar="N",
+        help="Dates in flight at once, 1..64 (sharing one request budget).",
     ),
     enqueue: bool = typer.Option(
         False, "--enqueue", help="PostgreSQL: queue one ingest_date job per date for the workers."
@@ -296,12 +310,9 @@ def backfill_command(
     any failed, 2 on bad input (nothing written).
     """
     settings = settings_and_logging(verbose, "backfill")
-    first = _parse(start)
-    last = _parse(end)
-    if concurrency < 1 or concurrency > 64:
-        fail(f"--concurrency {concurrency} is not allowed: use 1..64")
-    from curtailcoin.backfill import validate_range
-
+    first = date_argument(start, "START")
+    last = date_argument(end, "END")
+    concurrency = whole_number(concurrency_text, "--concurrency", 1, 64)
     try:
         validate_range(first, last)
     except BadInput as exc:
@@ -324,6 +335,7 @@ def backfill_command(
                 f"queued {queued} date(s) for the workers; {already} already waiting in the queue"
             )
         raise typer.Exit(EXIT_OK)
+    checkpoint_dir_for(settings)
     engine_for(settings)
     reporter = _Reporter((last - first).days + 1, interactive=err_console.is_terminal)
     try:
@@ -350,13 +362,6 @@ def backfill_command(
     else:
         _print_summary(result)
     raise typer.Exit(EXIT_OK if result.ok else EXIT_FAILED)
-
-
-def _parse(text: str) -> date:
-    try:
-        return parse_date(text)
-    except ValueError as exc:
-        fail(str(exc), EXIT_BAD_INPUT)
 
 
 class _Reporter:

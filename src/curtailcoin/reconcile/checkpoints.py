@@ -39,6 +39,29 @@ RECONCILIATION_CHECKPOINT = "reconciliation_checkpoint.json"
 DAILY_CHECKPOINT = "daily_reconciliation_checkpoint.json"
 
 
+class CheckpointDirError(ValueError):
+    """``CURTAILCOIN_CHECKPOINT_DIR`` cannot hold checkpoints (one line naming the path)."""
+
+
+def check_checkpoint_dir(directory: Path) -> Path:
+    """Create the directory and write a file in it, so a run with an unusable directory (a
+    file in its place, no permission) stops before its first date instead of after it."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-check.", dir=directory)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        if directory.exists() and not directory.is_dir():
+            reason = "a file is in its place"
+        raise CheckpointDirError(
+            f"checkpoint directory {str(directory)!r} (CURTAILCOIN_CHECKPOINT_DIR) cannot be "
+            f"created or written: {reason}; allowed a directory this user can create and write"
+        ) from None
+    return directory
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from curtailcoin import __version__
-from curtailcoin.settlement import settlement_today
+from curtailcoin.settlement import FIRST_SETTLEMENT_DATE, settlement_today
 
 router = APIRouter(include_in_schema=False)
 
@@ -96,6 +96,7 @@ def page(request: Request) -> HTMLResponse:
         version=__version__,
         v=asset_version(),
         today=settlement_today().isoformat(),
+        earliest=FIRST_SETTLEMENT_DATE.isoformat(),
         default_model=ctx.default_model if ctx is not None else "",
     )
     return HTMLResponse(html, headers={"Cache-Control": "no-cache"})

@@ -7,10 +7,10 @@ from datetime import date, datetime
 from typing import Literal
 
 from curtailcoin.miners import MinerModel
-from curtailcoin.settlement import settlement_today
+from curtailcoin.settlement import FIRST_SETTLEMENT_DATE, month_bounds, settlement_today
 
-EARLIEST = date(2001, 1, 1)
-"""Earliest settlement date accepted (NETA go-live was 2001-03-27)."""
+EARLIEST = FIRST_SETTLEMENT_DATE
+"""Earliest settlement date accepted (NETA go-live), the CLI's too."""
 
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 MONTH_PATTERN = r"^[0-9]{4}-[0-9]{2}$"
@@ -55,7 +55,8 @@ def parse_month(text: str, loc: tuple[str, str], now: datetime | None = None) ->
     year, month = int(text[:4]), int(text[5:])
     if not 1 <= month <= 12:
         raise InputError(loc, f"{loc[1]} {text!r} has month {month}: allowed 01..12")
-    if year < EARLIEST.year:
+    # too early: no settlement date in the month (year 0 is not even a Python date)
+    if year < EARLIEST.year or month_bounds(date(year, month, 1))[1] <= EARLIEST:
         raise InputError(loc, f"{loc[1]} {text!r} is too early: allowed from {EARLIEST:%Y-%m}")
     first = date(year, month, 1)
     _check_range(first, first, text, loc, now)

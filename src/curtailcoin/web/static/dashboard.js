@@ -76,12 +76,14 @@
   }
 
   // --- dates --------------------------------------------------------------------------------
+  // The first settlement date (NETA go-live), from the page (settlement.FIRST_SETTLEMENT_DATE).
+  var EARLIEST = document.documentElement.dataset.earliest;
   function parseIso(iso) { var p = iso.split("-").map(Number); return new Date(Date.UTC(p[0], p[1] - 1, p[2])); }
   function iso(d) { return d.toISOString().slice(0, 10); }
   function clampDay(isoDay, today) {
     today = today || (range && range.today);
     if (today && isoDay > today) { return today; }
-    if (isoDay < "2001-01-01") { return "2001-01-01"; }
+    if (isoDay < EARLIEST) { return EARLIEST; }
     return isoDay;
   }
   function shift(step) {
@@ -196,7 +198,7 @@
     for (var y = last; y >= first; y--) { html += "<option>" + y + "</option>"; }
     $("year-input").innerHTML = html;
     $("date-input").max = range.today;
-    $("date-input").min = "2001-01-01";
+    $("date-input").min = EARLIEST;
     $("month-input").max = range.today.slice(0, 7);
   }
 
