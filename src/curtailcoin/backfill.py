@@ -32,7 +32,7 @@ from curtailcoin.pipeline import BadInput, prepare_database, validate_range
 from curtailcoin.reconcile.locks import DateLocks
 from curtailcoin.registry import refresh_registry
 from curtailcoin.settlement import settlement_today
-from curtailcoin.sources.http import SourceError
+from curtailcoin.sources.http import SourceError, UnreachableSourceError
 
 log = logging.getLogger("curtailcoin.backfill")
 
@@ -229,6 +229,8 @@ async def backfill(
         await refresh_registry(
             engine, shared, max_age=timedelta(seconds=settings.bmunit_refresh_max_age_s)
         )
+    except UnreachableSourceError:
+        raise  # nothing of the range can be fetched: one line, not a failure per date
     except SourceError as exc:
         log.warning("bm unit refresh failed; using the stored list", extra={"error": str(exc)})
 
@@ -247,6 +249,8 @@ async def backfill(
                 outcome = await ingest_one_date(settings, day, client=shared, locks=locks, now=now)
             except BadInput as exc:  # pragma: no cover - validated above
                 outcome = DateOutcome(day, ok=False, error=str(exc), transient=False)
+            except UnreachableSourceError:
+                raise
             except SourceError as exc:
                 outcome = DateOutcome(day, ok=False, error=str(exc))
             if day == today and outcome.ok and not outcome.skipped:

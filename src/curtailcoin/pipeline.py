@@ -44,7 +44,7 @@ from curtailcoin.settlement import (
 )
 from curtailcoin.shrink_guard import ShrinkVerdict, judge
 from curtailcoin.sources.elexon import ElexonClient, PeriodResult
-from curtailcoin.sources.http import SourceError
+from curtailcoin.sources.http import SourceError, UnreachableSourceError
 from curtailcoin.sources.mempool import mempool_client
 from curtailcoin.summaries import (
     rebuild_bitcoin_summaries,
@@ -292,6 +292,8 @@ async def reingest_date(
             await refresh_registry(
                 engine, elexon, max_age=timedelta(seconds=settings.bmunit_refresh_max_age_s)
             )
+        except UnreachableSourceError:
+            raise  # offline or a wrong base URL: one line, not 48 failed periods
         except SourceError as exc:
             result.warnings.append(f"BM unit registry refresh failed, using stored list: {exc}")
             log.warning("bm unit refresh failed", extra={"error": str(exc)})
@@ -322,6 +324,9 @@ async def reingest_date(
             await elexon.aclose()
 
     result.failed_periods = {p: str(r.error) for p, r in results.items() if r.error is not None}
+    unreachable = [r.error for r in results.values() if isinstance(r.error, UnreachableSourceError)]
+    if unreachable:
+        raise unreachable[0]
     result.failure_causes = {p: r.cause for p, r in results.items() if r.cause is not None}
     if result.failed_periods:
         log.error(

@@ -82,7 +82,7 @@ from curtailcoin.reference import load_timeline
 from curtailcoin.registry import refresh_registry, wind_units
 from curtailcoin.settlement import check_period, month_bounds, year_month
 from curtailcoin.sources.elexon import AcceptanceVolume, ElexonClient, PeriodResult
-from curtailcoin.sources.http import RetryPolicy, SourceError
+from curtailcoin.sources.http import RetryPolicy, SourceError, UnreachableSourceError
 from curtailcoin.summaries import rebuild_bitcoin_summaries, rebuild_curtailment_summaries
 from curtailcoin.suspects import clear_suspect
 
@@ -574,7 +574,7 @@ async def process_date(
                 },
             )
             return outcome
-        except (BadInput, asyncio.CancelledError):
+        except (BadInput, UnreachableSourceError, asyncio.CancelledError):
             raise
         except Exception as exc:
             transient = is_timeout_error(exc)
@@ -733,7 +733,7 @@ async def process_critical_date(ctx: ReconcileContext, settlement_date: date) ->
                         f"volumes (period {first}: {unverified[first][0]})"
                     )
                 out.reason = "; ".join(parts)
-    except (BadInput, asyncio.CancelledError):
+    except (BadInput, UnreachableSourceError, asyncio.CancelledError):
         raise
     except Exception as exc:
         out.status = "failed"
@@ -889,7 +889,7 @@ async def spot_fix(
                     "records_after": after["records"],
                 },
             )
-    except (BadInput, asyncio.CancelledError):
+    except (BadInput, UnreachableSourceError, asyncio.CancelledError):
         raise
     except Exception as exc:
         out.status = "failed"

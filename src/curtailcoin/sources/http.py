@@ -21,58 +21,29 @@ from typing import Any, Self
 
 import httpx
 
+from curtailcoin.errors import (
+    NotFoundError,
+    PermanentSourceError,
+    RetriesExhaustedError,
+    SourceError,
+    TransientSourceError,
+    UnreachableSourceError,
+)
 from curtailcoin.sources.politeness import AdaptiveConcurrency, Pause, StartCap
 
+__all__ = [
+    "JsonHttpClient",
+    "NotFoundError",
+    "PermanentSourceError",
+    "RequestStats",
+    "RetriesExhaustedError",
+    "RetryPolicy",
+    "SourceError",
+    "TransientSourceError",
+    "UnreachableSourceError",
+]
+
 log = logging.getLogger("curtailcoin.http")
-
-
-class SourceError(Exception):
-    """A source could not give an answer. ``transient`` says whether a retry might help."""
-
-    transient = False
-
-    def __init__(self, message: str, *, url: str = "", status: int | None = None) -> None:
-        super().__init__(message)
-        self.url = url
-        self.status = status
-
-
-class TransientSourceError(SourceError):
-    """Worth retrying: 429, 5xx, timeouts, resets, truncated or invalid bodies."""
-
-    transient = True
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        url: str = "",
-        status: int | None = None,
-        kind: str = "error",
-        retry_after_s: float | None = None,
-    ) -> None:
-        super().__init__(message, url=url, status=status)
-        self.kind = kind
-        self.retry_after_s = retry_after_s
-
-
-class PermanentSourceError(SourceError):
-    """Not worth retrying: 4xx other than 429, or a body that does not match the schema."""
-
-
-class NotFoundError(PermanentSourceError):
-    """404: the resource does not exist at the source."""
-
-
-class UnreachableSourceError(PermanentSourceError):
-    """The host cannot be resolved or refuses connections, and has never answered this client.
-
-    The message is one line about the host (not the request), the same for every request.
-    """
-
-    def __init__(self, message: str, *, url: str, host: str) -> None:
-        super().__init__(message, url=url)
-        self.host = host
 
 
 def _unreachable_reason(exc: httpx.ConnectError) -> str:
@@ -87,17 +58,6 @@ def _unreachable_reason(exc: httpx.ConnectError) -> str:
     if "refused" in lowered or "all connection attempts failed" in lowered:
         return "the connection was refused"
     return f"cannot connect ({text or type(exc).__name__})"
-
-
-class RetriesExhaustedError(SourceError):
-    """A transient failure persisted past the retry budget (tries or time)."""
-
-    transient = True
-
-    def __init__(self, message: str, *, url: str, tries: int, last: TransientSourceError) -> None:
-        super().__init__(message, url=url, status=last.status)
-        self.tries = tries
-        self.last = last
 
 
 @dataclass(frozen=True)
