@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, select
 
 from curtailcoin import __version__
 from curtailcoin.config import Settings
+from curtailcoin.db.engine import read_snapshot
 from curtailcoin.db.schema import btc_prices
 from curtailcoin.miners import MinerModel
 from curtailcoin.pipeline import BadInput, ReingestResult, reingest_date
@@ -25,6 +26,7 @@ from curtailcoin.settlement import settlement_today
 from curtailcoin.web import params as pv
 from curtailcoin.web import queries as q
 from curtailcoin.web import service
+from curtailcoin.web.cache import note_snapshot_version
 from curtailcoin.web.csvout import csv_response
 from curtailcoin.web.schemas import (
     DailySummary,
@@ -93,13 +95,19 @@ def context(request: Request) -> AppContext:
     return ctx
 
 
-def connection(ctx: Annotated[AppContext, Depends(context)]) -> Iterator[Connection]:
-    with ctx.engine.connect() as conn:
+def snapshot(
+    request: Request, ctx: Annotated[AppContext, Depends(context)]
+) -> Iterator[Connection]:
+    """The request's one read transaction: every figure of a response (totals and their rows,
+    prices, completeness, input checks) comes from one snapshot, whatever writers commit
+    meanwhile. The response cache learns that snapshot's data version from here."""
+    with read_snapshot(ctx.engine) as conn:
+        note_snapshot_version(request.scope, conn)
         yield conn
 
 
 Ctx = Annotated[AppContext, Depends(context)]
-Conn = Annotated[Connection, Depends(connection)]
+Conn = Annotated[Connection, Depends(snapshot)]
 
 DATE_DOC = "Settlement date (Europe/London day), YYYY-MM-DD, not in the future"
 LeadPartyQ = Annotated[

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import anyio
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from curtailcoin.db.schema import (
@@ -32,9 +32,11 @@ from curtailcoin.db.schema import (
 )
 
 UNCACHED = ("/api/ingest/", "/api/data-range")
+SNAPSHOT_VERSION = "curtailcoin.snapshot_version"  # ASGI scope key: the route's snapshot version
 
 
-def data_version(engine: Engine) -> tuple[Any, ...]:
+def data_version(conn: Connection) -> tuple[Any, ...]:
+    """The data's version as ``conn`` sees it (one statement, so one snapshot)."""
     d, b, p = daily_summaries.c, bitcoin_daily_summaries.c, btc_prices.c
     query = select(
         select(func.max(d.updated_at)).scalar_subquery(),
@@ -46,8 +48,18 @@ def data_version(engine: Engine) -> tuple[Any, ...]:
         select(func.count()).select_from(miner_models).scalar_subquery(),
         select(func.max(source_refreshes.c.refreshed_at)).scalar_subquery(),
     )
-    with engine.connect() as conn:
-        return tuple(conn.execute(query).one())
+    return tuple(conn.execute(query).one())
+
+
+def note_snapshot_version(scope: Scope, conn: Connection) -> None:
+    """Record the version of the snapshot a response is computed from, when the cache asks.
+
+    A writer may commit between the middleware's version check and the route's snapshot, so a
+    response is stored under the version its own snapshot saw, never the one checked before.
+    """
+    wanted: list[tuple[Any, ...]] | None = scope.get(SNAPSHOT_VERSION)
+    if wanted is not None and not wanted:
+        wanted.append(data_version(conn))
 
 
 @dataclass
@@ -77,7 +89,8 @@ class ResponseCache:
         self.misses = 0
 
     def version(self) -> tuple[Any, ...]:
-        return data_version(self._engine())
+        with self._engine().connect() as conn:
+            return data_version(conn)
 
     def get(self, key: str, version: tuple[Any, ...]) -> Entry | None:
         with self._lock:
@@ -139,6 +152,8 @@ class CacheMiddleware:
         self.cache.misses += 1
         started: dict[str, Any] = {}
         chunks: list[bytes] = []
+        computed_at: list[tuple[Any, ...]] = []
+        scope[SNAPSHOT_VERSION] = computed_at
 
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -149,13 +164,18 @@ class CacheMiddleware:
                 }
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
-                if not message.get("more_body", False) and started.get("status") == 200:
+                if (
+                    not message.get("more_body", False)
+                    and started.get("status") == 200
+                    and computed_at  # a route that read no snapshot is not cached
+                ):
                     headers = [
                         (k, v)
                         for k, v in started.get("headers", [])
                         if k.lower() not in (b"date", b"server")
                     ]
-                    self.cache.put(key, Entry(version, time.monotonic(), headers, b"".join(chunks)))
+                    entry = Entry(computed_at[0], time.monotonic(), headers, b"".join(chunks))
+                    self.cache.put(key, entry)
             await send(message)
 
         await self.app(scope, receive, capture)
