@@ -6,11 +6,14 @@ the database for a cheap *version* — the latest ``updated_at`` and row counts 
 summaries, the latest price fetch, the miner catalogue size, the last source refresh — and
 answers from memory when a response for the same URL was computed at that version less than
 ``ttl_s`` seconds ago (the TTL bounds what depends on the clock, such as today's expected periods).
-Any change to the data changes the version, so a stale figure is never served.
+Any change to the data changes the version, so a stale figure is never served. Concurrent
+requests share one version query (:class:`SharedRead`), and a response is stored under the
+version of the snapshot it was computed from (:func:`note_snapshot_version`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import OrderedDict
@@ -62,6 +65,53 @@ def note_snapshot_version(scope: Scope, conn: Connection) -> None:
         wanted.append(data_version(conn))
 
 
+class SharedRead:
+    """Concurrent requests share one version query instead of one query (and one connection and
+    one worker thread) each.
+
+    A request never takes the answer of a query that was already running when it arrived (it
+    may have started before a commit the request must see): it waits for the next query, which
+    starts when the running one ends and serves every request that arrived in between.
+    """
+
+    def __init__(self, read: Callable[[], tuple[Any, ...]]) -> None:
+        self._read = read
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._next: asyncio.Future[tuple[Any, ...]] | None = None
+        self._running = False
+        self._task: asyncio.Task[None] | None = None
+
+    async def __call__(self) -> tuple[Any, ...]:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # a new event loop (e.g. a new test client): start afresh
+            self._loop, self._next, self._running = loop, None, False
+        if self._next is None:
+            self._next = loop.create_future()
+            self._next.add_done_callback(_retrieve)
+        wanted = self._next
+        if not self._running:
+            self._running = True
+            self._task = loop.create_task(self._drain())  # referenced: not collected mid-run
+        return await asyncio.shield(wanted)
+
+    async def _drain(self) -> None:
+        try:
+            while self._next is not None:
+                future, self._next = self._next, None
+                try:
+                    future.set_result(await anyio.to_thread.run_sync(self._read))
+                except Exception as exc:
+                    future.set_exception(exc)
+        finally:
+            self._running = False
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """A failed read whose requests have all gone away is not reported as never retrieved."""
+    if not future.cancelled():
+        future.exception()
+
+
 @dataclass
 class Entry:
     version: tuple[Any, ...]
@@ -87,6 +137,7 @@ class ResponseCache:
         self.max_body = max_body
         self.hits = 0
         self.misses = 0
+        self.shared_version = SharedRead(self.version)
 
     def version(self) -> tuple[Any, ...]:
         with self._engine().connect() as conn:
@@ -133,7 +184,7 @@ class CacheMiddleware:
         query = urlencode(sorted(parse_qsl(scope.get("query_string", b"").decode("latin-1"))))
         key = f"{path}?{query}"
         try:
-            version = await anyio.to_thread.run_sync(self.cache.version)
+            version = await self.cache.shared_version()
         except Exception:  # the route itself will report the database problem
             await self.app(scope, receive, send)
             return
