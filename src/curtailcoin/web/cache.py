@@ -170,6 +170,10 @@ class CacheMiddleware:
     def __init__(self, app: ASGIApp, cache: ResponseCache) -> None:
         self.app = app
         self.cache = cache
+        # URLs being computed: a request for one waits for it and takes its answer when that
+        # was computed at the version the request saw (after a write, 50 clients asking for
+        # the same month compute it once, not 50 times).
+        self._computing: dict[str, asyncio.Event] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
@@ -189,6 +193,10 @@ class CacheMiddleware:
             await self.app(scope, receive, send)
             return
         entry = self.cache.get(key, version)
+        running = self._computing.get(key) if entry is None else None
+        if running is not None:  # the same URL is being computed: its answer may be this one's
+            await running.wait()
+            entry = self.cache.get(key, version)
         if entry is not None:
             self.cache.hits += 1
             await send(
@@ -229,4 +237,13 @@ class CacheMiddleware:
                     self.cache.put(key, entry)
             await send(message)
 
-        await self.app(scope, receive, capture)
+        done = asyncio.Event()
+        leads = key not in self._computing
+        if leads:
+            self._computing[key] = done
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            if leads:
+                del self._computing[key]
+                done.set()
