@@ -9,6 +9,8 @@ computed just before the write; the next request shows the write.
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -21,6 +23,7 @@ from sqlalchemy import Connection, event, text
 from conftest import BACKENDS
 from curtailcoin.summaries import rebuild_bitcoin_summaries, rebuild_curtailment_summaries
 from curtailcoin.web import create_app
+from curtailcoin.web.cache import SharedRead
 from test_api_support import UNTRACKED_MODEL, Seeded, seed_database
 
 DAY = date(2025, 1, 18)  # the calm date: a small write
@@ -189,3 +192,30 @@ def test_the_cache_keeps_a_response_under_its_own_snapshot(
         back = hook.get(client, path, {}, None)
         assert back.headers["x-cache"] == "miss"
         assert back.json() == old
+
+
+def test_a_shared_version_read_never_started_before_the_request() -> None:
+    """A request arriving while a version query runs waits for the next one (which may see a
+    commit made after the first began); requests arriving together share one query."""
+    release = threading.Event()
+    started: list[int] = []
+
+    def read() -> tuple[Any, ...]:
+        started.append(len(started) + 1)
+        if len(started) == 1:
+            release.wait(5)
+        return (len(started),)
+
+    shared = SharedRead(read)
+
+    async def scenario() -> list[tuple[Any, ...]]:
+        first = asyncio.create_task(shared())
+        while not started:  # the first query is running
+            await asyncio.sleep(0.001)
+        later = [asyncio.create_task(shared()) for _ in range(3)]
+        await asyncio.sleep(0.01)
+        release.set()
+        return [await first, *[await t for t in later]]
+
+    assert asyncio.run(scenario()) == [(1,), (2,), (2,), (2,)]
+    assert started == [1, 2]
