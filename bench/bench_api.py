@@ -14,6 +14,10 @@ Prints figures only (no assertions). Usage::
 
     .venv/bin/python bench/bench_api.py [--pg-admin postgresql://postgres@127.0.0.1:5432/postgres]
         [--records 1000000] [--requests 60] [--renders 8] [--reuse] [--keep]
+
+``--with-reingest [--databases sqlite,postgresql] [--clients 50] [--seconds 30] [--think-ms 0]
+[--workers 1]`` measures instead the summary and mining endpoints while a reingest writes, on
+both databases, and counts internally inconsistent responses (``bench_api_reingest.py``).
 """
 
 from __future__ import annotations
@@ -437,7 +441,25 @@ def main() -> None:
     parser.add_argument("--renders", type=int, default=8)
     parser.add_argument("--reuse", action="store_true", help="Reuse a loaded database.")
     parser.add_argument("--keep", action="store_true", help="Keep the database for --reuse.")
+    parser.add_argument(
+        "--with-reingest",
+        action="store_true",
+        help="Instead: latency and consistency of the summary and mining endpoints while a "
+        "reingest of a heavy day runs back to back (bench_api_reingest.py).",
+    )
+    parser.add_argument("--databases", default="sqlite,postgresql", help="--with-reingest")
+    parser.add_argument("--clients", type=int, default=50, help="--with-reingest")
+    parser.add_argument("--seconds", type=float, default=30.0, help="--with-reingest")
+    parser.add_argument(
+        "--think-ms", type=float, default=0.0, help="--with-reingest: mean pause per client"
+    )
+    parser.add_argument("--workers", type=int, default=1, help="--with-reingest: server workers")
     options = parser.parse_args()
+    if options.with_reingest:
+        import bench_api_reingest  # beside this file
+
+        bench_api_reingest.run(options)
+        return
     settings = Settings(database_url="sqlite://")  # for the tracked models
     if options.reuse:
         base, _, _ = options.pg_admin.rpartition("/")

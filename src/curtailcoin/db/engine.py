@@ -111,13 +111,17 @@ def dispose_all() -> None:
 def read_snapshot(engine: Engine) -> Iterator[Connection]:
     """A connection whose reads all see one snapshot, rolled back at the end.
 
-    A check that reads a summary and then its base rows must not see a writer's commit in
-    between (a false mismatch): on PostgreSQL the transaction is REPEATABLE READ; SQLite already
-    serialises writers against a reading transaction.
+    A check that reads a summary and then its base rows, or an API response that shows a month
+    and its days, must not see a writer's commit in between. On PostgreSQL the transaction is
+    REPEATABLE READ. On SQLite pysqlite begins a transaction only before a write, so each SELECT
+    would see the latest commit: an explicit ``BEGIN`` makes the reads one read transaction,
+    whose snapshot (WAL mode) is fixed at its first read while writers carry on.
     """
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        else:
+            conn.exec_driver_sql("BEGIN")
         try:
             yield conn
         finally:

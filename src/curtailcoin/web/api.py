@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, select
 
 from curtailcoin import __version__
 from curtailcoin.config import Settings
+from curtailcoin.db.engine import read_snapshot
 from curtailcoin.db.schema import btc_prices
 from curtailcoin.miners import MinerModel
 from curtailcoin.pipeline import BadInput, ReingestResult, reingest_date
@@ -25,6 +26,7 @@ from curtailcoin.settlement import settlement_today
 from curtailcoin.web import params as pv
 from curtailcoin.web import queries as q
 from curtailcoin.web import service
+from curtailcoin.web.cache import note_snapshot_version
 from curtailcoin.web.csvout import csv_response
 from curtailcoin.web.schemas import (
     DailySummary,
@@ -72,6 +74,7 @@ class AppContext:
     started_at: datetime
     _engine: Engine | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _slots: tuple[asyncio.AbstractEventLoop, anyio.CapacityLimiter] | None = None
 
     @property
     def engine(self) -> Engine:
@@ -83,6 +86,13 @@ class AppContext:
                     self._engine = get_engine(self.settings.database_url)
         return self._engine
 
+    def snapshot_slots(self) -> anyio.CapacityLimiter:
+        """The limit of :data:`MAX_SNAPSHOTS`, one per event loop (a test client has its own)."""
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._slots[0] is not loop:
+            self._slots = (loop, anyio.CapacityLimiter(MAX_SNAPSHOTS))
+        return self._slots[1]
+
     @property
     def default_model(self) -> str:
         return self.settings.tracked_models[0] if self.settings.tracked_models else "S19J_PRO"
@@ -93,13 +103,31 @@ def context(request: Request) -> AppContext:
     return ctx
 
 
-def connection(ctx: Annotated[AppContext, Depends(context)]) -> Iterator[Connection]:
-    with ctx.engine.connect() as conn:
-        yield conn
+# Requests reading the database at once, per process: fewer than the smallest connection pool
+# (15 on SQLite, 20 on PostgreSQL), so a request never holds a worker thread while it waits for
+# a connection (with every thread waiting, no connection could be given back), and a handful of
+# threads share the interpreter better than forty. The others wait in the event loop.
+MAX_SNAPSHOTS = 8
+
+
+async def snapshot(
+    request: Request, ctx: Annotated[AppContext, Depends(context)]
+) -> AsyncIterator[Connection]:
+    """The request's one read transaction: every figure of a response (totals and their rows,
+    prices, completeness, input checks) comes from one snapshot, whatever writers commit
+    meanwhile. The response cache learns that snapshot's data version from here."""
+    async with ctx.snapshot_slots():
+        opened = read_snapshot(ctx.engine)
+        conn = await anyio.to_thread.run_sync(opened.__enter__)
+        try:
+            await anyio.to_thread.run_sync(note_snapshot_version, request.scope, conn)
+            yield conn
+        finally:
+            await anyio.to_thread.run_sync(opened.__exit__, None, None, None)
 
 
 Ctx = Annotated[AppContext, Depends(context)]
-Conn = Annotated[Connection, Depends(connection)]
+Conn = Annotated[Connection, Depends(snapshot)]
 
 DATE_DOC = "Settlement date (Europe/London day), YYYY-MM-DD, not in the future"
 LeadPartyQ = Annotated[

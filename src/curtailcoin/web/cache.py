@@ -6,11 +6,14 @@ the database for a cheap *version* — the latest ``updated_at`` and row counts 
 summaries, the latest price fetch, the miner catalogue size, the last source refresh — and
 answers from memory when a response for the same URL was computed at that version less than
 ``ttl_s`` seconds ago (the TTL bounds what depends on the clock, such as today's expected periods).
-Any change to the data changes the version, so a stale figure is never served.
+Any change to the data changes the version, so a stale figure is never served. Concurrent
+requests share one version query (:class:`SharedRead`), and a response is stored under the
+version of the snapshot it was computed from (:func:`note_snapshot_version`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import OrderedDict
@@ -20,7 +23,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import anyio
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from curtailcoin.db.schema import (
@@ -32,9 +35,11 @@ from curtailcoin.db.schema import (
 )
 
 UNCACHED = ("/api/ingest/", "/api/data-range")
+SNAPSHOT_VERSION = "curtailcoin.snapshot_version"  # ASGI scope key: the route's snapshot version
 
 
-def data_version(engine: Engine) -> tuple[Any, ...]:
+def data_version(conn: Connection) -> tuple[Any, ...]:
+    """The data's version as ``conn`` sees it (one statement, so one snapshot)."""
     d, b, p = daily_summaries.c, bitcoin_daily_summaries.c, btc_prices.c
     query = select(
         select(func.max(d.updated_at)).scalar_subquery(),
@@ -46,8 +51,65 @@ def data_version(engine: Engine) -> tuple[Any, ...]:
         select(func.count()).select_from(miner_models).scalar_subquery(),
         select(func.max(source_refreshes.c.refreshed_at)).scalar_subquery(),
     )
-    with engine.connect() as conn:
-        return tuple(conn.execute(query).one())
+    return tuple(conn.execute(query).one())
+
+
+def note_snapshot_version(scope: Scope, conn: Connection) -> None:
+    """Record the version of the snapshot a response is computed from, when the cache asks.
+
+    A writer may commit between the middleware's version check and the route's snapshot, so a
+    response is stored under the version its own snapshot saw, never the one checked before.
+    """
+    wanted: list[tuple[Any, ...]] | None = scope.get(SNAPSHOT_VERSION)
+    if wanted is not None and not wanted:
+        wanted.append(data_version(conn))
+
+
+class SharedRead:
+    """Concurrent requests share one version query instead of one query (and one connection and
+    one worker thread) each.
+
+    A request never takes the answer of a query that was already running when it arrived (it
+    may have started before a commit the request must see): it waits for the next query, which
+    starts when the running one ends and serves every request that arrived in between.
+    """
+
+    def __init__(self, read: Callable[[], tuple[Any, ...]]) -> None:
+        self._read = read
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._next: asyncio.Future[tuple[Any, ...]] | None = None
+        self._running = False
+        self._task: asyncio.Task[None] | None = None
+
+    async def __call__(self) -> tuple[Any, ...]:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # a new event loop (e.g. a new test client): start afresh
+            self._loop, self._next, self._running = loop, None, False
+        if self._next is None:
+            self._next = loop.create_future()
+            self._next.add_done_callback(_retrieve)
+        wanted = self._next
+        if not self._running:
+            self._running = True
+            self._task = loop.create_task(self._drain())  # referenced: not collected mid-run
+        return await asyncio.shield(wanted)
+
+    async def _drain(self) -> None:
+        try:
+            while self._next is not None:
+                future, self._next = self._next, None
+                try:
+                    future.set_result(await anyio.to_thread.run_sync(self._read))
+                except Exception as exc:
+                    future.set_exception(exc)
+        finally:
+            self._running = False
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """A failed read whose requests have all gone away is not reported as never retrieved."""
+    if not future.cancelled():
+        future.exception()
 
 
 @dataclass
@@ -75,9 +137,11 @@ class ResponseCache:
         self.max_body = max_body
         self.hits = 0
         self.misses = 0
+        self.shared_version = SharedRead(self.version)
 
     def version(self) -> tuple[Any, ...]:
-        return data_version(self._engine())
+        with self._engine().connect() as conn:
+            return data_version(conn)
 
     def get(self, key: str, version: tuple[Any, ...]) -> Entry | None:
         with self._lock:
@@ -106,6 +170,10 @@ class CacheMiddleware:
     def __init__(self, app: ASGIApp, cache: ResponseCache) -> None:
         self.app = app
         self.cache = cache
+        # URLs being computed: a request for one waits for it and takes its answer when that
+        # was computed at the version the request saw (after a write, 50 clients asking for
+        # the same month compute it once, not 50 times).
+        self._computing: dict[str, asyncio.Event] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
@@ -120,11 +188,15 @@ class CacheMiddleware:
         query = urlencode(sorted(parse_qsl(scope.get("query_string", b"").decode("latin-1"))))
         key = f"{path}?{query}"
         try:
-            version = await anyio.to_thread.run_sync(self.cache.version)
+            version = await self.cache.shared_version()
         except Exception:  # the route itself will report the database problem
             await self.app(scope, receive, send)
             return
         entry = self.cache.get(key, version)
+        running = self._computing.get(key) if entry is None else None
+        if running is not None:  # the same URL is being computed: its answer may be this one's
+            await running.wait()
+            entry = self.cache.get(key, version)
         if entry is not None:
             self.cache.hits += 1
             await send(
@@ -139,6 +211,8 @@ class CacheMiddleware:
         self.cache.misses += 1
         started: dict[str, Any] = {}
         chunks: list[bytes] = []
+        computed_at: list[tuple[Any, ...]] = []
+        scope[SNAPSHOT_VERSION] = computed_at
 
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -149,13 +223,27 @@ class CacheMiddleware:
                 }
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
-                if not message.get("more_body", False) and started.get("status") == 200:
+                if (
+                    not message.get("more_body", False)
+                    and started.get("status") == 200
+                    and computed_at  # a route that read no snapshot is not cached
+                ):
                     headers = [
                         (k, v)
                         for k, v in started.get("headers", [])
                         if k.lower() not in (b"date", b"server")
                     ]
-                    self.cache.put(key, Entry(version, time.monotonic(), headers, b"".join(chunks)))
+                    entry = Entry(computed_at[0], time.monotonic(), headers, b"".join(chunks))
+                    self.cache.put(key, entry)
             await send(message)
 
-        await self.app(scope, receive, capture)
+        done = asyncio.Event()
+        leads = key not in self._computing
+        if leads:
+            self._computing[key] = done
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            if leads:
+                del self._computing[key]
+                done.set()
