@@ -324,9 +324,6 @@ async def reingest_date(
             await elexon.aclose()
 
     result.failed_periods = {p: str(r.error) for p, r in results.items() if r.error is not None}
-    unreachable = [r.error for r in results.values() if isinstance(r.error, UnreachableSourceError)]
-    if unreachable:
-        raise unreachable[0]
     result.failure_causes = {p: r.cause for p, r in results.items() if r.cause is not None}
     if result.failed_periods:
         log.error(

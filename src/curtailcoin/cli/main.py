@@ -3,7 +3,8 @@
 ``main`` is the one place that turns what reaches the top into an exit code: click usage
 errors (unknown option, missing argument, bad parameter) and a database that cannot be reached
 become one ``error:`` line on stderr and exit code 2 instead of Typer's boxed panel or a
-traceback; ``--help`` and the commands' own exit codes are unchanged.
+traceback; a source host that cannot be reached at all is one line and exit code 1; ``--help``
+and the commands' own exit codes are unchanged.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from curtailcoin.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, unreachable_data
 from curtailcoin.cli.reingest import reingest
 from curtailcoin.cli.serve import serve
 from curtailcoin.cli.worker import backfill_command, jobs_app, worker
+from curtailcoin.errors import UnreachableSourceError
 
 app = typer.Typer(
     name="curtailcoin",
@@ -64,6 +66,8 @@ def run(args: list[str] | None = None) -> int:
         return _error(message, getattr(exc, "exit_code", EXIT_BAD_INPUT))
     except typer.Abort:
         return _error("aborted", EXIT_FAILED)
+    except UnreachableSourceError as exc:  # offline, or a wrong base URL: nothing was written
+        return _error(str(exc), EXIT_FAILED)
     except (OperationalError, psycopg.OperationalError) as exc:
         unreachable = unreachable_database(exc)
         if unreachable is None:

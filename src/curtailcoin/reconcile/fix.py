@@ -161,6 +161,8 @@ class ReconcileContext:
                         self.client,
                         max_age=timedelta(seconds=self.settings.bmunit_refresh_max_age_s),
                     )
+                except UnreachableSourceError:
+                    raise
                 except SourceError as exc:
                     log.warning(
                         "BM unit registry refresh failed; using the stored list",

@@ -36,6 +36,7 @@ from curtailcoin.sources.http import (
     RetriesExhaustedError,
     RetryPolicy,
     SourceError,
+    UnreachableSourceError,
 )
 
 __all__ = [
@@ -177,7 +178,9 @@ class ElexonClient(JsonHttpClient):
     ) -> dict[int, PeriodResult]:
         """Fetch periods concurrently (under the cap and rate limit); errors are kept per period.
 
-        ``keep`` selects the BM units whose lines are parsed and returned (default: all).
+        ``keep`` selects the BM units whose lines are parsed and returned (default: all). A host
+        that cannot be reached at all is not a per-period failure: ``UnreachableSourceError``
+        is raised (one message for the run).
         """
 
         async def one(period: int) -> PeriodResult:
@@ -190,6 +193,9 @@ class ElexonClient(JsonHttpClient):
             )
 
         results = await asyncio.gather(*(one(p) for p in periods))
+        for result in results:
+            if isinstance(result.error, UnreachableSourceError):
+                raise result.error
         return {result.settlement_period: result for result in results}
 
     async def fetch_acceptance_volumes(self, settlement_date: date) -> list[AcceptanceVolume]:
