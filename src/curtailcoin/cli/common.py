@@ -4,37 +4,44 @@ Every bad input ends here as one line on stderr and exit code 2, before any fetc
 dates (``date_argument``), whole numbers (``whole_number``), the checkpoint directory
 (``checkpoint_dir_for``) and a database that cannot be reached (``unreachable_database``, also
 used by ``cli.main`` for any command that connects without ``engine_for``).
+
+Imports are made where they are used, so that a command's ``--help`` costs only Typer (see
+``cli.lazy``); ``console`` and ``err_console`` are made on first use.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import psycopg
 import typer
-from rich.console import Console
-from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-from sqlalchemy.exc import OperationalError as SAOperationalError
 
-from curtailcoin.config import Settings, get_settings
-from curtailcoin.db.engine import get_engine
-from curtailcoin.logs import configure_logging
-from curtailcoin.pipeline import BadInput, validate_date
-from curtailcoin.reconcile.checkpoints import CheckpointDirError, check_checkpoint_dir
-from curtailcoin.settlement import parse_date
+if TYPE_CHECKING:
+    from rich.console import Console
+    from sqlalchemy import Engine
+
+    from curtailcoin.config import Settings
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 
-console = Console()
-err_console = Console(stderr=True)
+console: Console
+err_console: Console
+_consoles: dict[str, Any] = {}
+
+
+def __getattr__(name: str) -> Any:
+    """``console`` (stdout) and ``err_console`` (stderr), made when first imported."""
+    if name not in ("console", "err_console"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name not in _consoles:
+        from rich.console import Console
+
+        _consoles[name] = Console(stderr=name == "err_console")
+    return _consoles[name]
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
@@ -44,6 +51,9 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
 
 
 def settings_and_logging(verbose: bool = False, run_name: str = "run") -> Settings:
+    from curtailcoin.config import get_settings
+    from curtailcoin.logs import configure_logging
+
     settings = get_settings()
     level = "INFO" if verbose else settings.log_level
     configure_logging(level, settings.log_file, run_name)
@@ -55,6 +65,9 @@ def settings_and_logging(verbose: bool = False, run_name: str = "run") -> Settin
 
 def shown_url(url: str) -> str:
     """The database URL without its password (it is printed)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         return make_url(url)._replace(password=None).render_as_string(hide_password=False)
     except ArgumentError:
@@ -67,6 +80,11 @@ def _connect_reason(exc: BaseException) -> str | None:
     SQLAlchemy wraps a failed connect without a statement; psycopg's own connect failures
     (procrastinate's pool) are plain ``OperationalError``s without an SQLSTATE.
     """
+    import sqlite3
+
+    import psycopg
+    from sqlalchemy.exc import OperationalError as SAOperationalError
+
     if isinstance(exc, SAOperationalError):
         if exc.statement is not None:
             return None
@@ -89,6 +107,8 @@ def unreachable_database(exc: BaseException, url: str | None = None) -> str | No
     reason = _connect_reason(exc)
     if reason is None:
         return None
+    from curtailcoin.config import get_settings
+
     shown = shown_url(url if url is not None else get_settings().database_url)
     return f"cannot reach database {shown} (CURTAILCOIN_DATABASE_URL): {reason}"
 
@@ -96,6 +116,8 @@ def unreachable_database(exc: BaseException, url: str | None = None) -> str | No
 def engine_for(settings: Settings) -> Engine:
     """The migrated engine; an unreachable database is bad input (exit 2), a failed migration
     a failure (exit 1), each one line."""
+    from curtailcoin.db.engine import get_engine
+
     try:
         return get_engine(settings.database_url)
     except Exception as exc:  # a one-line message instead of a traceback
@@ -110,6 +132,8 @@ def engine_for(settings: Settings) -> Engine:
 
 def checkpoint_dir_for(settings: Settings) -> Path:
     """The checkpoint directory, created and proven writable before any work (exit 2)."""
+    from curtailcoin.reconcile.checkpoints import CheckpointDirError, check_checkpoint_dir
+
     try:
         return check_checkpoint_dir(Path(settings.checkpoint_dir))
     except CheckpointDirError as exc:
@@ -121,6 +145,9 @@ def checkpoint_dir_for(settings: Settings) -> Path:
 
 def date_argument(text: str, what: str | None = None, now: datetime | None = None) -> date:
     """A settlement date: ``YYYY-MM-DD`` from the first settlement date to today."""
+    from curtailcoin.pipeline import BadInput, validate_date
+    from curtailcoin.settlement import parse_date
+
     try:
         day = parse_date(text)
         validate_date(day, now)

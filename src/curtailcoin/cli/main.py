@@ -11,39 +11,24 @@ from __future__ import annotations
 
 import sys
 
-import psycopg
 import typer
-from sqlalchemy.exc import OperationalError
 
-from curtailcoin.cli import db, models, refs
-from curtailcoin.cli import prices as prices_cli
-from curtailcoin.cli import reconcile as reconcile_cli
-from curtailcoin.cli import testserver as testserver_cli
 from curtailcoin.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, unreachable_database
-from curtailcoin.cli.reingest import reingest
-from curtailcoin.cli.serve import serve
-from curtailcoin.cli.worker import backfill_command, jobs_app, worker
+from curtailcoin.cli.lazy import LazyGroup
 from curtailcoin.errors import UnreachableSourceError
 
 app = typer.Typer(
     name="curtailcoin",
-    help="How much Bitcoin could have been mined with GB wind energy that was curtailed.",
+    cls=LazyGroup,  # the commands (cli.lazy.COMMANDS) are imported when they run
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.command("reingest")(reingest)
-app.add_typer(db.app, name="db")
-app.add_typer(models.app, name="models")
-app.add_typer(refs.bmunits_app, name="bmunits")
-app.add_typer(refs.difficulty_app, name="difficulty")
-app.command("serve")(serve)
-app.add_typer(prices_cli.app, name="prices")
-app.command("worker")(worker)
-app.add_typer(jobs_app, name="jobs")
-app.command("backfill")(backfill_command)
-app.add_typer(testserver_cli.app, name="testserver")
-app.add_typer(reconcile_cli.app, name="reconcile")
+
+
+@app.callback()
+def root() -> None:
+    """How much Bitcoin could have been mined with GB wind energy that was curtailed."""
 
 
 def _error(message: str, code: int) -> int:
@@ -68,7 +53,7 @@ def run(args: list[str] | None = None) -> int:
         return _error("aborted", EXIT_FAILED)
     except UnreachableSourceError as exc:  # offline, or a wrong base URL: nothing was written
         return _error(str(exc), EXIT_FAILED)
-    except (OperationalError, psycopg.OperationalError) as exc:
+    except Exception as exc:  # a database that cannot be reached, from any command
         unreachable = unreachable_database(exc)
         if unreachable is None:
             raise

@@ -1,37 +1,23 @@
-"""``curtailcoin reingest DATE``: the seed's ``reingest-data.ts`` and complete reingestion."""
+"""``curtailcoin reingest DATE``: the seed's ``reingest-data.ts`` and complete reingestion.
+
+The pipeline, the database and rich are imported inside the functions: ``reingest --help``
+costs only Typer.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
-from curtailcoin.cli.common import (
-    EXIT_FAILED,
-    EXIT_OK,
-    console,
-    date_argument,
-    engine_for,
-    fail,
-    settings_and_logging,
-)
-from curtailcoin.ingest import group_by_cause
-from curtailcoin.miners import parse_models_option, resolve_models
-from curtailcoin.pipeline import (
-    BadInput,
-    ReingestResult,
-    prepare_database,
-    reingest_date,
-    validate_date,
-)
-from curtailcoin.reconcile.locks import DateLocks
-from curtailcoin.reconcile.retry import LockBusyError
-from curtailcoin.reconcile.source import compact_periods
-from curtailcoin.reference import known_models
+from curtailcoin.cli.common import EXIT_FAILED, EXIT_OK, date_argument, fail, settings_and_logging
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+    from curtailcoin.pipeline import ReingestResult
 
 
 def failure_lines(result: ReingestResult) -> list[Text]:
@@ -41,6 +27,11 @@ def failure_lines(result: ReingestResult) -> list[Text]:
     A cause shared by several periods is followed by where it was first seen; the ``--json``
     output keeps every period's message.
     """
+    from rich.text import Text
+
+    from curtailcoin.ingest import group_by_cause
+    from curtailcoin.reconcile.source import compact_periods
+
     groups: dict[str, list[int]] = defaultdict(list)
     for period, error in result.failed_periods.items():
         groups[result.failure_causes.get(period, error)].append(period)
@@ -64,6 +55,11 @@ def failure_lines(result: ReingestResult) -> list[Text]:
 
 def print_results(result: ReingestResult) -> None:
     """A readable results table (the seed's ``printResults``)."""
+    from rich.table import Table
+
+    from curtailcoin.cli.common import console
+    from curtailcoin.reconcile.source import compact_periods
+
     table = Table(title=f"Reingestion of {result.settlement_date.isoformat()}", show_header=False)
     table.add_column("item", style="bold")
     table.add_column("value", justify="right")
@@ -96,6 +92,10 @@ def print_results(result: ReingestResult) -> None:
 
 def print_verification(result: ReingestResult) -> None:
     """Per period and model: farm-periods with curtailment vs calculations present."""
+    from rich.table import Table
+
+    from curtailcoin.cli.common import console
+
     table = Table(title="Verification: every period and model")
     for column in ("Period", "Model", "Farm-periods", "Calculations", "BTC", "Status"):
         table.add_column(column, justify="right" if column != "Status" else "left")
@@ -151,6 +151,15 @@ def reingest(
     date is *suspect*, exit 1) unless --accept-shrink. Exit 0 only when the date is complete; 2 on
     bad input.
     """
+    import asyncio
+
+    from curtailcoin.cli.common import engine_for
+    from curtailcoin.miners import parse_models_option, resolve_models
+    from curtailcoin.pipeline import BadInput, prepare_database, reingest_date, validate_date
+    from curtailcoin.reconcile.locks import DateLocks
+    from curtailcoin.reconcile.retry import LockBusyError
+    from curtailcoin.reference import known_models
+
     settings = settings_and_logging(verbose, "reingest")
     settlement_date = date_argument(date)
     try:

@@ -41,8 +41,7 @@ from curtailcoin.cli.common import (
     whole_number,
 )
 from curtailcoin.config import Settings
-from curtailcoin.db.engine import is_sqlite
-from curtailcoin.jobs.app import is_postgresql
+from curtailcoin.db.engine import is_postgresql, is_sqlite
 from curtailcoin.jobs.local import LocalScheduler, read_state
 from curtailcoin.jobs.schedule import SCHEDULE, next_run
 from curtailcoin.jobs.settings import get_worker_settings

@@ -31,6 +31,11 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+def is_postgresql(database_url: str) -> bool:
+    """Whether a URL (any driver) names a PostgreSQL database."""
+    return make_url(database_url).get_backend_name() == "postgresql"
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")

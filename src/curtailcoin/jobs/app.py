@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import random
 import socket
 import time
 from collections.abc import Awaitable, Callable
@@ -35,6 +34,7 @@ from procrastinate import exceptions as pexc
 from procrastinate.jobs import Job
 from sqlalchemy.engine import make_url
 
+from curtailcoin import backoff
 from curtailcoin.config import Settings, get_settings
 from curtailcoin.db.engine import get_engine
 from curtailcoin.jobs import work
@@ -61,10 +61,6 @@ DEFAULT_PRIORITY = 0
 BACKFILL_PRIORITY = -5
 
 
-def is_postgresql(database_url: str) -> bool:
-    return make_url(database_url).get_backend_name() == "postgresql"
-
-
 def conninfo(database_url: str) -> str:
     """A libpq connection string for psycopg from a SQLAlchemy URL (any PostgreSQL driver)."""
     url = make_url(database_url)
@@ -83,7 +79,7 @@ def worker_name() -> str:
 class BackoffRetry(BaseRetryStrategy):
     """Exponential backoff with jitter; no retry for permanent failures or after ``max_attempts``.
 
-    The n-th retry waits uniform(½, 1) × min(max_s, base_s × 2ⁿ) seconds.
+    The wait is :func:`curtailcoin.backoff.delay_s` (the one backoff policy).
     """
 
     max_attempts: int = 6
@@ -91,7 +87,8 @@ class BackoffRetry(BaseRetryStrategy):
     max_s: float = 3600.0
 
     def delay_s(self, attempts: int) -> float:
-        return random.uniform(0.5, 1.0) * min(self.max_s, self.base_s * 2.0**attempts)
+        """The wait after ``attempts`` failed attempts."""
+        return backoff.delay_s(attempts + 1, self.base_s, self.max_s)
 
     def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
         if isinstance(exception, work.JobFailed) and not exception.transient:

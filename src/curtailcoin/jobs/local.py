@@ -24,10 +24,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from curtailcoin import backoff
 from curtailcoin.config import Settings
 from curtailcoin.db.engine import get_engine
 from curtailcoin.jobs import work
-from curtailcoin.jobs.app import BackoffRetry
 from curtailcoin.jobs.schedule import (
     DAILY_RECONCILIATION,
     INGEST_TODAY,
@@ -94,11 +94,6 @@ class LocalScheduler:
     done: int = 0
 
     def __post_init__(self) -> None:
-        self.retry = BackoffRetry(
-            max_attempts=self.wsettings.max_attempts,
-            base_s=self.wsettings.retry_base_s,
-            max_s=self.wsettings.retry_max_s,
-        )
         defaults: dict[str, Runner] = {
             INGEST_TODAY.name: self._ingest_today,
             REFRESH_REFERENCE.name: self._refresh_reference,
@@ -179,9 +174,11 @@ class LocalScheduler:
                 item.attempts += 1
                 item.last_error = str(exc)
                 transient = not isinstance(exc, work.JobFailed) or exc.transient
-                if transient and item.attempts < self.retry.max_attempts:
+                if transient and item.attempts < self.wsettings.max_attempts:
                     item.run_at = self.clock() + timedelta(
-                        seconds=self.retry.delay_s(item.attempts - 1)
+                        seconds=backoff.delay_s(
+                            item.attempts, self.wsettings.retry_base_s, self.wsettings.retry_max_s
+                        )
                     )
                     log.warning(
                         "date failed; will retry",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,7 +18,8 @@ from typing import TypeVar
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from curtailcoin.sources.http import SourceError
+from curtailcoin.backoff import delay_s
+from curtailcoin.errors import SourceError
 
 log = logging.getLogger("curtailcoin.reconcile")
 
@@ -105,8 +105,8 @@ class RetryCounters:
 
 
 def backoff_s(attempt: int, base_s: float, max_s: float = 60.0) -> float:
-    """``base × 2^(attempt−1)`` plus up to one ``base`` of jitter, capped."""
-    return float(min(max_s, base_s * 2.0 ** (attempt - 1) + random.uniform(0, base_s)))
+    """The wait before retry ``attempt`` of a date (:func:`curtailcoin.backoff.delay_s`)."""
+    return delay_s(attempt, base_s, max_s)
 
 
 async def with_retry(

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 import time
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -21,6 +20,7 @@ from typing import Any, Self
 
 import httpx
 
+from curtailcoin.backoff import delay_s
 from curtailcoin.errors import (
     NotFoundError,
     PermanentSourceError,
@@ -68,8 +68,8 @@ class RetryPolicy:
     backoff_max_s: float = 30.0
 
     def backoff_s(self, attempt: int) -> float:
-        """Full jitter: uniform in [0, min(max, base × 2^attempt)]."""
-        return random.uniform(0, min(self.backoff_max_s, self.backoff_base_s * 2**attempt))
+        """The wait before retry ``attempt`` (:func:`curtailcoin.backoff.delay_s`)."""
+        return delay_s(attempt, self.backoff_base_s, self.backoff_max_s)
 
 
 @dataclass
