@@ -7,7 +7,7 @@ database work, so rows arrive here as tuples in ``columns`` order.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -27,19 +27,38 @@ def bulk_insert(
                 copy.write_row(row)
                 count += 1
         return count
-    processors = [table.c[name].type.bind_processor(conn.dialect) for name in columns]
-    if any(processors):
-        rows = [
-            tuple(
-                p(v) if p is not None and v is not None else v
-                for p, v in zip(processors, row, strict=True)
-            )
-            for row in rows
-        ]
-    else:
-        rows = list(rows)
+    rows = _bound(conn, table, columns, rows)
     if not rows:
         return 0
     marks = ", ".join("?" for _ in columns)
     conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', rows)
     return len(rows)
+
+
+def _bound(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> list[Sequence[Any]]:
+    """Rows with SQLite's bind processors applied (dates and instants to text, …).
+
+    Only the columns that have a processor are touched, and each distinct value is converted
+    once: a day's rows share one settlement date and a handful of fetch and creation instants.
+    """
+    converters: list[tuple[int, Callable[[Any], Any], dict[Any, Any]]] = []
+    for index, name in enumerate(columns):
+        bind = table.c[name].type.bind_processor(conn.dialect)
+        if bind is not None:
+            converters.append((index, bind, {}))
+    if not converters:
+        return list(rows)
+    out: list[Sequence[Any]] = []
+    for row in rows:
+        values = list(row)
+        for index, convert, seen in converters:
+            value = values[index]
+            if value is not None:
+                try:
+                    values[index] = seen[value]
+                except KeyError:
+                    values[index] = seen[value] = convert(value)
+        out.append(tuple(values))
+    return out
