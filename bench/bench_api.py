@@ -35,7 +35,7 @@ import httpx
 import psycopg
 from sqlalchemy import Engine, text
 
-from curtailcoin.calculations import HASHES_PER_DIFFICULTY, HASHES_PER_TH, JOULES_PER_MWH
+from curtailcoin.mining import HASHES_PER_DIFFICULTY, HASHES_PER_TH, JOULES_PER_MWH
 from curtailcoin.config import Settings
 from curtailcoin.db.engine import dispose_all, get_engine
 from curtailcoin.network import NetworkTimeline
