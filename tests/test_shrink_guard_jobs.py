@@ -7,10 +7,11 @@ from sqlalchemy import Engine, select, update
 
 from curtailcoin.config import get_settings
 from curtailcoin.db.schema import curtailment_records, suspect_dates
-from curtailcoin.jobs.work import JobFailed, TrackingElexonClient, ingest_date_job
+from curtailcoin.jobs.work import JobFailed, ingest_date_job
 from curtailcoin.pipeline import reingest_date
 from curtailcoin.reconcile.unified import reconcile_all
 from curtailcoin.settlement import parse_date
+from curtailcoin.sources.elexon import ElexonClient
 from curtailcoin.testservers import ElexonTestServer
 
 DAY = parse_date("2025-01-17")
@@ -36,7 +37,7 @@ async def test_a_worker_job_ends_suspect_and_is_not_retried(
     records = await _heavy(engine, elexon_server)
     elexon_server.faults.add("set_field", field="originalPrice", value="0", match=r"/stack/")
     settings = get_settings()
-    client = TrackingElexonClient.for_settings(settings)
+    client = ElexonClient.from_settings(settings)
     try:
         with pytest.raises(JobFailed) as failed:
             await ingest_date_job(settings, DAY, client=client)

@@ -27,11 +27,12 @@ from typing import Any
 from curtailcoin.config import Settings
 from curtailcoin.db.engine import get_engine
 from curtailcoin.jobs.local import write_json_atomic
-from curtailcoin.jobs.work import DateOutcome, TrackingElexonClient, ingest_one_date
+from curtailcoin.jobs.work import DateOutcome, ingest_one_date
 from curtailcoin.pipeline import BadInput, prepare_database, validate_range
 from curtailcoin.reconcile.locks import DateLocks
 from curtailcoin.registry import refresh_registry
 from curtailcoin.settlement import settlement_today
+from curtailcoin.sources.elexon import ElexonClient
 from curtailcoin.sources.http import SourceError, UnreachableSourceError
 
 log = logging.getLogger("curtailcoin.backfill")
@@ -205,7 +206,7 @@ async def backfill(
     concurrency: int = 4,
     restart: bool = False,
     on_date: ProgressCallback | None = None,
-    client: TrackingElexonClient | None = None,
+    client: ElexonClient | None = None,
     now: datetime | None = None,
 ) -> BackfillResult:
     """Reingest and calculate every date of ``[start, end]`` with ``concurrency`` dates in flight.
@@ -221,7 +222,7 @@ async def backfill(
     checkpoint = Checkpoint.load(settings, start, end, restart=restart)
     stats = BackfillStats(total=(end - start).days + 1)
     own_client = client is None
-    shared = client or TrackingElexonClient.for_settings(settings)
+    shared = client or ElexonClient.from_settings(settings)
     requests_before = shared.stats.requests
     locks = DateLocks(engine)  # the reconciliation's per-date locks
     # One registry refresh up front instead of one per date in flight.

@@ -88,7 +88,7 @@ _FARM_DAILY_COLUMNS = (
 FarmDay = tuple[str | None, float, float, int, float, float]
 
 
-def _farm_day_base(conn: Connection, settlement_date: date) -> Sequence[Any]:
+def farm_day_base(conn: Connection, settlement_date: date) -> Sequence[Any]:
     """The date's records with their periods' conditions:
     (farm, lead party, period, volume, payment, difficulty, subsidy)."""
     r, p = curtailment_records.c, settlement_periods.c
@@ -124,7 +124,7 @@ def farm_daily_rows(
     (``btc_per_th_per_w``); the energy of periods without known conditions is
     ``pending_energy_mwh``.
     """
-    rows = _farm_day_base(conn, settlement_date) if base is None else base
+    rows = farm_day_base(conn, settlement_date) if base is None else base
     volumes: dict[tuple[str, int], list[float]] = {}
     payments: dict[str, list[float]] = {}
     leads: dict[str, str | None] = {}
@@ -249,12 +249,15 @@ def rebuild_bitcoin_farm_daily(
     )
 
 
-def rebuild_curtailment_summaries(conn: Connection, settlement_date: date) -> None:
+def rebuild_curtailment_summaries(
+    conn: Connection, settlement_date: date, *, base: Sequence[Any] | None = None
+) -> None:
     """Daily row of the date (zeros for a fetched date without curtailment) and its farm-day
-    rows, then month, year."""
+    rows, then month, year. ``base``: the date's :func:`farm_day_base` rows, when held."""
     lock_rollups(conn, settlement_date.year)
     now = datetime.now(UTC)
-    base = _farm_day_base(conn, settlement_date)  # read once: the farm-day rows and the day's
+    if base is None:  # read once: the farm-day rows and the day's
+        base = farm_day_base(conn, settlement_date)
     rebuild_farm_daily(conn, settlement_date, now, base)
     rebuild_farm_monthly(conn, year_month(settlement_date), now)
     rows = [(volume, payment, farm) for farm, _, _, volume, payment, _, _ in base]
@@ -351,15 +354,21 @@ def _store_model_sums(
 
 
 def rebuild_bitcoin_summaries(
-    conn: Connection, settlement_date: date, models: Sequence[str]
+    conn: Connection,
+    settlement_date: date,
+    models: Sequence[str],
+    *,
+    base: Sequence[Any] | None = None,
 ) -> None:
-    """Per-model daily sums of the calculations, then the month and the year."""
+    """Per-model daily sums of the calculations, then the month and the year. ``base``: the
+    date's (farm, model, BTC, MWh) calculations of ``models``, when held."""
     if not models:
         return
     lock_rollups(conn, settlement_date.year)
     now = datetime.now(UTC)
     models = list(models)
-    base = _calculation_base(conn, settlement_date, models)  # read once for both tables
+    if base is None:  # read once for both tables
+        base = _calculation_base(conn, settlement_date, models)
     rebuild_bitcoin_farm_daily(conn, settlement_date, models, now, base)
     rebuild_bitcoin_farm_monthly(conn, year_month(settlement_date), models, now)
     daily = _model_sums([(model, btc, mwh) for _, model, btc, mwh in base])

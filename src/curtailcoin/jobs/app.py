@@ -50,6 +50,7 @@ from curtailcoin.jobs.schedule import (
 )
 from curtailcoin.jobs.settings import WorkerSettings, get_worker_settings
 from curtailcoin.reconcile.locks import DateLocks
+from curtailcoin.sources.elexon import ElexonClient
 
 log = logging.getLogger("curtailcoin.jobs")
 
@@ -136,12 +137,12 @@ class ClientHolder:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._client: work.TrackingElexonClient | None = None
+        self._client: ElexonClient | None = None
         self._locks: DateLocks | None = None
 
-    def get(self) -> work.TrackingElexonClient:
+    def get(self) -> ElexonClient:
         if self._client is None:
-            self._client = work.TrackingElexonClient.for_settings(self.settings)
+            self._client = ElexonClient.from_settings(self.settings)
         return self._client
 
     def locks(self) -> DateLocks:
@@ -165,7 +166,7 @@ def _holder(context: JobContext) -> ClientHolder:
     raise RuntimeError("the worker was started without its resources (additional_context)")
 
 
-def _client(context: JobContext) -> work.TrackingElexonClient:
+def _client(context: JobContext) -> ElexonClient:
     return _holder(context).get()
 
 

@@ -41,6 +41,7 @@ from curtailcoin.jobs.schedule import (
 )
 from curtailcoin.jobs.settings import WorkerSettings
 from curtailcoin.reconcile.locks import DateLocks
+from curtailcoin.sources.elexon import ElexonClient
 
 log = logging.getLogger("curtailcoin.jobs")
 
@@ -86,7 +87,7 @@ class LocalScheduler:
     entries: tuple[ScheduleEntry, ...] = SCHEDULE
     clock: Clock = _now
     runners: dict[str, Runner] = field(default_factory=dict)
-    client: work.TrackingElexonClient | None = None
+    client: ElexonClient | None = None
     locks: DateLocks | None = None
     queue: dict[date, QueuedDate] = field(default_factory=dict)
     last_runs: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -111,9 +112,9 @@ class LocalScheduler:
 
     # -- the queue -------------------------------------------------------------------------
 
-    def _client(self) -> work.TrackingElexonClient:
+    def _client(self) -> ElexonClient:
         if self.client is None:
-            self.client = work.TrackingElexonClient.for_settings(self.settings)
+            self.client = ElexonClient.from_settings(self.settings)
         return self.client
 
     def _locks(self) -> DateLocks:

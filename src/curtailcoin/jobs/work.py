@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, cast
+from typing import Any
 
 from curtailcoin.config import Settings
 from curtailcoin.db.engine import get_engine
@@ -22,7 +22,7 @@ from curtailcoin.reconcile import unified as reconcile_unified
 from curtailcoin.reconcile.locks import DateLocks
 from curtailcoin.reconcile.retry import LockBusyError
 from curtailcoin.settlement import periods_started, settlement_today
-from curtailcoin.sources.elexon import ElexonClient, PeriodResult
+from curtailcoin.sources.elexon import ElexonClient
 from curtailcoin.sources.http import SourceError
 
 log = logging.getLogger("curtailcoin.jobs")
@@ -34,41 +34,6 @@ class JobFailed(RuntimeError):
     def __init__(self, message: str, *, transient: bool = True) -> None:
         super().__init__(message)
         self.transient = transient
-
-
-class TrackingElexonClient(ElexonClient):
-    """An :class:`ElexonClient` that remembers whether each date's failed periods were transient.
-
-    One client is shared by every date a process works on, so the concurrency cap and the rate
-    limit bind across all of them.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.permanent_failures: dict[date, dict[int, str]] = {}
-
-    @classmethod
-    def for_settings(cls, settings: Settings, **overrides: Any) -> TrackingElexonClient:
-        return cast(TrackingElexonClient, cls.from_settings(settings, **overrides))
-
-    async def fetch_stack_periods(
-        self,
-        settlement_date: date,
-        periods: Iterable[int],
-        *,
-        keep: Callable[[str | None], bool] | None = None,
-    ) -> dict[int, PeriodResult]:
-        results = await super().fetch_stack_periods(settlement_date, periods, keep=keep)
-        permanent = {
-            p: str(r.error)
-            for p, r in results.items()
-            if r.error is not None and not r.error.transient
-        }
-        if permanent:
-            self.permanent_failures[settlement_date] = permanent
-        else:
-            self.permanent_failures.pop(settlement_date, None)
-        return results
 
 
 @dataclass
@@ -140,7 +105,7 @@ async def ingest_one_date(
     settings: Settings,
     settlement_date: date,
     *,
-    client: TrackingElexonClient,
+    client: ElexonClient,
     locks: DateLocks | None = None,
     lock_timeout_s: float = DATE_LOCK_TIMEOUT_S,
     now: datetime | None = None,
@@ -170,12 +135,7 @@ async def ingest_one_date(
         return DateOutcome(settlement_date, ok=False, error=str(exc), transient=True)
     is_today = settlement_date == settlement_today(now)
     # Today is fine once every period published so far is stored; other dates must be complete.
-    ok = (
-        (result.written and not result.failed_periods and not result.incomplete_periods)
-        if is_today
-        else result.complete
-    )
-    permanent = client.permanent_failures.pop(settlement_date, {})
+    ok = (result.written and result.coverage.complete_so_far) if is_today else result.complete
     outcome = DateOutcome(
         settlement_date,
         ok=ok,
@@ -186,7 +146,7 @@ async def ingest_one_date(
         error=None if ok else _describe_failure(result),
         # a null figure in the answer is Elexon's to fix (the daily look-back refetches the
         # date); a suspect answer waits for a decision: neither is worth an automatic retry
-        transient=not permanent
+        transient=result.transient
         and not result.suspect
         and not (result.written and result.incomplete_periods),
         warnings=list(result.warnings),
@@ -202,7 +162,7 @@ async def ingest_date_job(
     settings: Settings,
     settlement_date: date,
     *,
-    client: TrackingElexonClient,
+    client: ElexonClient,
     locks: DateLocks | None = None,
     now: datetime | None = None,
 ) -> DateOutcome:

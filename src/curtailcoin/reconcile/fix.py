@@ -31,8 +31,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, func, select, union
 
-from curtailcoin.calculations import calculate
 from curtailcoin.config import Settings
+from curtailcoin.coverage import expected_periods
 from curtailcoin.db.engine import read_snapshot
 from curtailcoin.db.schema import (
     bitcoin_daily_summaries,
@@ -44,23 +44,18 @@ from curtailcoin.db.schema import (
     historical_bitcoin_calculations,
     settlement_periods,
 )
-from curtailcoin.ingest import replace_farm_period
 from curtailcoin.miners import MinerModel
 from curtailcoin.network import NetworkTimeline
-from curtailcoin.pipeline import (
-    BadInput,
-    ensure_network_conditions,
-    prepare_database,
-    reingest_date,
-    resolve_model_keys,
-    validate_date,
-)
+from curtailcoin.pipeline.derive import derive_date
+from curtailcoin.pipeline.fetch import FetchedDate, ensure_network_conditions, fetch_periods
+from curtailcoin.pipeline.inputs import BadInput, validate_date
+from curtailcoin.pipeline.reingest import prepare_database, resolve_model_keys, write_fetched
+from curtailcoin.pipeline.store import replace_farm_period
 from curtailcoin.reconcile.definitions import (
     DateReport,
     SummaryMismatch,
     check_date_reconciliation_status,
     expected_conditions,
-    expected_period_count,
 )
 from curtailcoin.reconcile.locks import DateLocks
 from curtailcoin.reconcile.retry import (
@@ -83,7 +78,6 @@ from curtailcoin.registry import refresh_registry, wind_units
 from curtailcoin.settlement import check_period, month_bounds, year_month
 from curtailcoin.sources.elexon import AcceptanceVolume, ElexonClient, PeriodResult
 from curtailcoin.sources.http import RetryPolicy, SourceError, UnreachableSourceError
-from curtailcoin.summaries import rebuild_bitcoin_summaries, rebuild_curtailment_summaries
 from curtailcoin.suspects import clear_suspect
 
 log = logging.getLogger("curtailcoin.reconcile")
@@ -306,11 +300,10 @@ def recalculate(
     with engine.begin() as conn:
         if calculations:
             refresh_period_conditions(conn, settlement_date, timeline)
-            calculate(conn, settlement_date, models)
-        rebuild_curtailment_summaries(conn, settlement_date)
-        rebuild_bitcoin_summaries(
-            conn, settlement_date, _summary_models(conn, settlement_date, models)
-        )
+        summarised = _summary_models(conn, settlement_date, models)
+        computed = models if calculations else []
+        others = [m for m in summarised if m not in computed]
+        derive_date(conn, settlement_date, computed, also_summarise=others)
 
 
 async def _fix_database_level(
@@ -377,10 +370,6 @@ def _finish(out: DateOutcome, report: DateReport, mismatches: list[SummaryMismat
         out.status = "clean"
 
 
-def expected_periods(settlement_date: date, now: datetime | None) -> list[int]:
-    return list(range(1, expected_period_count(settlement_date, now) + 1))
-
-
 async def fix_date_comprehensive(
     ctx: ReconcileContext,
     settlement_date: date,
@@ -403,7 +392,7 @@ async def fix_date_comprehensive(
     report, mismatches = await run_db(
         engine, check_date, engine, settlement_date, ctx.model_keys, ctx.now
     )
-    prefetched: Mapping[int, PeriodResult] | None = None
+    checked: Mapping[int, PeriodResult] = {}  # the source check's answers, a moment old
     source_failed: dict[int, str] = {}
     source_transient = False
     was_suspect = report.suspect is not None
@@ -421,7 +410,7 @@ async def fix_date_comprehensive(
         )
         report.drift_periods = check.drift_periods
         out.drift_periods = check.drift_periods
-        prefetched = check.results
+        checked = check.results
         source_failed = check.failed
         source_transient = check.transient_failure
         for drift in check.drift:
@@ -456,40 +445,25 @@ async def fix_date_comprehensive(
         # With a source check every period is in hand already: replace the whole date with it.
         whole = source or not report.periods_fetched
         wanted = expected_periods(settlement_date, ctx.now) if whole else refetch
-        results = {p: r for p, r in (prefetched or {}).items() if p in wanted and r.ok}
-        to_fetch = [p for p in wanted if p not in results]
-        if to_fetch:
-            wind = await ctx.wind()
-            results.update(
-                await ctx.client.fetch_stack_periods(
-                    settlement_date, to_fetch, keep=wind.__contains__
-                )
-            )
-        errors = {p: r.error for p, r in results.items() if r.error is not None}
-        if errors:
+        fetched = await fetch_periods(
+            ctx.client, settlement_date, wanted, await ctx.wind(), whole_date=whole, reuse=checked
+        )
+        if not fetched.ok:
             raise FetchFailed(
-                f"fetch failed for periods {compact_periods(errors)} "
-                f"({first_error({p: str(e) for p, e in errors.items()})})",
-                transient=any(e.transient for e in errors.values()),
+                f"fetch failed for periods {compact_periods(fetched.failed)} "
+                f"({first_error(fetched.failed)})",
+                transient=fetched.any_transient,
             )
-        result = await reingest_date(
+        result = await write_fetched(
             engine,
             ctx.settings,
-            settlement_date,
+            fetched,
             models=ctx.models,
-            client=ctx.client,
-            periods=None if whole else refetch,
             now=ctx.now,
-            prefetched=results,
             skip_verify=True,
             accept_shrink=accept_shrink,
             detected_by="reconcile",
         )
-        if result.failed_periods:  # pragma: no cover - every period was prefetched
-            raise FetchFailed(
-                f"reingest failed for periods {compact_periods(result.failed_periods)}",
-                transient=True,
-            )
         if result.suspect:
             _held_back(out, result.suspect_reason)
         else:
@@ -697,21 +671,17 @@ async def process_critical_date(ctx: ReconcileContext, settlement_date: date) ->
             }
             if verified:
                 whole = len(verified) == len(periods)
-                written = await reingest_date(
+                fetched = FetchedDate(settlement_date, verified, wind, whole_date=whole)
+                written = await write_fetched(
                     engine,
                     ctx.settings,
-                    settlement_date,
+                    fetched,
                     models=ctx.models,
-                    client=careful,
-                    periods=None if whole else sorted(verified),
                     now=ctx.now,
-                    prefetched=verified,
                     skip_verify=True,
                     detected_by="critical",
                 )
-                if written.failed_periods:  # pragma: no cover - every period was prefetched
-                    failed.update(written.failed_periods)
-                elif written.suspect:
+                if written.suspect:
                     _held_back(out, written.suspect_reason)
                 else:
                     what = "the date" if whole else "periods " + compact_periods(verified)
@@ -818,11 +788,9 @@ def _spot_write(
     with engine.begin() as conn:
         before = _farm_period(conn, settlement_date, period, farm)
         replace_farm_period(conn, settlement_date, period, farm, result, wind, timeline)
-        calculate(conn, settlement_date, models, [period], farm_id=farm)
-        rebuild_curtailment_summaries(conn, settlement_date)
-        rebuild_bitcoin_summaries(
-            conn, settlement_date, _summary_models(conn, settlement_date, models)
-        )
+        summarised = _summary_models(conn, settlement_date, models)
+        others = [m for m in summarised if m not in models]
+        derive_date(conn, settlement_date, models, [period], farm, also_summarise=others)
         after = _farm_period(conn, settlement_date, period, farm)
     return before, after
 
@@ -841,15 +809,13 @@ async def spot_fix(
     try:
         async with ctx.locks.hold(settlement_date, timeout_s=ctx.lock_timeout_s):
             wind = await ctx.wind()
-            results = await ctx.client.fetch_stack_periods(
-                settlement_date, [period], keep=wind.__contains__
-            )
-            result = results[period]
-            if result.error is not None:
+            fetched = await fetch_periods(ctx.client, settlement_date, [period], wind)
+            if not fetched.ok:
                 raise FetchFailed(
-                    f"fetch failed for period {period}: {result.error}",
-                    transient=result.error.transient,
+                    f"fetch failed for period {period}: {fetched.failed[period]}",
+                    transient=fetched.any_transient,
                 )
+            result = fetched.results[period]
             warnings: list[str] = []
             timeline = await ensure_network_conditions(
                 ctx.engine, ctx.settings, settlement_date, warnings

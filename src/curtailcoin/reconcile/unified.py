@@ -519,7 +519,7 @@ async def add_source_drift(
     now: datetime | None = None,
 ) -> None:
     """Check every period of every date of ``status`` against Elexon (``status --source``)."""
-    from curtailcoin.reconcile.fix import expected_periods
+    from curtailcoin.coverage import expected_periods
     from curtailcoin.reconcile.source import check_source, first_error
 
     async def body(ctx: ReconcileContext) -> RunSummary:

@@ -1,0 +1,170 @@
+"""Fetch a date's periods into a :class:`FetchedDate`: every answer, and every error as raised.
+
+Fetching is its own step so that each caller (reingest, reconciliation, spot-fix, the worker,
+backfill) decides what to do with a failure: the ``SourceError`` of each failed period is kept,
+so whether a retry may help (``transient``) is never lost on the way to the writer.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Engine
+
+from curtailcoin.config import Settings
+from curtailcoin.coverage import expected_periods
+from curtailcoin.network import NetworkTimeline
+from curtailcoin.reference import load_timeline, refresh_difficulty
+from curtailcoin.registry import refresh_registry, wind_units
+from curtailcoin.settlement import period_end_utc, periods_in_day
+from curtailcoin.sources.elexon import ElexonClient, PeriodResult
+from curtailcoin.sources.http import SourceError, UnreachableSourceError
+from curtailcoin.sources.mempool import mempool_client
+
+log = logging.getLogger("curtailcoin.pipeline")
+
+
+@dataclass
+class FetchedDate:
+    """The answers for some periods of a date (``whole_date``: every expected period was asked)
+    with the wind units they were read against and what fetching cost."""
+
+    settlement_date: date
+    results: dict[int, PeriodResult]
+    wind: Mapping[str, str | None]
+    whole_date: bool = True
+    requests: int = 0
+    retries: int = 0
+    timeouts: int = 0
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> dict[int, SourceError]:
+        return {p: r.error for p, r in self.results.items() if r.error is not None}
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results.values())
+
+    @property
+    def failed(self) -> dict[int, str]:
+        """Each failed period's message."""
+        return {p: str(e) for p, e in self.errors.items()}
+
+    @property
+    def causes(self) -> dict[int, str]:
+        """Each failed period's error without what is specific to the period."""
+        return {p: r.cause for p, r in self.results.items() if r.cause is not None}
+
+    @property
+    def permanent(self) -> dict[int, str]:
+        """The failures a retry cannot mend (400, a schema breach)."""
+        return {p: str(e) for p, e in self.errors.items() if not e.transient}
+
+    @property
+    def any_transient(self) -> bool:
+        return any(e.transient for e in self.errors.values())
+
+    @property
+    def periods(self) -> list[int] | None:
+        """The periods a write replaces: None for the whole date."""
+        return None if self.whole_date else sorted(self.results)
+
+
+async def fetch_periods(
+    client: ElexonClient,
+    settlement_date: date,
+    periods: Sequence[int],
+    wind: Mapping[str, str | None],
+    *,
+    whole_date: bool = False,
+    reuse: Mapping[int, PeriodResult] | None = None,
+) -> FetchedDate:
+    """Fetch ``periods`` (wind units' lines parsed in full). Successful answers in ``reuse``
+    (e.g. a source check's, a moment ago) stand for their periods: no second request."""
+    started = time.perf_counter()
+    before = (client.stats.requests, client.stats.retries, client.stats.timeouts)
+    results = {p: r for p, r in (reuse or {}).items() if p in set(periods) and r.ok}
+    to_fetch = [p for p in periods if p not in results]
+    if to_fetch:
+        keep = wind.__contains__
+        results.update(await client.fetch_stack_periods(settlement_date, to_fetch, keep=keep))
+    return FetchedDate(
+        settlement_date,
+        results,
+        wind,
+        whole_date=whole_date,
+        requests=client.stats.requests - before[0],
+        retries=client.stats.retries - before[1],
+        timeouts=client.stats.timeouts - before[2],
+        seconds=time.perf_counter() - started,
+    )
+
+
+async def refresh_wind(
+    engine: Engine, client: ElexonClient, settings: Settings, warnings: list[str]
+) -> dict[str, str | None]:
+    """The wind units, after a registry refresh when the stored one is older than allowed.
+
+    An unreachable host ends the run (one line, not 48 failed periods); another failure is a
+    warning and the stored list is used.
+    """
+    try:
+        await refresh_registry(
+            engine, client, max_age=timedelta(seconds=settings.bmunit_refresh_max_age_s)
+        )
+    except UnreachableSourceError:
+        raise
+    except SourceError as exc:
+        warnings.append(f"BM unit registry refresh failed, using stored list: {exc}")
+        log.warning("bm unit refresh failed", extra={"error": str(exc)})
+    with engine.connect() as conn:
+        return wind_units(conn)
+
+
+async def fetch_date(
+    engine: Engine,
+    settings: Settings,
+    client: ElexonClient,
+    settlement_date: date,
+    *,
+    periods: Sequence[int] | None = None,
+    now: datetime | None = None,
+) -> FetchedDate:
+    """Every expected period of the date (or ``periods``), after a registry refresh."""
+    warnings: list[str] = []
+    started = time.perf_counter()
+    before = (client.stats.requests, client.stats.retries, client.stats.timeouts)
+    wind = await refresh_wind(engine, client, settings, warnings)
+    wanted = list(periods) if periods is not None else expected_periods(settlement_date, now)
+    fetched = await fetch_periods(client, settlement_date, wanted, wind, whole_date=periods is None)
+    fetched.warnings[:0] = warnings
+    fetched.seconds = time.perf_counter() - started
+    fetched.requests = client.stats.requests - before[0]
+    fetched.retries = client.stats.retries - before[1]
+    fetched.timeouts = client.stats.timeouts - before[2]
+    return fetched
+
+
+async def ensure_network_conditions(
+    engine: Engine, settings: Settings, settlement_date: date, warnings: list[str]
+) -> NetworkTimeline:
+    """The timeline, refreshed from mempool.space when a period lies beyond the known epochs."""
+    with engine.connect() as conn:
+        timeline = load_timeline(conn)
+    last_end = period_end_utc(settlement_date, periods_in_day(settlement_date))
+    if timeline.needs_refresh(last_end):
+        try:
+            async with mempool_client(settings) as client:
+                await refresh_difficulty(engine, client)
+        except (SourceError, ValueError) as exc:
+            warnings.append(f"difficulty refresh from mempool.space failed: {exc}")
+            log.warning("difficulty refresh failed", extra={"error": str(exc)})
+        with engine.connect() as conn:
+            timeline = load_timeline(conn)
+    return timeline
