@@ -261,7 +261,7 @@ def _verify(
     models: Sequence[MinerModel],
 ) -> list[VerificationRow]:
     """Per period with curtailment and model: every farm has its row, with its energy, and the
-    BTC total equals the formula's (``btc_for_energy`` per farm, not the linear factor)."""
+    BTC total equals the formula's (``btc_for_energy`` itself, not the rows' linear factor)."""
     energy: dict[int, dict[str, float]] = {}
     for (period, farm), mwh in energies.items():
         energy.setdefault(period, {})[farm] = mwh
@@ -280,9 +280,9 @@ def _verify(
             total = sum(b for _, b in rows.values())
             if not pending:
                 assert difficulty is not None and subsidy is not None
-                expected = sum(
-                    btc_for_energy(mwh, model.hashrate_th, model.power_w, difficulty, subsidy)
-                    for mwh in farms.values()
+                # BTC is linear in the energy: the formula once, on the period's energy
+                expected = btc_for_energy(
+                    math.fsum(farms.values()), model.hashrate_th, model.power_w, difficulty, subsidy
                 )
                 ok = (
                     set(rows) == set(farms)

@@ -136,18 +136,13 @@ async def fetch_date(
     periods: Sequence[int] | None = None,
     now: datetime | None = None,
 ) -> FetchedDate:
-    """Every expected period of the date (or ``periods``), after a registry refresh."""
+    """Every expected period of the date (or ``periods``), after a registry refresh (its
+    requests and time are not the fetch's)."""
     warnings: list[str] = []
-    started = time.perf_counter()
-    before = (client.stats.requests, client.stats.retries, client.stats.timeouts)
     wind = await refresh_wind(engine, client, settings, warnings)
     wanted = list(periods) if periods is not None else expected_periods(settlement_date, now)
     fetched = await fetch_periods(client, settlement_date, wanted, wind, whole_date=periods is None)
     fetched.warnings[:0] = warnings
-    fetched.seconds = time.perf_counter() - started
-    fetched.requests = client.stats.requests - before[0]
-    fetched.retries = client.stats.retries - before[1]
-    fetched.timeouts = client.stats.timeouts - before[2]
     return fetched
 
 

@@ -60,6 +60,7 @@ from sqlalchemy import (
 )
 
 from curtailcoin import mining
+from curtailcoin.coverage import STORED_STATUSES, SUCCESSFUL_STATUSES, expected_period_count
 from curtailcoin.db.schema import (
     bitcoin_daily_summaries,
     bitcoin_farm_daily_summaries,
@@ -78,7 +79,6 @@ from curtailcoin.db.schema import (
     yearly_summaries,
 )
 from curtailcoin.farm_months import PRICE_CURRENCY, bitcoin_farm_monthly_rows, farm_monthly_rows
-from curtailcoin.ingest import STORED_STATUSES, SUCCESSFUL_STATUSES
 from curtailcoin.network import NetworkTimeline
 from curtailcoin.settlement import (
     PERIOD,
@@ -86,7 +86,6 @@ from curtailcoin.settlement import (
     day_start_utc,
     month_bounds,
     periods_in_day,
-    periods_started,
     settlement_today,
     year_month,
 )
@@ -438,13 +437,6 @@ def _as_date(value: Any) -> date:
     if isinstance(value, date):
         return value
     return date.fromisoformat(str(value)[:10])
-
-
-def expected_period_count(settlement_date: date, now: datetime | None = None) -> int:
-    """Periods that should be fetched: all of them, or those ended so far for today."""
-    if settlement_date >= settlement_today(now):
-        return periods_started(settlement_date, now)
-    return periods_in_day(settlement_date)
 
 
 @dataclass(frozen=True, slots=True)

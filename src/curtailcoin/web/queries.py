@@ -41,6 +41,12 @@ from sqlalchemy import (
 from sqlalchemy.sql import ColumnElement
 
 from curtailcoin.calculations import btc_sql
+from curtailcoin.coverage import (
+    FAILED,
+    FETCHED_INCOMPLETE,
+    SUCCESSFUL_STATUSES,
+    expected_period_count,
+)
 from curtailcoin.db.schema import (
     bitcoin_daily_summaries,
     bitcoin_farm_daily_summaries,
@@ -57,12 +63,9 @@ from curtailcoin.db.schema import (
     settlement_periods,
     yearly_summaries,
 )
-from curtailcoin.ingest import FAILED, FETCHED_INCOMPLETE, SUCCESSFUL_STATUSES
 from curtailcoin.miners import MinerModel, load_catalogue
 from curtailcoin.settlement import (
     local_hours,
-    periods_in_day,
-    periods_started,
     settlement_today,
     year_month,
 )
@@ -327,7 +330,7 @@ def data_status(conn: Connection, scope: Scope, now: datetime | None = None) -> 
                 reasons.setdefault(detail[0], {})[int(detail[1])] = detail[3] or ""
     day = scope.start
     while day <= last:
-        expected = periods_started(day, now) if day == today else periods_in_day(day)
+        expected = expected_period_count(day, now)  # today: the periods started so far
         if day in detailed:
             have = periods.get(day, {})
             fetched_list = [p for p in range(1, expected + 1) if have.get(p) in SUCCESSFUL_STATUSES]
