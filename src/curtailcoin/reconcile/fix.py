@@ -3,11 +3,12 @@
 =========================  =================================================================
 problem                    fix
 =========================  =================================================================
-incomplete, source drift,  refetch: ``pipeline.reingest_date`` (the whole date when the source
-period totals mismatch     check has fetched every period anyway — its answers are reused, no
-                           second request — else only the periods concerned)
+incomplete, source drift,  refetch: ``pipeline.fetch`` then ``pipeline.reingest.write_fetched``
+period totals mismatch     (the whole date when the source check has fetched every period
+                           anyway — its answers are reused, no second request — else only the
+                           periods concerned)
 missing, stale, stale      recalculate: refresh the periods' difficulty/subsidy from the epoch
-period conditions          table, ``calculations.calculate`` for the date, then resummarise
+period conditions          table, then ``pipeline.derive.derive_date`` (calculations, summaries)
 summary mismatch           resummarise: the date's daily rows, its month and its year
 pending                    nothing can be done until the epoch table knows the difficulty; a
                            refresh from mempool.space is tried, then the date is recalculated
