@@ -70,7 +70,7 @@ def farm_period_energies(
         query = query.where(r.settlement_period.in_(list(periods)))
     if farm_id is not None:
         query = query.where(r.farm_id == farm_id)
-    return energies_of(conn.execute(query).tuples())
+    return energies_of(conn.execute(query))
 
 
 def energies_of(rows: Iterable[tuple[int, str, float]]) -> dict[tuple[int, str], float]:
@@ -211,7 +211,7 @@ def verify_calculations(
         select(
             c.settlement_period, c.miner_model, c.farm_id, c.curtailed_energy_mwh, c.bitcoin_mined
         ).where(c.settlement_date == settlement_date)
-    ).tuples()
+    )
     return _verify(
         farm_period_energies(conn, settlement_date),
         period_conditions(conn, settlement_date),
