@@ -13,7 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import CheckConstraint, Engine, inspect, text
 
 from conftest import PG_ADMIN_URL, _pg_url
-from curtailcoin.db.engine import alembic_config, make_engine, upgrade
+from curtailcoin.db.engine import HEAD_REVISION, alembic_config, make_engine, upgrade
 from curtailcoin.db.schema import metadata
 
 pytestmark = pytest.mark.db
@@ -24,6 +24,7 @@ def test_the_chain_runs_in_order() -> None:
     chain = [rev.revision for rev in script.walk_revisions()][::-1]
     assert chain[0] == "0001" and chain[-1] == script.get_current_head()
     assert len(chain) == len(set(chain))  # one line, no branches
+    assert script.get_current_head() == HEAD_REVISION  # the constant get_engine compares with
 
 
 def test_migrated_schema_equals_metadata(engine: Engine) -> None:

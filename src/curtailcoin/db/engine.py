@@ -1,4 +1,9 @@
-"""Engines for SQLite (embedded default) and PostgreSQL, migrated on first use."""
+"""Engines for SQLite (embedded default) and PostgreSQL, migrated on first use.
+
+Alembic is imported only to migrate: a database already at :data:`HEAD_REVISION` is recognised
+by one query of ``alembic_version`` (reading the migration scripts costs a command more than
+its own work; ``tests/test_migrations.py`` checks the constant against the scripts).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,16 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.resources import files
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+#: The newest migration in ``migrations/versions`` (a new migration updates it).
+HEAD_REVISION = "0007"
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
@@ -64,6 +71,8 @@ def make_engine(url: str) -> Engine:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(files("curtailcoin") / "migrations"))
     cfg.set_main_option("sqlalchemy.url", normalise_url(url).replace("%", "%%"))
@@ -71,17 +80,25 @@ def alembic_config(url: str) -> Config:
 
 
 def head_revision() -> str | None:
+    """The head of the migration scripts themselves (what :data:`HEAD_REVISION` must equal)."""
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
     return script.get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The database's Alembic revision (None for an empty database)."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Run the Alembic migrations up to ``revision`` on this engine's database."""
+    from alembic import command
+
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
@@ -99,7 +116,7 @@ def get_engine(url: str, *, migrate: bool = True) -> Engine:
         engine = _engines.get(url)
         if engine is None:
             engine = make_engine(url)
-            if migrate and current_revision(engine) != head_revision():
+            if migrate and current_revision(engine) != HEAD_REVISION:
                 upgrade(engine)
             _engines[url] = engine
         return engine

@@ -7,57 +7,46 @@
 * :mod:`.daily` — the seed's ``daily_reconciliation_check.ts``;
 * :mod:`.unified` — the seed's ``unified_reconciliation.ts``;
 * :mod:`.checkpoints`, :mod:`.locks`, :mod:`.retry` — resumability, concurrency, errors.
+
+Names are resolved on first use (PEP 562): importing one submodule (the per-date lock, say)
+does not load the others.
 """
 
-from curtailcoin.reconcile.checkpoints import load_checkpoint, reset_checkpoint, save_checkpoint
-from curtailcoin.reconcile.daily import run_daily_check
-from curtailcoin.reconcile.definitions import (
-    DateReport,
-    ReconciliationStatus,
-    check_date_reconciliation_status,
-    get_reconciliation_status,
-)
-from curtailcoin.reconcile.fix import (
-    DateOutcome,
-    ReconcileContext,
-    fix_date_comprehensive,
-    process_critical_date,
-    process_date,
-    spot_fix,
-)
-from curtailcoin.reconcile.locks import DateLocks
-from curtailcoin.reconcile.retry import is_timeout_error, with_retry
-from curtailcoin.reconcile.unified import (
-    RunSummary,
-    analyze_reconciliation_status,
-    find_dates_with_missing_calculations,
-    process_date_range,
-    process_dates,
-    reconcile_all,
-)
+from __future__ import annotations
 
-__all__ = [
-    "DateLocks",
-    "DateOutcome",
-    "DateReport",
-    "ReconcileContext",
-    "ReconciliationStatus",
-    "RunSummary",
-    "analyze_reconciliation_status",
-    "check_date_reconciliation_status",
-    "find_dates_with_missing_calculations",
-    "fix_date_comprehensive",
-    "get_reconciliation_status",
-    "is_timeout_error",
-    "load_checkpoint",
-    "process_critical_date",
-    "process_date",
-    "process_date_range",
-    "process_dates",
-    "reconcile_all",
-    "reset_checkpoint",
-    "run_daily_check",
-    "save_checkpoint",
-    "spot_fix",
-    "with_retry",
-]
+from importlib import import_module
+from typing import Any
+
+_HOMES: dict[str, str] = {
+    "DateLocks": "locks",
+    "DateOutcome": "fix",
+    "DateReport": "definitions",
+    "ReconcileContext": "fix",
+    "ReconciliationStatus": "definitions",
+    "RunSummary": "unified",
+    "analyze_reconciliation_status": "unified",
+    "check_date_reconciliation_status": "definitions",
+    "find_dates_with_missing_calculations": "unified",
+    "fix_date_comprehensive": "fix",
+    "get_reconciliation_status": "definitions",
+    "is_timeout_error": "retry",
+    "load_checkpoint": "checkpoints",
+    "process_critical_date": "fix",
+    "process_date": "fix",
+    "process_date_range": "unified",
+    "process_dates": "unified",
+    "reconcile_all": "unified",
+    "reset_checkpoint": "checkpoints",
+    "run_daily_check": "daily",
+    "save_checkpoint": "checkpoints",
+    "spot_fix": "fix",
+    "with_retry": "retry",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_HOMES[name]}"), name)

@@ -18,6 +18,7 @@ from typing import Any
 
 from curtailcoin.sources.elexon_schema import (
     INT32,
+    INT64,
     ElexonSchemaError,
     data_array,
     opt_bool,
@@ -162,6 +163,33 @@ def parse_stack_line(raw: Any, context: str = "stack line") -> StackLine:
     )
 
 
+def _finite_or_none(value: Any) -> bool:
+    if value is None:
+        return True
+    kind = type(value)
+    if kind is float:
+        return bool(value - value == 0.0)  # False for NaN and ±inf
+    return kind is int and -(10**308) <= value <= 10**308  # larger: the slow path decides
+
+
+def _int_in(value: Any, bounds: tuple[int, int]) -> bool:
+    return type(value) is int and bounds[0] <= value <= bounds[1]
+
+
+def _plain_unkept_line(raw: dict[str, Any]) -> bool:
+    """The common case, checked fast: what :func:`_check_unkept_line` checks, as a yes or no."""
+    unit, acceptance, pair = raw["id"], raw["acceptanceId"], raw["bidOfferPairId"]
+    return (
+        (unit is None or type(unit) is str)
+        and _int_in(raw["sequenceNumber"], INT32)
+        and (acceptance is None or _int_in(acceptance, INT64))
+        and (pair is None or _int_in(pair, INT32))
+        and raw["volume"] is not None
+        and _finite_or_none(raw["volume"])
+        and all(_finite_or_none(raw[key]) for key in _NUMBER_KEYS)
+    )
+
+
 def _check_unkept_line(raw: dict[str, Any], context: str) -> None:
     """A line not parsed in full (a unit ``keep`` rejects): its identity and numbers still."""
     opt_str(raw, "id", context)
@@ -207,7 +235,8 @@ def parse_stack_response(
             )
         unit = raw.get("id")
         context = f"{where} line {index}" + (f" ({unit})" if isinstance(unit, str) else "")
-        check_keys(raw, context)
+        if raw.keys() != STACK_LINE_KEYS:
+            check_keys(raw, context)
         if keep is not None and not keep(unit):
             same_day = str(raw["settlementDate"])[:10] == day
             if not same_day or raw["settlementPeriod"] != period:
@@ -215,7 +244,8 @@ def parse_stack_response(
                     context,
                     f"line is for {raw['settlementDate']!r} period {raw['settlementPeriod']!r}",
                 )
-            _check_unkept_line(raw, context)
+            if not _plain_unkept_line(raw):
+                _check_unkept_line(raw, context)  # raises, naming the field and the value
         else:
             line = parse_stack_line(raw, context)
             if line.settlement_date != settlement_date or line.settlement_period != period:

@@ -11,17 +11,18 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 #: Fault kinds that rewrite the body of a 200 answer (see :func:`rewrite_body`).
-DRIFT_KINDS: tuple[str, ...] = (
+DriftKind = Literal[
     "missing_field",
     "renamed_field",
     "null_field",
     "set_field",
     "empty_data",
     "duplicate_line",
-)
+]
+DRIFT_KINDS: tuple[str, ...] = get_args(DriftKind)
 
 _RAW = "\x00raw\x00"
 _RAW_JSON = json.dumps(_RAW)

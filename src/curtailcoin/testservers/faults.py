@@ -57,24 +57,10 @@ from types import TracebackType
 from typing import Any, Literal, Self, cast, get_args
 from urllib.parse import parse_qs, urlsplit
 
-from curtailcoin.testservers.drift import DRIFT_KINDS, DriftSpec, rewrite_body
+from curtailcoin.testservers.drift import DRIFT_KINDS, DriftKind, DriftSpec, rewrite_body
 
-FaultKind = Literal[
-    "429",
-    "5xx",
-    "timeout",
-    "reset",
-    "truncated",
-    "invalid_json",
-    "missing_field",
-    "renamed_field",
-    "null_field",
-    "set_field",
-    "empty_data",
-    "duplicate_line",
-]
-FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
-assert set(DRIFT_KINDS) <= set(FAULT_KINDS)
+FaultKind = Literal["429", "5xx", "timeout", "reset", "truncated", "invalid_json", DriftKind]
+FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)  # nested Literals flatten
 
 #: The body sent by the ``invalid_json`` fault (with status 200 and ``application/json``).
 INVALID_JSON_BODY = b"<html><body><h1>Service temporarily unavailable</h1></body></html>\n"
