@@ -35,9 +35,9 @@ import httpx
 import psycopg
 from sqlalchemy import Engine, text
 
-from curtailcoin.mining import HASHES_PER_DIFFICULTY, HASHES_PER_TH, JOULES_PER_MWH
 from curtailcoin.config import Settings
 from curtailcoin.db.engine import dispose_all, get_engine
+from curtailcoin.mining import HASHES_PER_DIFFICULTY, HASHES_PER_TH, JOULES_PER_MWH
 from curtailcoin.network import NetworkTimeline
 from curtailcoin.pipeline import prepare_database
 from curtailcoin.reconcile.synthetic import fill_farm_daily_summaries
