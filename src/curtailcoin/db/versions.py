@@ -14,7 +14,7 @@ from bisect import bisect_left
 from collections.abc import Collection
 from datetime import date
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from curtailcoin.db.schema import date_versions
 
@@ -22,6 +22,13 @@ from curtailcoin.db.schema import date_versions
 DateRange = tuple[date, date]
 
 v = date_versions.c
+
+_RANGE = (
+    select(v.settlement_date, v.version)
+    .where(v.settlement_date >= bindparam("low"), v.settlement_date < bindparam("high"))
+    .order_by(v.settlement_date)
+)
+_TOTAL = select(func.coalesce(func.sum(v.version), 0), func.count()).select_from(date_versions)
 
 
 def range_versions(
@@ -32,11 +39,7 @@ def range_versions(
         return {}
     low = min(start for start, _ in ranges)
     high = max(end for _, end in ranges)
-    rows = conn.execute(
-        select(v.settlement_date, v.version)
-        .where(v.settlement_date >= low, v.settlement_date < high)
-        .order_by(v.settlement_date)
-    ).all()
+    rows = conn.execute(_RANGE, {"low": low, "high": high}).all()
     days = [row[0] for row in rows]
     running = [0]  # running[i] = Σ of the first i counters
     for row in rows:
@@ -50,5 +53,5 @@ def range_versions(
 
 def total_version(conn: Connection) -> tuple[int, int]:
     """(Σ counters, dates counted) over every date."""
-    total, count = conn.execute(select(func.coalesce(func.sum(v.version), 0), func.count())).one()
+    total, count = conn.execute(_TOTAL).one()
     return int(total), int(count)

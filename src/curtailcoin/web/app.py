@@ -117,7 +117,7 @@ _frozen = False
 
 
 @asynccontextmanager
-async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Before the first request of a process: what is loaded by then (modules, the routes and
     their schemas, about 100k objects) leaves the garbage collector's generations. A full
     collection scans every tracked object; under load the interpreter ran one every second or
@@ -128,6 +128,9 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         gc.collect()
         gc.freeze()
     yield
+    cache: ResponseCache | None = getattr(app.state, "cache", None)
+    if cache is not None:
+        cache.close()
 
 
 def create_app(settings: Settings | None = None, *, cache: bool = True) -> FastAPI:

@@ -135,33 +135,30 @@ def url_scope(path: str, query: list[tuple[str, str]]) -> VersionKey:
     return _span(inferred, value)
 
 
+_d, _b, _p, _s = daily_summaries.c, bitcoin_daily_summaries.c, btc_prices.c, source_refreshes.c
+_WHOLE = select(
+    select(func.max(_d.updated_at)).scalar_subquery(),
+    select(func.count()).select_from(daily_summaries).scalar_subquery(),
+    select(func.max(_b.updated_at)).scalar_subquery(),
+    select(func.count()).select_from(bitcoin_daily_summaries).scalar_subquery(),
+    select(func.max(_p.fetched_at)).scalar_subquery(),
+    select(func.count()).select_from(btc_prices).scalar_subquery(),
+    select(func.count()).select_from(miner_models).scalar_subquery(),
+    select(func.max(_s.refreshed_at)).scalar_subquery(),
+)
+# What every dated answer may read besides its dates: the prices (the latest is in every value),
+# the last price update (its failures name missing prices), the miner catalogue.
+_SHARED = select(
+    select(func.max(_p.fetched_at)).scalar_subquery(),
+    select(func.count()).select_from(btc_prices).scalar_subquery(),
+    select(_s.refreshed_at).where(_s.source == REFRESH_SOURCE).scalar_subquery(),
+    select(func.count()).select_from(miner_models).scalar_subquery(),
+)
+
+
 def data_version(conn: Connection) -> tuple[Any, ...]:
     """The version of the whole database as ``conn`` sees it."""
-    d, b, p = daily_summaries.c, bitcoin_daily_summaries.c, btc_prices.c
-    query = select(
-        select(func.max(d.updated_at)).scalar_subquery(),
-        select(func.count()).select_from(daily_summaries).scalar_subquery(),
-        select(func.max(b.updated_at)).scalar_subquery(),
-        select(func.count()).select_from(bitcoin_daily_summaries).scalar_subquery(),
-        select(func.max(p.fetched_at)).scalar_subquery(),
-        select(func.count()).select_from(btc_prices).scalar_subquery(),
-        select(func.count()).select_from(miner_models).scalar_subquery(),
-        select(func.max(source_refreshes.c.refreshed_at)).scalar_subquery(),
-    )
-    return (*conn.execute(query).one(), *total_version(conn))
-
-
-def _shared_tables(conn: Connection) -> tuple[Any, ...]:
-    """What every dated answer may read besides its dates: the prices (the latest is in every
-    value), the last price update (its failures name missing prices), the miner catalogue."""
-    p, s = btc_prices.c, source_refreshes.c
-    query = select(
-        select(func.max(p.fetched_at)).scalar_subquery(),
-        select(func.count()).select_from(btc_prices).scalar_subquery(),
-        select(s.refreshed_at).where(s.source == REFRESH_SOURCE).scalar_subquery(),
-        select(func.count()).select_from(miner_models).scalar_subquery(),
-    )
-    return tuple(conn.execute(query).one())
+    return (*conn.execute(_WHOLE).one(), *total_version(conn))
 
 
 def read_versions(
@@ -171,7 +168,7 @@ def read_versions(
     out: dict[VersionKey, tuple[Any, ...]] = {}
     ranges = [key for key in keys if key is not None]
     if ranges:
-        shared = _shared_tables(conn)
+        shared = tuple(conn.execute(_SHARED).one())
         for key, counters in range_versions(conn, ranges).items():
             out[key] = ("dates", *counters, *shared)
     if ALL in keys:
@@ -254,6 +251,75 @@ class Entry:
     body: bytes
 
 
+class VersionReader:
+    """Reads versions for the cache through one connection of its own, and first asks the
+    database whether anything was committed since its last read: if not, the versions it read
+    then are still the versions now (one cheap statement instead of the counters' queries).
+
+    The question is ``PRAGMA data_version`` on SQLite (it changes when another connection
+    commits; hence one connection kept for it) and ``pg_current_snapshot()`` on PostgreSQL
+    (equal snapshots see exactly the same committed transactions). The answer is read before
+    the versions, so a commit landing in between makes the next round read them again.
+    An in-memory SQLite database (one connection per thread) is read afresh every round.
+    """
+
+    def __init__(self, engine: Callable[[], Engine]) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()
+        self._conn: Connection | None = None
+        self._token: Any = None
+        self._known: dict[VersionKey, tuple[Any, ...]] = {}
+
+    def __call__(self, keys: Collection[VersionKey]) -> dict[VersionKey, tuple[Any, ...]]:
+        engine = self._engine()
+        if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
+            with read_snapshot(engine) as conn:
+                return read_versions(conn, keys)
+        with self._lock:
+            try:
+                return self._read(engine, keys)
+            except Exception:
+                self.close(invalidate=True)  # dropped, or left mid-transaction: a new one next
+                raise
+
+    def _read(
+        self, engine: Engine, keys: Collection[VersionKey]
+    ) -> dict[VersionKey, tuple[Any, ...]]:
+        postgresql = engine.dialect.name == "postgresql"
+        if self._conn is None:
+            conn = engine.connect()
+            self._conn = (
+                conn.execution_options(isolation_level="AUTOCOMMIT") if postgresql else conn
+            )
+        conn = self._conn
+        token = conn.exec_driver_sql(
+            "SELECT pg_current_snapshot()::text" if postgresql else "PRAGMA data_version"
+        ).scalar()
+        if token != self._token:
+            self._known, self._token = {}, token
+        missing = [key for key in keys if key not in self._known]
+        if missing:
+            conn.exec_driver_sql("BEGIN ISOLATION LEVEL REPEATABLE READ" if postgresql else "BEGIN")
+            try:
+                self._known.update(read_versions(conn, missing))
+            finally:
+                if postgresql:
+                    conn.exec_driver_sql("ROLLBACK")
+                else:
+                    conn.rollback()
+        return {key: self._known[key] for key in keys}
+
+    def close(self, *, invalidate: bool = False) -> None:
+        conn, self._conn, self._token, self._known = self._conn, None, None, {}
+        if conn is None:
+            return
+        try:
+            if invalidate:
+                conn.invalidate()
+        finally:
+            conn.close()
+
+
 class ResponseCache:
     def __init__(
         self,
@@ -271,11 +337,12 @@ class ResponseCache:
         self.max_body = max_body
         self.hits = 0
         self.misses = 0
+        self.versions = VersionReader(engine)
         self.shared_version = BatchedRead(self.versions)
 
-    def versions(self, keys: Collection[VersionKey]) -> dict[VersionKey, tuple[Any, ...]]:
-        with read_snapshot(self._engine()) as conn:
-            return read_versions(conn, keys)
+    def close(self) -> None:
+        """Give the version reader's connection back (the application is shutting down)."""
+        self.versions.close()
 
     def get(self, key: str, version: tuple[Any, ...]) -> Entry | None:
         with self._lock:
