@@ -14,12 +14,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError
 
 from conftest import BACKENDS
 from curtailcoin.summaries import rebuild_bitcoin_summaries, rebuild_curtailment_summaries
 from curtailcoin.web import create_app
-from curtailcoin.web.cache import ALL, url_scope
+from curtailcoin.web.cache import ALL, VersionReader, url_scope
 from test_api_support import UNTRACKED_MODEL, Seeded, seed_database
 
 JAN, FEB, MAR = date(2025, 1, 1), date(2025, 2, 1), date(2025, 3, 1)
@@ -207,3 +208,48 @@ def test_a_period_status_or_a_price_written_alone_invalidates_what_reads_it(
         finally:
             with seeded.engine.begin() as conn:
                 conn.execute(text("DELETE FROM btc_prices WHERE price_date = '2025-06-01'"))
+
+
+@pytest.mark.db
+def test_the_version_reader_reads_the_counters_again_only_after_a_commit(
+    seeded: Seeded,
+) -> None:
+    """Nothing committed since its last round: the versions come back without reading the
+    counters; any commit by another connection (here a period's status) makes the next round
+    read them, and only the changed dates' versions change. A dropped connection is replaced."""
+    engine = seeded.engine
+    reader = VersionReader(lambda: engine)
+    day_, other = day("2025-01-18"), day("2025-01-17")
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    where = "settlement_date = '2025-01-18' AND settlement_period = 7"
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        first = reader([day_, other, ALL])
+        statements.clear()
+        assert reader([day_, other, ALL]) == first
+        assert len(statements) == 1  # the question only
+        with engine.begin() as conn:
+            conn.execute(text(f"UPDATE settlement_periods SET error = 'x' WHERE {where}"))
+        statements.clear()
+        second = reader([day_, other, ALL])
+        assert len(statements) > 1
+        assert second[other] == first[other]
+        assert second[day_] != first[day_] and second[ALL] != first[ALL]
+        if engine.dialect.name == "postgresql":  # the server drops the reader's connection
+            assert reader.connection is not None
+            pid = reader.connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            with engine.connect() as conn:
+                conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+            with pytest.raises(DBAPIError):
+                reader([day_])
+            assert reader.connection is None
+            assert reader([day_])[day_] == second[day_]  # through a new connection
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+        with engine.begin() as conn:
+            conn.execute(text(f"UPDATE settlement_periods SET error = NULL WHERE {where}"))
+        reader.close()

@@ -309,6 +309,11 @@ class VersionReader:
                     conn.rollback()
         return {key: self._known[key] for key in keys}
 
+    @property
+    def connection(self) -> Connection | None:
+        """The connection kept for the rounds (None before the first or after an error)."""
+        return self._conn
+
     def close(self, *, invalidate: bool = False) -> None:
         conn, self._conn, self._token, self._known = self._conn, None, None, {}
         if conn is None:
