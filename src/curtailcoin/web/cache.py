@@ -12,8 +12,9 @@ the answer its dates still have. An entry is also dropped after ``ttl_s`` second
 on the clock, such as today's expected periods).
 
 Concurrent requests share one version read per round (:class:`BatchedRead`: the versions of
-every scope asked for meanwhile, in one snapshot), and a response is stored under the version
-read inside its own snapshot (:func:`note_snapshot_version`).
+every scope asked for meanwhile, in one snapshot), which first asks whether anything was
+committed since the last round (:class:`VersionReader`), and a response is stored under the
+version read inside its own snapshot (:func:`note_snapshot_version`).
 """
 
 from __future__ import annotations
