@@ -23,7 +23,7 @@ from sqlalchemy import Connection, event, text
 from conftest import BACKENDS
 from curtailcoin.summaries import rebuild_bitcoin_summaries, rebuild_curtailment_summaries
 from curtailcoin.web import create_app
-from curtailcoin.web.cache import SharedRead
+from curtailcoin.web.cache import BatchedRead
 from test_api_support import UNTRACKED_MODEL, Seeded, seed_database
 
 DAY = date(2025, 1, 18)  # the calm date: a small write
@@ -195,27 +195,28 @@ def test_the_cache_keeps_a_response_under_its_own_snapshot(
 
 
 def test_a_shared_version_read_never_started_before_the_request() -> None:
-    """A request arriving while a version query runs waits for the next one (which may see a
-    commit made after the first began); requests arriving together share one query."""
+    """A request arriving while a version read runs waits for the next one (which may see a
+    commit made after the first began); requests arriving together share one read, which reads
+    the keys of all of them."""
     release = threading.Event()
-    started: list[int] = []
+    started: list[frozenset[str]] = []
 
-    def read() -> tuple[Any, ...]:
-        started.append(len(started) + 1)
+    def read(keys: frozenset[str]) -> dict[str, tuple[Any, ...]]:
+        started.append(keys)
         if len(started) == 1:
             release.wait(5)
-        return (len(started),)
+        return {key: (len(started), key) for key in keys}
 
-    shared = SharedRead(read)
+    shared: BatchedRead[str, tuple[Any, ...]] = BatchedRead(read)
 
     async def scenario() -> list[tuple[Any, ...]]:
-        first = asyncio.create_task(shared())
-        while not started:  # the first query is running
+        first = asyncio.create_task(shared("a"))
+        while not started:  # the first read is running
             await asyncio.sleep(0.001)
-        later = [asyncio.create_task(shared()) for _ in range(3)]
+        later = [asyncio.create_task(shared(key)) for key in ("a", "b", "b")]
         await asyncio.sleep(0.01)
         release.set()
         return [await first, *[await t for t in later]]
 
-    assert asyncio.run(scenario()) == [(1,), (2,), (2,), (2,)]
-    assert started == [1, 2]
+    assert asyncio.run(scenario()) == [(1, "a"), (2, "a"), (2, "b"), (2, "b")]
+    assert started == [frozenset({"a"}), frozenset({"a", "b"})]

@@ -1,9 +1,11 @@
-"""The migration chain: it builds exactly ``db.schema.metadata``, and 0007 cleans what it must."""
+"""The migration chain: it builds exactly ``db.schema.metadata``, 0007 cleans what it must, and
+0008's triggers count every write of a date."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import date
 
 import psycopg
 import pytest
@@ -13,8 +15,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import CheckConstraint, Engine, inspect, text
 
 from conftest import PG_ADMIN_URL, _pg_url
-from curtailcoin.db.engine import HEAD_REVISION, alembic_config, make_engine, upgrade
+from curtailcoin.db.engine import HEAD_REVISION, alembic_config, make_engine, read_snapshot, upgrade
 from curtailcoin.db.schema import metadata
+from curtailcoin.db.versions import range_versions, total_version
 
 pytestmark = pytest.mark.db
 
@@ -110,3 +113,79 @@ def test_the_database_refuses_a_non_finite_figure(engine: Engine, value: float) 
             ),
             {"p": value},
         )
+
+
+JANUARY, FEBRUARY, MARCH = date(2025, 1, 1), date(2025, 2, 1), date(2025, 3, 1)
+
+
+def _counters(engine: Engine) -> dict[date, int]:
+    with read_snapshot(engine) as conn:
+        rows = conn.execute(text("SELECT settlement_date, version FROM date_versions")).all()
+    return {date.fromisoformat(str(d)[:10]): int(v) for d, v in rows}
+
+
+@pytest.mark.db
+def test_every_write_of_a_tracked_table_bumps_its_dates_and_nothing_else(engine: Engine) -> None:
+    d1, d2, d3 = date(2025, 1, 17), date(2025, 1, 18), date(2025, 2, 1)
+    before = _counters(engine)
+    inserted = {
+        "daily_summaries": (
+            "INSERT INTO daily_summaries (summary_date, total_curtailed_energy, total_payment, "
+            "record_count, farm_count, updated_at) VALUES (:d, 1, 1, 1, 1, '2025-01-18 00:00:00')"
+        ),
+        "bitcoin_daily_summaries": (
+            "INSERT INTO bitcoin_daily_summaries (summary_date, miner_model, bitcoin_mined, "
+            "curtailed_energy_mwh, updated_at) VALUES (:d, 'S19J_PRO', 1, 1, "
+            "'2025-01-18 00:00:00')"
+        ),
+        "settlement_periods": (
+            "INSERT INTO settlement_periods (settlement_date, settlement_period, start_time_utc, "
+            "fetch_status, stack_line_count, wind_line_count, record_count, "
+            "curtailed_energy_mwh, payment_gbp) VALUES (:d, 1, '2025-01-17 00:00:00', "
+            "'fetched_empty', 0, 0, 0, 0, 0)"
+        ),
+        "suspect_dates": (
+            "INSERT INTO suspect_dates (settlement_date, detected_at, reason, stored_records, "
+            "stored_curtailed_energy_mwh, stored_payment_gbp, fetched_records, "
+            "fetched_curtailed_energy_mwh, fetched_payment_gbp, detected_by) VALUES "
+            "(:d, '2025-01-18 00:00:00', 'test', 1, 1, 1, 1, 1, 1, 'test')"
+        ),
+    }
+    column = {"daily_summaries": "summary_date", "bitcoin_daily_summaries": "summary_date"}
+    for table, insert in inserted.items():
+        key = column.get(table, "settlement_date")
+        with engine.begin() as conn:
+            conn.execute(text(insert), {"d": d1})
+        after_insert = _counters(engine)
+        assert after_insert.get(d1, 0) == before.get(d1, 0) + 1, table
+        with engine.begin() as conn:  # an update moving the row to another date bumps both
+            conn.execute(
+                text(f"UPDATE {table} SET {key} = :n WHERE {key} = :d"), {"d": d1, "n": d2}
+            )
+        moved = _counters(engine)
+        assert moved.get(d1, 0) == after_insert.get(d1, 0) + 1, table
+        assert moved.get(d2, 0) == after_insert.get(d2, 0) + 1, table
+        with engine.begin() as conn:
+            conn.execute(text(f"DELETE FROM {table} WHERE {key} = :d"), {"d": d2})
+        deleted = _counters(engine)
+        assert deleted.get(d2, 0) == moved.get(d2, 0) + 1, table
+        assert deleted.get(d3, 0) == before.get(d3, 0), table
+        before = deleted
+    with engine.begin() as conn:  # a base row alone is not a date's answer (summaries are)
+        conn.execute(
+            text(
+                "INSERT INTO btc_prices (price_date, currency, price, source, fetched_at) "
+                "VALUES (:d, 'GBP', 1, 'test', '2025-01-18 00:00:00')"
+            ),
+            {"d": d1},
+        )
+    assert _counters(engine) == before
+    ranges = [(JANUARY, FEBRUARY), (FEBRUARY, MARCH), (d1, d2), (d1, d3)]
+    with read_snapshot(engine) as conn:
+        versions = range_versions(conn, ranges)
+        total = total_version(conn)
+    for start, end in ranges:
+        inside = [n for d, n in before.items() if start <= d < end]
+        assert versions[(start, end)] == (sum(inside), len(inside))
+    assert versions[(FEBRUARY, MARCH)][0] == before.get(d3, 0)
+    assert total == (sum(before.values()), len(before))

@@ -537,6 +537,23 @@ suspect_dates = Table(
     ),
 )
 
+# --- Change counters (migration 0008) ---------------------------------------------------------
+# One counter per settlement date, +1 by a trigger in the same transaction as every write of the
+# date's daily summaries, periods or held answer (``curtailcoin.db.versions``): the API's cache
+# keys an answer by the sum over the dates it read.
+
+date_versions = Table(
+    "date_versions",
+    metadata,
+    Column("settlement_date", Date, primary_key=True),
+    Column(
+        "version",
+        BigInteger,
+        nullable=False,
+        comment="+1 on every write of the date's summaries, periods or suspect answer (triggers)",
+    ),
+)
+
 date_locks = Table(
     "date_locks",
     metadata,

@@ -118,9 +118,18 @@ async def snapshot(
     meanwhile. The response cache learns that snapshot's data version from here."""
     async with ctx.snapshot_slots():
         opened = read_snapshot(ctx.engine)
-        conn = await anyio.to_thread.run_sync(opened.__enter__)
+
+        def enter() -> Connection:
+            conn = opened.__enter__()
+            try:
+                note_snapshot_version(request.scope, conn)  # the snapshot's first read
+            except BaseException as exc:
+                opened.__exit__(type(exc), exc, exc.__traceback__)
+                raise
+            return conn
+
+        conn = await anyio.to_thread.run_sync(enter)
         try:
-            await anyio.to_thread.run_sync(note_snapshot_version, request.scope, conn)
             yield conn
         finally:
             await anyio.to_thread.run_sync(opened.__exit__, None, None, None)

@@ -1,31 +1,40 @@
-"""A response cache for the read-only API, keyed by the data's version.
+"""A response cache for the read-only API, keyed by the version of the data each answer read.
 
-The analytics only change when a date is (re)ingested, recalculated or priced, and each of those
-rewrites a summary row (``updated_at``) or a price row (``fetched_at``). Every ``GET /api/...`` asks
-the database for a cheap *version* — the latest ``updated_at`` and row counts of the daily
-summaries, the latest price fetch, the miner catalogue size, the last source refresh — and
-answers from memory when a response for the same URL was computed at that version less than
-``ttl_s`` seconds ago (the TTL bounds what depends on the clock, such as today's expected periods).
-Any change to the data changes the version, so a stale figure is never served. Concurrent
-requests share one version query (:class:`SharedRead`), and a response is stored under the
-version of the snapshot it was computed from (:func:`note_snapshot_version`).
+The analytics only change when a date is (re)ingested, recalculated or priced. Every write of a
+date's daily summaries, periods or held answer adds 1 to the date's counter in
+``date_versions`` (triggers of migration 0008, in the writer's transaction; see
+:mod:`curtailcoin.db.versions`). An answer whose URL names its dates — a day, a month or a year
+without a lead-party or BM-unit filter — is keyed by the sum of its dates' counters and by the
+few tables every such answer reads (prices, their last update's failures, the miner catalogue);
+any other answer by the version of the whole database (:data:`ALL`). So a write of 2025-01-17
+recomputes that day, January 2025 and 2025, and every other cached answer stays: it is exactly
+the answer its dates still have. An entry is also dropped after ``ttl_s`` seconds (what depends
+on the clock, such as today's expected periods).
+
+Concurrent requests share one version read per round (:class:`BatchedRead`: the versions of
+every scope asked for meanwhile, in one snapshot), which first asks whether anything was
+committed since the last round (:class:`VersionReader`), and a response is stored under the
+version read inside its own snapshot (:func:`note_snapshot_version`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
+from datetime import date, timedelta
+from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qsl, urlencode
 
 import anyio
 from sqlalchemy import Connection, Engine, func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from curtailcoin.db.engine import read_snapshot
 from curtailcoin.db.schema import (
     bitcoin_daily_summaries,
     btc_prices,
@@ -33,25 +42,139 @@ from curtailcoin.db.schema import (
     miner_models,
     source_refreshes,
 )
+from curtailcoin.db.versions import DateRange, range_versions, total_version
+from curtailcoin.prices import REFRESH_SOURCE
 
 UNCACHED = ("/api/ingest/", "/api/data-range")
 SNAPSHOT_VERSION = "curtailcoin.snapshot_version"  # ASGI scope key: the route's snapshot version
 
+#: what an answer's version covers: its dates, or ``ALL`` (None) for the whole database
+VersionKey = DateRange | None
+ALL: VersionKey = None
+
+# Routes whose answer reads only the dates of the scope its URL names (and the prices and the
+# miner catalogue): scope in the path …
+_PATH_SCOPES = {
+    "/api/summary/daily/": "day",
+    "/api/mining-potential/daily/": "day",
+    "/api/curtailment/hourly/": "day",
+    "/api/lead-parties/": "day",
+    "/api/summary/monthly/": "month",
+    "/api/mining-potential/monthly/": "month",
+    "/api/summary/yearly/": "year",
+    "/api/mining-potential/yearly/": "year",
+}
+# … or in the query: (value parameter, timeframe parameter)
+_QUERY_SCOPES: dict[str, tuple[str, str | None]] = {
+    "/api/mining-potential/daily": ("date", None),
+    "/api/mining-potential/farms": ("date", "timeframe"),
+    "/api/mining-potential/top-farms": ("value", "period"),
+    "/api/farm-tables/grouped-data": ("value", "timeframe"),
+}
+# A lead party or BM unit is checked against every date (a write elsewhere may add or remove it)
+_WHOLE_DATABASE_PARAMETERS = ("leadParty", "farmId")
+_FORMS = {
+    "day": re.compile(r"\d{4}-\d{2}-\d{2}"),
+    "month": re.compile(r"\d{4}-\d{2}"),
+    "year": re.compile(r"\d{4}"),
+}
+_TIMEFRAMES = {
+    "day": "day",
+    "daily": "day",
+    "month": "month",
+    "monthly": "month",
+    "year": "year",
+    "yearly": "year",
+}
+
+
+def _span(timeframe: str, text: str) -> DateRange | None:
+    """The dates of a day, month or year written as the API's routes read it (None if not)."""
+    if not _FORMS[timeframe].fullmatch(text):
+        return None
+    try:
+        if timeframe == "day":
+            day = date.fromisoformat(text)
+            return day, day + timedelta(days=1)
+        year = int(text[:4])
+        if timeframe == "month":
+            month = int(text[5:7])
+            return date(year, month, 1), date(year + (month == 12), month % 12 + 1, 1)
+        return date(year, 1, 1), date(year + 1, 1, 1)
+    except ValueError:
+        return None
+
+
+def url_scope(path: str, query: list[tuple[str, str]]) -> VersionKey:
+    """The dates an answer to ``path?query`` reads, or :data:`ALL`.
+
+    Anything else than a day, a month or a year named in the URL — a filter, a default (the
+    latest date), a repeated parameter, another route — is keyed by the whole database.
+    """
+    names = [name for name, _ in query]
+    if len(set(names)) != len(names) or any(n in names for n in _WHOLE_DATABASE_PARAMETERS):
+        return ALL
+    for prefix, timeframe in _PATH_SCOPES.items():
+        if path.startswith(prefix):
+            rest = path[len(prefix) :]
+            return ALL if "/" in rest else _span(timeframe, rest)
+    spec = _QUERY_SCOPES.get(path)
+    if spec is None:
+        return ALL
+    params = dict(query)
+    value = params.get(spec[0])
+    if value is None:
+        return ALL
+    inferred = {10: "day", 7: "month", 4: "year"}.get(len(value))
+    given = params.get(spec[1]) if spec[1] is not None else None
+    if inferred is None or (
+        given is not None and _TIMEFRAMES.get(given.strip().lower()) != inferred
+    ):
+        return ALL
+    if spec[1] is None and inferred != "day":
+        return ALL
+    return _span(inferred, value)
+
+
+_d, _b, _p, _s = daily_summaries.c, bitcoin_daily_summaries.c, btc_prices.c, source_refreshes.c
+_WHOLE = select(
+    select(func.max(_d.updated_at)).scalar_subquery(),
+    select(func.count()).select_from(daily_summaries).scalar_subquery(),
+    select(func.max(_b.updated_at)).scalar_subquery(),
+    select(func.count()).select_from(bitcoin_daily_summaries).scalar_subquery(),
+    select(func.max(_p.fetched_at)).scalar_subquery(),
+    select(func.count()).select_from(btc_prices).scalar_subquery(),
+    select(func.count()).select_from(miner_models).scalar_subquery(),
+    select(func.max(_s.refreshed_at)).scalar_subquery(),
+)
+# What every dated answer may read besides its dates: the prices (the latest is in every value),
+# the last price update (its failures name missing prices), the miner catalogue.
+_SHARED = select(
+    select(func.max(_p.fetched_at)).scalar_subquery(),
+    select(func.count()).select_from(btc_prices).scalar_subquery(),
+    select(_s.refreshed_at).where(_s.source == REFRESH_SOURCE).scalar_subquery(),
+    select(func.count()).select_from(miner_models).scalar_subquery(),
+)
+
 
 def data_version(conn: Connection) -> tuple[Any, ...]:
-    """The data's version as ``conn`` sees it (one statement, so one snapshot)."""
-    d, b, p = daily_summaries.c, bitcoin_daily_summaries.c, btc_prices.c
-    query = select(
-        select(func.max(d.updated_at)).scalar_subquery(),
-        select(func.count()).select_from(daily_summaries).scalar_subquery(),
-        select(func.max(b.updated_at)).scalar_subquery(),
-        select(func.count()).select_from(bitcoin_daily_summaries).scalar_subquery(),
-        select(func.max(p.fetched_at)).scalar_subquery(),
-        select(func.count()).select_from(btc_prices).scalar_subquery(),
-        select(func.count()).select_from(miner_models).scalar_subquery(),
-        select(func.max(source_refreshes.c.refreshed_at)).scalar_subquery(),
-    )
-    return tuple(conn.execute(query).one())
+    """The version of the whole database as ``conn`` sees it."""
+    return (*conn.execute(_WHOLE).one(), *total_version(conn))
+
+
+def read_versions(
+    conn: Connection, keys: Collection[VersionKey]
+) -> dict[VersionKey, tuple[Any, ...]]:
+    """The version of each key as ``conn`` sees it (call inside one snapshot)."""
+    out: dict[VersionKey, tuple[Any, ...]] = {}
+    ranges = [key for key in keys if key is not None]
+    if ranges:
+        shared = tuple(conn.execute(_SHARED).one())
+        for key, counters in range_versions(conn, ranges).items():
+            out[key] = ("dates", *counters, *shared)
+    if ALL in keys:
+        out[ALL] = ("all", *data_version(conn))
+    return out
 
 
 def note_snapshot_version(scope: Scope, conn: Connection) -> None:
@@ -60,46 +183,55 @@ def note_snapshot_version(scope: Scope, conn: Connection) -> None:
     A writer may commit between the middleware's version check and the route's snapshot, so a
     response is stored under the version its own snapshot saw, never the one checked before.
     """
-    wanted: list[tuple[Any, ...]] | None = scope.get(SNAPSHOT_VERSION)
-    if wanted is not None and not wanted:
-        wanted.append(data_version(conn))
+    wanted: tuple[VersionKey, list[tuple[Any, ...]]] | None = scope.get(SNAPSHOT_VERSION)
+    if wanted is not None and not wanted[1]:
+        key, found = wanted
+        found.append(read_versions(conn, [key])[key])
 
 
-class SharedRead:
-    """Concurrent requests share one version query instead of one query (and one connection and
-    one worker thread) each.
+K = TypeVar("K")
+V = TypeVar("V")
 
-    A request never takes the answer of a query that was already running when it arrived (it
-    may have started before a commit the request must see): it waits for the next query, which
+
+class BatchedRead(Generic[K, V]):
+    """Concurrent requests share one read per round instead of one query (and one connection
+    and one worker thread) each: the round reads every key asked for while it was waited for.
+
+    A request never takes the answer of a read that was already running when it arrived (it
+    may have started before a commit the request must see): it waits for the next round, which
     starts when the running one ends and serves every request that arrived in between.
     """
 
-    def __init__(self, read: Callable[[], tuple[Any, ...]]) -> None:
+    def __init__(self, read: Callable[[frozenset[K]], Mapping[K, V]]) -> None:
         self._read = read
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._next: asyncio.Future[tuple[Any, ...]] | None = None
+        self._next: asyncio.Future[Mapping[K, V]] | None = None
+        self._keys: set[K] = set()
         self._running = False
         self._task: asyncio.Task[None] | None = None
 
-    async def __call__(self) -> tuple[Any, ...]:
+    async def __call__(self, key: K) -> V:
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # a new event loop (e.g. a new test client): start afresh
             self._loop, self._next, self._running = loop, None, False
         if self._next is None:
             self._next = loop.create_future()
             self._next.add_done_callback(_retrieve)
+            self._keys = set()
+        self._keys.add(key)
         wanted = self._next
         if not self._running:
             self._running = True
             self._task = loop.create_task(self._drain())  # referenced: not collected mid-run
-        return await asyncio.shield(wanted)
+        return (await asyncio.shield(wanted))[key]
 
     async def _drain(self) -> None:
         try:
             while self._next is not None:
-                future, self._next = self._next, None
+                future, keys = self._next, frozenset(self._keys)
+                self._next, self._keys = None, set()
                 try:
-                    future.set_result(await anyio.to_thread.run_sync(self._read))
+                    future.set_result(await anyio.to_thread.run_sync(self._read, keys))
                 except Exception as exc:
                     future.set_exception(exc)
         finally:
@@ -120,6 +252,80 @@ class Entry:
     body: bytes
 
 
+class VersionReader:
+    """Reads versions for the cache through one connection of its own, and first asks the
+    database whether anything was committed since its last read: if not, the versions it read
+    then are still the versions now (one cheap statement instead of the counters' queries).
+
+    The question is ``PRAGMA data_version`` on SQLite (it changes when another connection
+    commits; hence one connection kept for it) and ``pg_current_snapshot()`` on PostgreSQL
+    (equal snapshots see exactly the same committed transactions). The answer is read before
+    the versions, so a commit landing in between makes the next round read them again.
+    An in-memory SQLite database (one connection per thread) is read afresh every round.
+    """
+
+    def __init__(self, engine: Callable[[], Engine]) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()
+        self._conn: Connection | None = None
+        self._token: Any = None
+        self._known: dict[VersionKey, tuple[Any, ...]] = {}
+
+    def __call__(self, keys: Collection[VersionKey]) -> dict[VersionKey, tuple[Any, ...]]:
+        engine = self._engine()
+        if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
+            with read_snapshot(engine) as conn:
+                return read_versions(conn, keys)
+        with self._lock:
+            try:
+                return self._read(engine, keys)
+            except Exception:
+                self.close(invalidate=True)  # dropped, or left mid-transaction: a new one next
+                raise
+
+    def _read(
+        self, engine: Engine, keys: Collection[VersionKey]
+    ) -> dict[VersionKey, tuple[Any, ...]]:
+        postgresql = engine.dialect.name == "postgresql"
+        if self._conn is None:
+            conn = engine.connect()
+            self._conn = (
+                conn.execution_options(isolation_level="AUTOCOMMIT") if postgresql else conn
+            )
+        conn = self._conn
+        token = conn.exec_driver_sql(
+            "SELECT pg_current_snapshot()::text" if postgresql else "PRAGMA data_version"
+        ).scalar()
+        if token != self._token:
+            self._known, self._token = {}, token
+        missing = [key for key in keys if key not in self._known]
+        if missing:
+            conn.exec_driver_sql("BEGIN ISOLATION LEVEL REPEATABLE READ" if postgresql else "BEGIN")
+            try:
+                self._known.update(read_versions(conn, missing))
+            finally:
+                if postgresql:
+                    conn.exec_driver_sql("ROLLBACK")
+                else:
+                    conn.rollback()
+        return {key: self._known[key] for key in keys}
+
+    @property
+    def connection(self) -> Connection | None:
+        """The connection kept for the rounds (None before the first or after an error)."""
+        return self._conn
+
+    def close(self, *, invalidate: bool = False) -> None:
+        conn, self._conn, self._token, self._known = self._conn, None, None, {}
+        if conn is None:
+            return
+        try:
+            if invalidate:
+                conn.invalidate()
+        finally:
+            conn.close()
+
+
 class ResponseCache:
     def __init__(
         self,
@@ -137,11 +343,12 @@ class ResponseCache:
         self.max_body = max_body
         self.hits = 0
         self.misses = 0
-        self.shared_version = SharedRead(self.version)
+        self.versions = VersionReader(engine)
+        self.shared_version = BatchedRead(self.versions)
 
-    def version(self) -> tuple[Any, ...]:
-        with self._engine().connect() as conn:
-            return data_version(conn)
+    def close(self) -> None:
+        """Give the version reader's connection back (the application is shutting down)."""
+        self.versions.close()
 
     def get(self, key: str, version: tuple[Any, ...]) -> Entry | None:
         with self._lock:
@@ -185,10 +392,11 @@ class CacheMiddleware:
         ):
             await self.app(scope, receive, send)
             return
-        query = urlencode(sorted(parse_qsl(scope.get("query_string", b"").decode("latin-1"))))
-        key = f"{path}?{query}"
+        pairs = parse_qsl(scope.get("query_string", b"").decode("latin-1"))
+        key = f"{path}?{urlencode(sorted(pairs))}"
+        dates = url_scope(path, pairs)
         try:
-            version = await self.cache.shared_version()
+            version = await self.cache.shared_version(dates)
         except Exception:  # the route itself will report the database problem
             await self.app(scope, receive, send)
             return
@@ -212,7 +420,7 @@ class CacheMiddleware:
         started: dict[str, Any] = {}
         chunks: list[bytes] = []
         computed_at: list[tuple[Any, ...]] = []
-        scope[SNAPSHOT_VERSION] = computed_at
+        scope[SNAPSHOT_VERSION] = (dates, computed_at)
 
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
