@@ -62,7 +62,10 @@ def _clean(engine: Engine) -> None:
             names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
             conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:
-            for table in reversed(metadata.sorted_tables):
+            # date_versions last: deleting summaries bumps it (migration 0008's triggers)
+            for table in sorted(
+                reversed(metadata.sorted_tables), key=lambda t: t.name == "date_versions"
+            ):
                 conn.execute(table.delete())
 
 

@@ -54,7 +54,10 @@ def clean_database(url: str) -> Engine:
             names = ", ".join([*(f'"{t.name}"' for t in metadata.sorted_tables), *QUEUE_TABLES])
             conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:
-            for table in reversed(metadata.sorted_tables):
+            # date_versions last: deleting summaries bumps it (migration 0008's triggers)
+            for table in sorted(
+                reversed(metadata.sorted_tables), key=lambda t: t.name == "date_versions"
+            ):
                 conn.execute(table.delete())
     return engine
 
