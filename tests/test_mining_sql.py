@@ -35,7 +35,7 @@ def test_sql_forms_equal_python_forms(engine: Engine, rows: list[tuple[float, ..
         )
     ).subquery("v")
     query = select(
-        mining.btc_sql(data.c.e, data.c.p, data.c.h, data.c.d, data.c.r),
+        mining.btc_sql(data.c.e, data.c.h, data.c.p, data.c.d, data.c.r),
         mining.btc_per_th_per_w_sql(data.c.e, data.c.d, data.c.r),
     )
     with engine.connect() as conn:

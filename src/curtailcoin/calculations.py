@@ -26,9 +26,7 @@ from curtailcoin.db.schema import (
     settlement_periods,
 )
 from curtailcoin.miners import MinerModel
-from curtailcoin.mining import btc_for_energy, btc_sql
-
-__all__ = ["btc_sql"]  # web.queries imports it from here (to move to curtailcoin.mining)
+from curtailcoin.mining import btc_for_energy
 
 
 def clear_bitcoin_calculations(

@@ -27,8 +27,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sqlalchemy import literal
-
 JOULES_PER_MWH = 3.6e9
 """1 MWh = 1e6 Wh × 3600 s/h = 3.6e9 J; divided by a power in W gives miner-seconds."""
 
@@ -76,22 +74,15 @@ def btc_per_th_per_w(energy_mwh: float, difficulty: float, subsidy: float) -> fl
     return float(_factor(energy_mwh, difficulty, subsidy))
 
 
-def btc_sql(energy: Any, power_w: Any, hashrate_th: Any, difficulty: Any, subsidy: Any) -> Any:
-    """:func:`btc` as a SQL expression (``energy`` a column or expression, in MWh).
-
-    Note the order: power before hashrate, as the SQL callers have always passed them.
-    """
-    return _btc(_sql(energy), power_w, hashrate_th, difficulty, subsidy)
+def btc_sql(energy: Any, hashrate_th: Any, power_w: Any, difficulty: Any, subsidy: Any) -> Any:
+    """:func:`btc` as a SQL expression (``energy`` a column or expression, in MWh); the
+    arguments in :func:`btc`'s order."""
+    return _btc(energy, power_w, hashrate_th, difficulty, subsidy)
 
 
 def btc_per_th_per_w_sql(energy: Any, difficulty: Any, subsidy: Any) -> Any:
     """:func:`btc_per_th_per_w` as a SQL expression."""
-    return _factor(_sql(energy), difficulty, subsidy)
-
-
-def _sql(value: Any) -> Any:
-    """A SQL operand: a plain number becomes a float literal, an expression stays as it is."""
-    return literal(float(value)) if isinstance(value, int | float) else value
+    return _factor(energy, difficulty, subsidy)
 
 
 def _check(name: str, value: float, *, allow_zero: bool) -> None:

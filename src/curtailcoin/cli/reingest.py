@@ -155,17 +155,13 @@ def reingest(
 
     from curtailcoin.cli.common import engine_for
     from curtailcoin.miners import parse_models_option, resolve_models
-    from curtailcoin.pipeline import BadInput, prepare_database, reingest_date, validate_date
+    from curtailcoin.pipeline import reingest_date
     from curtailcoin.reconcile.locks import DateLocks
     from curtailcoin.reconcile.retry import LockBusyError
     from curtailcoin.reference import known_models
 
     settings = settings_and_logging(verbose, "reingest")
-    settlement_date = date_argument(date)
-    try:
-        validate_date(settlement_date)
-    except BadInput as exc:
-        fail(str(exc))
+    settlement_date = date_argument(date)  # parsed and checked against the calendar
     if complete and (skip_bitcoin or skip_verify):
         fail("--complete computes and verifies every model: drop --skip-bitcoin/--skip-verify")
     names = list(settings.tracked_models)
@@ -176,8 +172,7 @@ def reingest(
         model_objects = resolve_models(names, known_models(settings.database_url))
     except ValueError as exc:
         fail(str(exc))
-    engine = engine_for(settings)
-    prepare_database(engine)
+    engine = engine_for(settings)  # reingest_date loads the reference data it needs
 
     async def locked() -> ReingestResult:
         # The per-date lock the reconciliation and the worker take: never two writers of a date.

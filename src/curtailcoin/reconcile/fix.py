@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, func, select, union
 
+from curtailcoin.backoff import delay_s
 from curtailcoin.config import Settings
 from curtailcoin.coverage import expected_periods
 from curtailcoin.db.engine import read_snapshot
@@ -61,7 +62,6 @@ from curtailcoin.reconcile.definitions import (
 from curtailcoin.reconcile.locks import DateLocks
 from curtailcoin.reconcile.retry import (
     RetryCounters,
-    backoff_s,
     describe_error,
     error_category,
     is_timeout_error,
@@ -557,7 +557,7 @@ async def process_date(
             transient = is_timeout_error(exc)
             if transient and attempt < attempt_limit:
                 ctx.counters.note(exc)
-                wait = backoff_s(attempt, max(ctx.settings.backoff_base_s, 0.01) * 2)
+                wait = delay_s(attempt, max(ctx.settings.backoff_base_s, 0.01) * 2, 60.0)
                 log.warning(
                     "date failed; retrying",
                     extra={

@@ -104,11 +104,6 @@ class RetryCounters:
             self.timeouts += 1
 
 
-def backoff_s(attempt: int, base_s: float, max_s: float = 60.0) -> float:
-    """The wait before retry ``attempt`` of a date (:func:`curtailcoin.backoff.delay_s`)."""
-    return delay_s(attempt, base_s, max_s)
-
-
 async def with_retry(
     operation: Callable[[], Awaitable[T]],
     description: str,
@@ -133,7 +128,7 @@ async def with_retry(
                 raise
             if counters is not None:
                 counters.note(exc)
-            wait = backoff_s(attempt, base_delay_s, max_delay_s)
+            wait = delay_s(attempt, base_delay_s, max_delay_s)
             log.warning(
                 "retrying after a transient error",
                 extra={

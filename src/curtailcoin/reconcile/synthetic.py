@@ -334,10 +334,10 @@ def generate(
                 m.power_w,
                 btc_sql(
                     energy.c.energy_mwh,
-                    m.power_w,
-                    m.hashrate_th,
-                    p_.difficulty,
-                    p_.block_subsidy_btc,
+                    hashrate_th=m.hashrate_th,
+                    power_w=m.power_w,
+                    difficulty=p_.difficulty,
+                    subsidy=p_.block_subsidy_btc,
                 ),
                 literal(now, type_=historical_bitcoin_calculations.c.calculated_at.type),
             )

@@ -8,7 +8,7 @@ Every figure comes from the database, with parameterised SQL (SQLAlchemy Core) o
 * Bitcoin for a **tracked** model from ``bitcoin_daily_summaries`` (no filter) or
   ``historical_bitcoin_calculations`` (filtered); for any other catalogue model it is **computed**
   from the records and each period's stored difficulty and subsidy with the same SQL expression
-  as the stored calculations (:func:`curtailcoin.calculations.btc_sql`), per (date, period, farm);
+  as the stored calculations (:func:`curtailcoin.mining.btc_sql`), per (date, period, farm);
   for a month or a year per BM unit or filtered, tracked models come from
   ``bitcoin_farm_daily_summaries`` and any model is ``hashrate_th / power_w ×
   farm_daily_summaries.btc_per_th_per_w`` (the formula is linear in energy and in H/P); per BM
@@ -40,7 +40,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import ColumnElement
 
-from curtailcoin.calculations import btc_sql
 from curtailcoin.coverage import (
     FAILED,
     FETCHED_INCOMPLETE,
@@ -64,6 +63,7 @@ from curtailcoin.db.schema import (
     yearly_summaries,
 )
 from curtailcoin.miners import MinerModel, load_catalogue
+from curtailcoin.mining import btc_sql
 from curtailcoin.settlement import (
     local_hours,
     settlement_today,
@@ -559,10 +559,10 @@ def _with_conditions(e: Any) -> Any:
 def _model_btc(energy: Any, model: MinerModel) -> Any:
     return btc_sql(
         energy,
-        literal(model.power_w, Float),
-        literal(model.hashrate_th, Float),
-        sp.difficulty,
-        sp.block_subsidy_btc,
+        hashrate_th=literal(model.hashrate_th, Float),
+        power_w=literal(model.power_w, Float),
+        difficulty=sp.difficulty,
+        subsidy=sp.block_subsidy_btc,
     )
 
 
