@@ -148,8 +148,8 @@ def reingest(
     fails after retries, or Elexon's answer breaks its schema, nothing changes and the exit code
     is 1. A period stored with a needed figure null (soFlag, originalPrice) is reported
     incomplete (exit 1). An answer that would remove most of the stored date is held back (the
-    date is *suspect*, exit 1) unless --accept-shrink. Exit 0 only when the date is complete; 2 on
-    bad input.
+    date is *suspect*, exit 1) unless --accept-shrink. Exit 0 only when the date is complete;
+    2 on bad input.
     """
     import asyncio
 
