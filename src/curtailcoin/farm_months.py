@@ -21,10 +21,10 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, func, select
 
 from curtailcoin.db.bulk import bulk_insert
-from curtailcoin.db.schema import (
+from curtailcoin.db.reference_tables import btc_prices
+from curtailcoin.db.summary_tables import (
     bitcoin_farm_daily_summaries,
     bitcoin_farm_monthly_summaries,
-    btc_prices,
     farm_daily_summaries,
     farm_monthly_summaries,
 )

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from curtailcoin.config import Settings
-from curtailcoin.db.schema import btc_prices, source_refreshes
+from curtailcoin.db.reference_tables import btc_prices, source_refreshes
 from curtailcoin.db.upsert import upsert
 from curtailcoin.farm_months import PRICE_CURRENCY, months_of, rebuild_months
 from curtailcoin.sources.http import SourceError

@@ -14,7 +14,12 @@ from sqlalchemy import Connection, Engine, func, inspect, select
 from sqlalchemy.engine import make_url
 
 from curtailcoin.db.engine import make_engine, normalise_url
-from curtailcoin.db.schema import difficulty_epochs, halvings, miner_models, source_refreshes
+from curtailcoin.db.reference_tables import (
+    difficulty_epochs,
+    halvings,
+    miner_models,
+    source_refreshes,
+)
 from curtailcoin.db.upsert import upsert
 from curtailcoin.miners import MinerModel, load_catalogue
 from curtailcoin.network import (

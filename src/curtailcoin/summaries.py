@@ -19,17 +19,19 @@ from typing import Any
 from sqlalchemy import Connection, Table, delete, func, select, text
 
 from curtailcoin.db.bulk import bulk_insert
-from curtailcoin.db.schema import (
+from curtailcoin.db.curtailment_tables import (
+    curtailment_records,
+    historical_bitcoin_calculations,
+    settlement_periods,
+)
+from curtailcoin.db.summary_tables import (
     bitcoin_daily_summaries,
     bitcoin_farm_daily_summaries,
     bitcoin_monthly_summaries,
     bitcoin_yearly_summaries,
-    curtailment_records,
     daily_summaries,
     farm_daily_summaries,
-    historical_bitcoin_calculations,
     monthly_summaries,
-    settlement_periods,
     yearly_summaries,
 )
 from curtailcoin.farm_months import rebuild_bitcoin_farm_monthly, rebuild_farm_monthly

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, select
 from curtailcoin import __version__
 from curtailcoin.config import Settings
 from curtailcoin.db.engine import read_snapshot
-from curtailcoin.db.schema import btc_prices
+from curtailcoin.db.reference_tables import btc_prices
 from curtailcoin.miners import MinerModel
 from curtailcoin.pipeline import BadInput, ReingestResult, reingest_date
 from curtailcoin.reconcile.locks import DateLocks
