@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, select
 
 from curtailcoin import __version__
 from curtailcoin.config import Settings
+from curtailcoin.db import fields as F
 from curtailcoin.db.engine import read_snapshot
 from curtailcoin.db.reference_tables import btc_prices
 from curtailcoin.miners import MinerModel
@@ -340,7 +341,13 @@ def summary_monthly(
     if format == "csv":
         return csv_response(
             f"curtailment-{result.year_month}.csv",
-            ["date", "curtailed_energy_mwh", "payment_to_farms_gbp", "records", "farms"],
+            [
+                "date",
+                F.CURTAILED_ENERGY.header(),
+                F.PAYMENT.header(),
+                F.RECORD_COUNT.header(),
+                F.FARM_COUNT.header(),
+            ],
             [
                 [d.date, d.total_curtailed_energy, d.total_payment, d.record_count, d.farm_count]
                 for d in result.days
@@ -369,7 +376,13 @@ def summary_yearly(
     if format == "csv":
         return csv_response(
             f"curtailment-{result.year}.csv",
-            ["month", "curtailed_energy_mwh", "payment_to_farms_gbp", "records", "farms"],
+            [
+                "month",
+                F.CURTAILED_ENERGY.header(),
+                F.PAYMENT.header(),
+                F.RECORD_COUNT.header(),
+                F.FARM_COUNT.header(),
+            ],
             [
                 [
                     m.year_month,
@@ -414,9 +427,9 @@ def curtailment_hourly(
                 "hour_local",
                 "start_utc",
                 "periods",
-                "curtailed_energy_mwh",
-                "payment_to_farms_gbp",
-                f"bitcoin_{model.key}_btc",
+                F.CURTAILED_ENERGY.header(),
+                F.PAYMENT.header(),
+                F.BITCOIN.header(model.key),
             ],
             [
                 [
@@ -461,10 +474,10 @@ def _mining(
             f"mining-potential-{scope.label}-{model.key}.csv",
             [
                 "date" if timeframe == "month" else "month",
-                "curtailed_energy_mwh",
-                "payment_to_farms_gbp",
-                f"bitcoin_{model.key}_btc",
-                "value_gbp_at_date_price",
+                F.CURTAILED_ENERGY.header(),
+                F.PAYMENT.header(),
+                F.BITCOIN.header(model.key),
+                F.ROW_VALUE_GBP.header(),
             ],
             [
                 [row.key, row.curtailed_energy, row.total_payment, row.bitcoin_mined, row.value_gbp]
@@ -604,7 +617,12 @@ def mining_farms(
     if format == "csv":
         return csv_response(
             f"lead-parties-{scope.label}.csv",
-            ["lead_party", "bm_units", "curtailed_energy_mwh", "payment_to_farms_gbp"],
+            [
+                F.LEAD_PARTY.header(),
+                F.BM_UNITS.header(),
+                F.CURTAILED_ENERGY.header(),
+                F.PAYMENT.header(),
+            ],
             [[g.name, " ".join(g.farm_ids), g.curtailed_energy, g.total_payment] for g in result],
         )
     return result
@@ -633,13 +651,13 @@ def top_farms(
         return csv_response(
             f"top-farms-{scope.label}-{model.key}.csv",
             [
-                "lead_party",
-                "bm_units",
-                "curtailed_energy_mwh",
-                "payment_to_farms_gbp",
-                f"bitcoin_{model.key}_btc",
-                "bitcoin_value_gbp_at_date_prices",
-                "bitcoin_value_gbp_at_latest_price",
+                F.LEAD_PARTY.header(),
+                F.BM_UNITS.header(),
+                F.CURTAILED_ENERGY.header(),
+                F.PAYMENT.header(),
+                F.BITCOIN.header(model.key),
+                F.VALUE_GBP.header(),
+                F.VALUE_GBP_AT_LATEST_PRICE.header(),
             ],
             [
                 [
@@ -714,15 +732,15 @@ def grouped_data(
             f"farms-{scope.label}-{model.key}.csv",
             [
                 "row_type",
-                "lead_party",
-                "bm_unit",
-                "curtailed_energy_mwh",
-                "percent_of_total",
-                "payment_to_farms_gbp",
-                "payment_gbp_per_mwh",
-                f"bitcoin_{model.key}_btc",
-                "bitcoin_value_gbp_at_date_prices",
-                "bitcoin_value_gbp_at_latest_price",
+                F.LEAD_PARTY.header(),
+                F.BM_UNIT.header(),
+                F.CURTAILED_ENERGY.header(),
+                F.PERCENT_OF_ENERGY.header(),
+                F.PAYMENT.header(),
+                F.PAYMENT_PER_MWH.header(),
+                F.BITCOIN.header(model.key),
+                F.VALUE_GBP.header(),
+                F.VALUE_GBP_AT_LATEST_PRICE.header(),
             ],
             rows,
         )
@@ -773,7 +791,7 @@ def prices(
     if format == "csv":
         return csv_response(
             f"btc-prices-{first}-{last}.csv",
-            ["date", "currency", "price", "source"],
+            ["date", "currency", F.BTC_PRICE.header(), "source"],
             [[i["date"], i["currency"], i["price"], i["source"]] for i in items],
         )
     return {"from": first.isoformat(), "to": last.isoformat(), "prices": items}
