@@ -21,16 +21,15 @@ from curtailcoin.db.reference_tables import (
     source_refreshes,
 )
 from curtailcoin.db.upsert import upsert
-from curtailcoin.miners import MinerModel, load_catalogue
-from curtailcoin.network import (
+from curtailcoin.epochs import (
     Epoch,
-    Halving,
-    NetworkTimeline,
     load_packaged_epochs,
-    load_packaged_halvings,
     merge_mempool_epochs,
     parse_mempool_adjustments,
 )
+from curtailcoin.halvings import Halving, load_packaged_halvings
+from curtailcoin.miners import MinerModel, load_catalogue
+from curtailcoin.network import NetworkTimeline
 from curtailcoin.sources.http import JsonHttpClient
 
 log = logging.getLogger("curtailcoin.reference")
