@@ -24,10 +24,11 @@ from curtailcoin.pipeline import BadInput, ReingestResult, reingest_date
 from curtailcoin.reconcile.locks import DateLocks
 from curtailcoin.settlement import settlement_today
 from curtailcoin.web import params as pv
-from curtailcoin.web import queries as q
 from curtailcoin.web import service
 from curtailcoin.web.cache import note_snapshot_version
 from curtailcoin.web.csvout import csv_response
+from curtailcoin.web.queries import reference
+from curtailcoin.web.queries.scope import Scope, day_scope, month_scope, year_scope
 from curtailcoin.web.schemas import (
     DailySummary,
     DataRangeOut,
@@ -169,23 +170,23 @@ def _filters(
 ) -> tuple[str | None, str | None]:
     lead = pv.check_name(lead_party, ("query", "leadParty"))
     farm = pv.check_name(farm_id, ("query", "farmId"), 64)
-    if lead is not None and not q.lead_party_exists(conn, lead):
+    if lead is not None and not reference.lead_party_exists(conn, lead):
         raise pv.InputError(
             ("query", "leadParty"), f"unknown leadParty {lead!r}: see /api/lead-parties"
         )
-    if farm is not None and not q.farm_exists(conn, farm):
+    if farm is not None and not reference.farm_exists(conn, farm):
         raise pv.InputError(("query", "farmId"), f"unknown farmId {farm!r}: not a known BM unit")
     return lead, farm
 
 
 def _model(conn: Connection, ctx: AppContext, text: str | None) -> MinerModel:
     return pv.resolve_model(
-        text, q.miner_catalogue(conn), ctx.default_model, ("query", "minerModel")
+        text, reference.miner_catalogue(conn), ctx.default_model, ("query", "minerModel")
     )
 
 
 def _latest_day(conn: Connection) -> date:
-    rng = q.data_range(conn)
+    rng = reference.data_range(conn)
     return rng.last_date_with_curtailment or rng.last_date or settlement_today()
 
 
@@ -196,7 +197,7 @@ def _scope(
     names: tuple[str, str],
     lead: str | None,
     farm: str | None,
-) -> q.Scope:
+) -> Scope:
     """A scope from a timeframe and a value (either may be omitted)."""
     tf_loc = ("query", names[0])
     value_loc = ("query", names[1])
@@ -212,11 +213,11 @@ def _scope(
     if timeframe is None:
         timeframe = {10: "day", 7: "month", 4: "year"}.get(len(value_text), "day")  # type: ignore[assignment]
     if timeframe == "day":
-        return q.day_scope(pv.parse_day(value_text, value_loc), lead, farm)
+        return day_scope(pv.parse_day(value_text, value_loc), lead, farm)
     if timeframe == "month":
         year, month = pv.parse_month(value_text, value_loc)
-        return q.month_scope(year, month, lead, farm)
-    return q.year_scope(pv.parse_year(value_text, value_loc), lead, farm)
+        return month_scope(year, month, lead, farm)
+    return year_scope(pv.parse_year(value_text, value_loc), lead, farm)
 
 
 # --- service and reference routes ------------------------------------------------------------
@@ -246,7 +247,7 @@ def health(ctx: Ctx) -> Health:
     responses=ERRORS,
 )
 def data_range(ctx: Ctx, conn: Conn) -> DataRangeOut:
-    rng = q.data_range(conn)
+    rng = reference.data_range(conn)
     prices = service.PriceBook.load(conn, settlement_today(), settlement_today())
     return DataRangeOut(
         first_date=rng.first_date,
@@ -267,7 +268,7 @@ def data_range(ctx: Ctx, conn: Conn) -> DataRangeOut:
     responses=ERRORS,
 )
 def lead_parties(conn: Conn) -> list[str]:
-    return q.lead_parties(conn)
+    return reference.lead_parties(conn)
 
 
 @router.get(
@@ -280,7 +281,7 @@ def lead_parties(conn: Conn) -> list[str]:
 def lead_parties_on(
     conn: Conn, date: Annotated[str, Path(pattern=pv.DATE_PATTERN, description=DATE_DOC)]
 ) -> list[str]:
-    return q.lead_parties_on(conn, pv.parse_day(date, ("path", "date")))
+    return reference.lead_parties_on(conn, pv.parse_day(date, ("path", "date")))
 
 
 @router.get(
@@ -292,7 +293,7 @@ def lead_parties_on(
 )
 def miner_models(ctx: Ctx, conn: Conn) -> list[MinerModelOut]:
     tracked = list(ctx.settings.tracked_models)
-    models = q.miner_catalogue(conn).values()
+    models = reference.miner_catalogue(conn).values()
     ordered = sorted(models, key=lambda m: (m.key not in tracked, m.efficiency_j_per_th, m.key))
     return [service.model_out(m, tracked) for m in ordered]
 
@@ -315,7 +316,7 @@ def summary_daily(
 ) -> DailySummary:
     day = pv.parse_day(date, ("path", "date"))
     lead, farm = _filters(conn, lead_party, farm_id)
-    return service.daily_summary(conn, q.day_scope(day, lead, farm))
+    return service.daily_summary(conn, day_scope(day, lead, farm))
 
 
 @router.get(
@@ -336,7 +337,7 @@ def summary_monthly(
 ) -> Any:
     year, month = pv.parse_month(year_month, ("path", "yearMonth"))
     lead, farm = _filters(conn, lead_party, farm_id)
-    result = service.monthly_summary(conn, q.month_scope(year, month, lead, farm))
+    result = service.monthly_summary(conn, month_scope(year, month, lead, farm))
     if format == "csv":
         return csv_response(
             f"curtailment-{result.year_month}.csv",
@@ -365,7 +366,7 @@ def summary_yearly(
 ) -> Any:
     number = pv.parse_year(year, ("path", "year"))
     lead, farm = _filters(conn, lead_party, farm_id)
-    result = service.yearly_summary(conn, q.year_scope(number, lead, farm))
+    result = service.yearly_summary(conn, year_scope(number, lead, farm))
     if format == "csv":
         return csv_response(
             f"curtailment-{result.year}.csv",
@@ -406,7 +407,7 @@ def curtailment_hourly(
     day = pv.parse_day(date, ("path", "date"))
     lead, farm = _filters(conn, lead_party, farm_id)
     model = _model(conn, ctx, miner_model)
-    result = service.hourly(conn, q.day_scope(day, lead, farm), model, ctx.settings.tracked_models)
+    result = service.hourly(conn, day_scope(day, lead, farm), model, ctx.settings.tracked_models)
     if format == "csv":
         return csv_response(
             f"hourly-{day}-{model.key}.csv",
@@ -449,12 +450,12 @@ def _mining(
     lead, farm = _filters(conn, lead_party, farm_id)
     model = _model(conn, ctx, miner_model)
     if timeframe == "day":
-        scope = q.day_scope(pv.parse_day(value, loc), lead, farm)
+        scope = day_scope(pv.parse_day(value, loc), lead, farm)
     elif timeframe == "month":
         year, month = pv.parse_month(value, loc)
-        scope = q.month_scope(year, month, lead, farm)
+        scope = month_scope(year, month, lead, farm)
     else:
-        scope = q.year_scope(pv.parse_year(value, loc), lead, farm)
+        scope = year_scope(pv.parse_year(value, loc), lead, farm)
     result = service.mining_potential(conn, scope, model, ctx.settings.tracked_models)
     if format == "csv":
         return csv_response(

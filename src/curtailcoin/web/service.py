@@ -22,7 +22,17 @@ from curtailcoin.prices import (
 )
 from curtailcoin.settlement import LONDON, settlement_today
 from curtailcoin.sources.prices import CURRENCIES
-from curtailcoin.web import queries as q
+from curtailcoin.web.queries.bitcoin import btc_rows
+from curtailcoin.web.queries.conditions import difficulty_range, period_conditions
+from curtailcoin.web.queries.curtailment import (
+    scope_totals,
+    totals_by_day,
+    totals_by_month,
+    totals_by_period,
+)
+from curtailcoin.web.queries.farms import FarmBtc, FarmRow, farm_btc, farm_totals
+from curtailcoin.web.queries.scope import Scope, hour_periods
+from curtailcoin.web.queries.status import DataStatus, data_status
 from curtailcoin.web.schemas import (
     CurrencyValue,
     DailySummary,
@@ -65,7 +75,7 @@ def _per(numerator: float, denominator: float) -> float | None:
     return numerator / denominator if denominator > 0 else None
 
 
-def status_out(status: q.DataStatus) -> DataStatusOut:
+def status_out(status: DataStatus) -> DataStatusOut:
     return DataStatusOut(
         state=status.state,
         periods_expected=status.periods_expected,
@@ -213,15 +223,15 @@ class PriceBook:
         return Valuation(GBP=values["GBP"], USD=values["USD"])
 
 
-def _scope_last_day(scope: q.Scope) -> date:
+def _scope_last_day(scope: Scope) -> date:
     return scope.end - timedelta(days=1)
 
 
 # --- summaries -------------------------------------------------------------------------------
 
 
-def daily_summary(conn: Connection, scope: q.Scope, now: datetime | None = None) -> DailySummary:
-    totals = q.scope_totals(conn, scope)
+def daily_summary(conn: Connection, scope: Scope, now: datetime | None = None) -> DailySummary:
+    totals = scope_totals(conn, scope)
     return DailySummary(
         date=scope.start,
         lead_party=scope.lead_party,
@@ -230,15 +240,13 @@ def daily_summary(conn: Connection, scope: q.Scope, now: datetime | None = None)
         total_payment=totals.payment_gbp,
         record_count=totals.records,
         farm_count=totals.farms,
-        data_status=status_out(q.data_status(conn, scope, now)),
+        data_status=status_out(data_status(conn, scope, now)),
     )
 
 
-def monthly_summary(
-    conn: Connection, scope: q.Scope, now: datetime | None = None
-) -> MonthlySummary:
-    totals = q.scope_totals(conn, scope)
-    days = q.totals_by_day(conn, scope)
+def monthly_summary(conn: Connection, scope: Scope, now: datetime | None = None) -> MonthlySummary:
+    totals = scope_totals(conn, scope)
+    days = totals_by_day(conn, scope)
     rows = [
         DaySummaryRow(
             date=day,
@@ -258,13 +266,13 @@ def monthly_summary(
         record_count=totals.records,
         farm_count=totals.farms,
         days=rows,
-        data_status=status_out(q.data_status(conn, scope, now)),
+        data_status=status_out(data_status(conn, scope, now)),
     )
 
 
-def yearly_summary(conn: Connection, scope: q.Scope, now: datetime | None = None) -> YearlySummary:
-    totals = q.scope_totals(conn, scope)
-    months = q.totals_by_month(conn, scope)
+def yearly_summary(conn: Connection, scope: Scope, now: datetime | None = None) -> YearlySummary:
+    totals = scope_totals(conn, scope)
+    months = totals_by_month(conn, scope)
     rows = [
         MonthSummaryRow(
             year_month=ym,
@@ -284,7 +292,7 @@ def yearly_summary(conn: Connection, scope: q.Scope, now: datetime | None = None
         record_count=totals.records,
         farm_count=totals.farms,
         months=rows,
-        data_status=status_out(q.data_status(conn, scope, now)),
+        data_status=status_out(data_status(conn, scope, now)),
     )
 
 
@@ -293,14 +301,14 @@ def yearly_summary(conn: Connection, scope: q.Scope, now: datetime | None = None
 
 def mining_potential(
     conn: Connection,
-    scope: q.Scope,
+    scope: Scope,
     model: MinerModel,
     tracked_models: Sequence[str],
     now: datetime | None = None,
 ) -> MiningPotential:
     tracked = model.key in tracked_models
-    days = q.totals_by_day(conn, scope)
-    btc_days = q.btc_rows(conn, scope, model, tracked, "day")
+    days = totals_by_day(conn, scope)
+    btc_days = btc_rows(conn, scope, model, tracked, "day")
     prices = PriceBook.load(conn, scope.start, _scope_last_day(scope))
     btc_by_day = {d: b.btc for d, b in btc_days.items()}
 
@@ -312,7 +320,7 @@ def mining_potential(
     if uncovered < COVERAGE_EPSILON_MWH:
         uncovered = 0.0
 
-    status = q.data_status(conn, scope, now)
+    status = data_status(conn, scope, now)
     incomplete = set(status.incomplete_dates)
     rows: list[MiningRow] = []
     if scope.timeframe != "day":
@@ -340,7 +348,7 @@ def mining_potential(
                 )
             )
     valuation = prices.valuation(btc_by_day)
-    low, high = q.difficulty_range(conn, scope)
+    low, high = difficulty_range(conn, scope)
     latest_gbp = prices.latest.get("GBP")
     return MiningPotential(
         timeframe=scope.timeframe,
@@ -368,21 +376,21 @@ def mining_potential(
 
 def hourly(
     conn: Connection,
-    scope: q.Scope,
+    scope: Scope,
     model: MinerModel,
     tracked_models: Sequence[str],
     now: datetime | None = None,
 ) -> HourlyCurtailment:
     day = scope.start
     tracked = model.key in tracked_models
-    periods = q.totals_by_period(conn, scope)
-    btc = q.btc_rows(conn, scope, model, tracked, "period")
-    conditions = q.period_conditions(conn, day)
-    status = q.data_status(conn, scope, now)
+    periods = totals_by_period(conn, scope)
+    btc = btc_rows(conn, scope, model, tracked, "period")
+    conditions = period_conditions(conn, day)
+    status = data_status(conn, scope, now)
     missing = set(status.missing_periods)
     expected = status.periods_expected
     hours: list[HourRow] = []
-    for index, (label, start, members) in enumerate(q.hour_periods(day)):
+    for index, (label, start, members) in enumerate(hour_periods(day)):
         energy = sum(periods[p].energy_mwh for p in members if p in periods)
         pending = any(
             p in periods and (conditions.get(p, (None, None))[0] is None) for p in members
@@ -421,9 +429,9 @@ def hourly(
 # --- farms -----------------------------------------------------------------------------------
 
 
-def farms_by_lead_party(conn: Connection, scope: q.Scope) -> list[LeadPartyFarms]:
+def farms_by_lead_party(conn: Connection, scope: Scope) -> list[LeadPartyFarms]:
     groups: dict[str | None, LeadPartyFarms] = {}
-    for farm in q.farm_totals(conn, scope):
+    for farm in farm_totals(conn, scope):
         group = groups.get(farm.lead_party)
         if group is None:
             group = groups[farm.lead_party] = LeadPartyFarms(
@@ -445,16 +453,16 @@ def _sum_or_none(values: Sequence[float | None]) -> float | None:
 
 def grouped_data(
     conn: Connection,
-    scope: q.Scope,
+    scope: Scope,
     model: MinerModel,
     tracked_models: Sequence[str],
 ) -> GroupedData:
     tracked = model.key in tracked_models
-    farms = q.farm_totals(conn, scope)
-    btc = q.farm_btc(conn, scope, model, tracked)
+    farms = farm_totals(conn, scope)
+    btc = farm_btc(conn, scope, model, tracked)
     prices = PriceBook.load(conn, scope.start, _scope_last_day(scope))
     total_energy = sum(f.totals.energy_mwh for f in farms)
-    groups: dict[str | None, list[q.FarmRow]] = {}
+    groups: dict[str | None, list[FarmRow]] = {}
     for farm in farms:
         groups.setdefault(farm.lead_party, []).append(farm)
     unpriced = [b for b in btc.values() if b.unpriced_first is not None]
@@ -477,7 +485,7 @@ def grouped_data(
     for lead_party, members in groups.items():
         rows: list[UnitRow] = []
         for farm in members:
-            unit = btc.get(farm.farm_id, q.FarmBtc())
+            unit = btc.get(farm.farm_id, FarmBtc())
             t = farm.totals
             rows.append(
                 UnitRow(
@@ -537,7 +545,7 @@ def grouped_data(
 
 def top_farms(
     conn: Connection,
-    scope: q.Scope,
+    scope: Scope,
     model: MinerModel,
     tracked_models: Sequence[str],
     limit: int,
@@ -575,7 +583,7 @@ def reconciliation(
     from curtailcoin.reconcile.definitions import get_reconciliation_status
 
     rs = get_reconciliation_status(conn, list(tracked_models), start=start, end=end, now=now)
-    scope = q.Scope("month", f"{start}..{end}", start, end + timedelta(days=1))
+    scope = Scope("month", f"{start}..{end}", start, end + timedelta(days=1))
     return ReconciliationOut(
         start=rs.start,
         end=rs.end,
@@ -603,5 +611,5 @@ def reconciliation(
             )
             for r in rs.per_date
         ],
-        data_status=status_out(q.data_status(conn, scope, now)),
+        data_status=status_out(data_status(conn, scope, now)),
     )
