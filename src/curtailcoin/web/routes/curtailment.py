@@ -7,7 +7,6 @@ from typing import Any
 from fastapi import APIRouter
 
 from curtailcoin.web import params as pv
-from curtailcoin.web import queries as q
 from curtailcoin.web.csvout import (
     DAY_SUMMARY_COLUMNS,
     MONTH_SUMMARY_COLUMNS,
@@ -15,6 +14,7 @@ from curtailcoin.web.csvout import (
     table_response,
 )
 from curtailcoin.web.deps import Conn, Ctx
+from curtailcoin.web.queries.scope import day_scope, month_scope, year_scope
 from curtailcoin.web.routes import resolve
 from curtailcoin.web.routes.common import (
     CSV_OK,
@@ -48,7 +48,7 @@ def summary_daily(
 ) -> DailySummary:
     day = pv.parse_day(date, ("path", "date"))
     lead, farm = resolve.filters(conn, lead_party, farm_id)
-    return curtailment.daily_summary(conn, q.day_scope(day, lead, farm))
+    return curtailment.daily_summary(conn, day_scope(day, lead, farm))
 
 
 @router.get(
@@ -67,7 +67,7 @@ def summary_monthly(
 ) -> Any:
     year, month = pv.parse_month(year_month, ("path", "yearMonth"))
     lead, farm = resolve.filters(conn, lead_party, farm_id)
-    result = curtailment.monthly_summary(conn, q.month_scope(year, month, lead, farm))
+    result = curtailment.monthly_summary(conn, month_scope(year, month, lead, farm))
     if format == "csv":
         return table_response(
             f"curtailment-{result.year_month}.csv", DAY_SUMMARY_COLUMNS, result.days
@@ -91,7 +91,7 @@ def summary_yearly(
 ) -> Any:
     number = pv.parse_year(year, ("path", "year"))
     lead, farm = resolve.filters(conn, lead_party, farm_id)
-    result = curtailment.yearly_summary(conn, q.year_scope(number, lead, farm))
+    result = curtailment.yearly_summary(conn, year_scope(number, lead, farm))
     if format == "csv":
         return table_response(
             f"curtailment-{result.year}.csv", MONTH_SUMMARY_COLUMNS, result.months
@@ -119,7 +119,7 @@ def curtailment_hourly(
     lead, farm = resolve.filters(conn, lead_party, farm_id)
     model = resolve.model(conn, ctx, miner_model)
     result = curtailment.hourly(
-        conn, q.day_scope(day, lead, farm), model, ctx.settings.tracked_models
+        conn, day_scope(day, lead, farm), model, ctx.settings.tracked_models
     )
     if format == "csv":
         return table_response(

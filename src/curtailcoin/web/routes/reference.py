@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from curtailcoin.web import params as pv
-from curtailcoin.web import queries as q
 from curtailcoin.web.deps import Conn, Ctx
+from curtailcoin.web.queries import reference as reference_q
 from curtailcoin.web.routes.common import ERRORS, DatePath
 from curtailcoin.web.schemas import DataRangeOut, MinerModelOut
 from curtailcoin.web.service import reference
@@ -33,7 +33,7 @@ def data_range(ctx: Ctx, conn: Conn) -> DataRangeOut:
     responses=ERRORS,
 )
 def lead_parties(conn: Conn) -> list[str]:
-    return q.lead_parties(conn)
+    return reference_q.lead_parties(conn)
 
 
 @router.get(
@@ -44,7 +44,7 @@ def lead_parties(conn: Conn) -> list[str]:
     responses=ERRORS,
 )
 def lead_parties_on(conn: Conn, date: DatePath) -> list[str]:
-    return q.lead_parties_on(conn, pv.parse_day(date, ("path", "date")))
+    return reference_q.lead_parties_on(conn, pv.parse_day(date, ("path", "date")))
 
 
 @router.get(

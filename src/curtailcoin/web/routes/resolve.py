@@ -11,8 +11,14 @@ from sqlalchemy import Connection
 from curtailcoin.miners import MinerModel
 from curtailcoin.settlement import settlement_today
 from curtailcoin.web import params as pv
-from curtailcoin.web import queries as q
 from curtailcoin.web.deps import AppContext
+from curtailcoin.web.queries.reference import (
+    data_range,
+    farm_exists,
+    lead_party_exists,
+    miner_catalogue,
+)
+from curtailcoin.web.queries.scope import Scope, day_scope, month_scope, year_scope
 
 
 def filters(
@@ -20,19 +26,17 @@ def filters(
 ) -> tuple[str | None, str | None]:
     lead = pv.check_name(lead_party, ("query", "leadParty"))
     farm = pv.check_name(farm_id, ("query", "farmId"), 64)
-    if lead is not None and not q.lead_party_exists(conn, lead):
+    if lead is not None and not lead_party_exists(conn, lead):
         raise pv.InputError(
             ("query", "leadParty"), f"unknown leadParty {lead!r}: see /api/lead-parties"
         )
-    if farm is not None and not q.farm_exists(conn, farm):
+    if farm is not None and not farm_exists(conn, farm):
         raise pv.InputError(("query", "farmId"), f"unknown farmId {farm!r}: not a known BM unit")
     return lead, farm
 
 
 def model(conn: Connection, ctx: AppContext, text: str | None) -> MinerModel:
-    return pv.resolve_model(
-        text, q.miner_catalogue(conn), ctx.default_model, ("query", "minerModel")
-    )
+    return pv.resolve_model(text, miner_catalogue(conn), ctx.default_model, ("query", "minerModel"))
 
 
 _BY_LENGTH: dict[int, pv.Timeframe] = {10: "day", 7: "month", 4: "year"}
@@ -40,7 +44,7 @@ _BY_LENGTH: dict[int, pv.Timeframe] = {10: "day", 7: "month", 4: "year"}
 
 
 def _latest_day(conn: Connection) -> date:
-    rng = q.data_range(conn)
+    rng = data_range(conn)
     return rng.last_date_with_curtailment or rng.last_date or settlement_today()
 
 
@@ -50,14 +54,14 @@ def fixed_scope(
     loc: tuple[str, str],
     lead: str | None,
     farm: str | None,
-) -> q.Scope:
+) -> Scope:
     """The scope of a value whose timeframe the route fixes (a path's date, month or year)."""
     if timeframe == "day":
-        return q.day_scope(pv.parse_day(value_text, loc), lead, farm)
+        return day_scope(pv.parse_day(value_text, loc), lead, farm)
     if timeframe == "month":
         year, month = pv.parse_month(value_text, loc)
-        return q.month_scope(year, month, lead, farm)
-    return q.year_scope(pv.parse_year(value_text, loc), lead, farm)
+        return month_scope(year, month, lead, farm)
+    return year_scope(pv.parse_year(value_text, loc), lead, farm)
 
 
 def scope(
@@ -67,7 +71,7 @@ def scope(
     names: tuple[str, str],
     lead: str | None,
     farm: str | None,
-) -> q.Scope:
+) -> Scope:
     """A scope from a timeframe and a value (either may be omitted)."""
     tf_loc = ("query", names[0])
     value_loc = ("query", names[1])

@@ -10,7 +10,11 @@ from sqlalchemy import Connection
 
 from curtailcoin.miners import MinerModel
 from curtailcoin.settlement import settlement_today
-from curtailcoin.web import queries as q
+from curtailcoin.web.queries.bitcoin import btc_rows
+from curtailcoin.web.queries.conditions import difficulty_range
+from curtailcoin.web.queries.curtailment import Totals, totals_by_day
+from curtailcoin.web.queries.scope import Scope
+from curtailcoin.web.queries.status import DataStatus, data_status
 from curtailcoin.web.schemas import DifficultyRange, MiningPotential, MiningRow
 from curtailcoin.web.service.prices import PriceBook
 from curtailcoin.web.service.ratios import per, ratio
@@ -20,7 +24,7 @@ from curtailcoin.web.service.status import status_out
 COVERAGE_EPSILON_MWH = 1e-6
 
 
-def _row_dates(scope: q.Scope, today: date) -> list[tuple[str, list[date]]]:
+def _row_dates(scope: Scope, today: date) -> list[tuple[str, list[date]]]:
     """The rows' keys and dates up to today: a month's days, or a year's months."""
     if scope.timeframe == "day":
         return []
@@ -34,12 +38,12 @@ def _row_dates(scope: q.Scope, today: date) -> list[tuple[str, list[date]]]:
 
 
 def _rows(
-    scope: q.Scope,
+    scope: Scope,
     today: date,
-    days: dict[date, q.Totals],
+    days: dict[date, Totals],
     btc_by_day: dict[date, float],
     prices: PriceBook,
-    status: q.DataStatus,
+    status: DataStatus,
 ) -> list[MiningRow]:
     incomplete = set(status.incomplete_dates)
     rows: list[MiningRow] = []
@@ -61,14 +65,14 @@ def _rows(
 
 def mining_potential(
     conn: Connection,
-    scope: q.Scope,
+    scope: Scope,
     model: MinerModel,
     tracked_models: Sequence[str],
     now: datetime | None = None,
 ) -> MiningPotential:
     tracked = model.key in tracked_models
-    days = q.totals_by_day(conn, scope)
-    btc_days = q.btc_rows(conn, scope, model, tracked, "day")
+    days = totals_by_day(conn, scope)
+    btc_days = btc_rows(conn, scope, model, tracked, "day")
     prices = PriceBook.for_scope(conn, scope)
     btc_by_day = {d: b.btc for d, b in btc_days.items()}
 
@@ -80,10 +84,10 @@ def mining_potential(
     if uncovered < COVERAGE_EPSILON_MWH:
         uncovered = 0.0
 
-    status = q.data_status(conn, scope, now)
+    status = data_status(conn, scope, now)
     rows = _rows(scope, settlement_today(now), days, btc_by_day, prices, status)
     valuation = prices.valuation(btc_by_day)
-    low, high = q.difficulty_range(conn, scope)
+    low, high = difficulty_range(conn, scope)
     latest_gbp = prices.latest.get("GBP")
     return MiningPotential(
         timeframe=scope.timeframe,

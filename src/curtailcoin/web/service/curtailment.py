@@ -10,7 +10,16 @@ from sqlalchemy import Connection
 
 from curtailcoin.miners import MinerModel
 from curtailcoin.settlement import LONDON
-from curtailcoin.web import queries as q
+from curtailcoin.web.queries.bitcoin import btc_rows
+from curtailcoin.web.queries.conditions import period_conditions
+from curtailcoin.web.queries.curtailment import (
+    scope_totals,
+    totals_by_day,
+    totals_by_month,
+    totals_by_period,
+)
+from curtailcoin.web.queries.scope import Scope, hour_periods
+from curtailcoin.web.queries.status import data_status
 from curtailcoin.web.schemas import (
     DailySummary,
     DaySummaryRow,
@@ -24,8 +33,8 @@ from curtailcoin.web.service.prices import PriceBook
 from curtailcoin.web.service.status import status_out
 
 
-def daily_summary(conn: Connection, scope: q.Scope, now: datetime | None = None) -> DailySummary:
-    totals = q.scope_totals(conn, scope)
+def daily_summary(conn: Connection, scope: Scope, now: datetime | None = None) -> DailySummary:
+    totals = scope_totals(conn, scope)
     return DailySummary(
         date=scope.start,
         lead_party=scope.lead_party,
@@ -34,15 +43,13 @@ def daily_summary(conn: Connection, scope: q.Scope, now: datetime | None = None)
         total_payment=totals.payment_gbp,
         record_count=totals.records,
         farm_count=totals.farms,
-        data_status=status_out(q.data_status(conn, scope, now)),
+        data_status=status_out(data_status(conn, scope, now)),
     )
 
 
-def monthly_summary(
-    conn: Connection, scope: q.Scope, now: datetime | None = None
-) -> MonthlySummary:
-    totals = q.scope_totals(conn, scope)
-    days = q.totals_by_day(conn, scope)
+def monthly_summary(conn: Connection, scope: Scope, now: datetime | None = None) -> MonthlySummary:
+    totals = scope_totals(conn, scope)
+    days = totals_by_day(conn, scope)
     rows = [
         DaySummaryRow(
             date=day,
@@ -62,13 +69,13 @@ def monthly_summary(
         record_count=totals.records,
         farm_count=totals.farms,
         days=rows,
-        data_status=status_out(q.data_status(conn, scope, now)),
+        data_status=status_out(data_status(conn, scope, now)),
     )
 
 
-def yearly_summary(conn: Connection, scope: q.Scope, now: datetime | None = None) -> YearlySummary:
-    totals = q.scope_totals(conn, scope)
-    months = q.totals_by_month(conn, scope)
+def yearly_summary(conn: Connection, scope: Scope, now: datetime | None = None) -> YearlySummary:
+    totals = scope_totals(conn, scope)
+    months = totals_by_month(conn, scope)
     rows = [
         MonthSummaryRow(
             year_month=ym,
@@ -88,27 +95,27 @@ def yearly_summary(conn: Connection, scope: q.Scope, now: datetime | None = None
         record_count=totals.records,
         farm_count=totals.farms,
         months=rows,
-        data_status=status_out(q.data_status(conn, scope, now)),
+        data_status=status_out(data_status(conn, scope, now)),
     )
 
 
 def hourly(
     conn: Connection,
-    scope: q.Scope,
+    scope: Scope,
     model: MinerModel,
     tracked_models: Sequence[str],
     now: datetime | None = None,
 ) -> HourlyCurtailment:
     day = scope.start
     tracked = model.key in tracked_models
-    periods = q.totals_by_period(conn, scope)
-    btc = q.btc_rows(conn, scope, model, tracked, "period")
-    conditions = q.period_conditions(conn, day)
-    status = q.data_status(conn, scope, now)
+    periods = totals_by_period(conn, scope)
+    btc = btc_rows(conn, scope, model, tracked, "period")
+    conditions = period_conditions(conn, day)
+    status = data_status(conn, scope, now)
     missing = set(status.missing_periods)
     expected = status.periods_expected
     hours: list[HourRow] = []
-    for index, (label, start, members) in enumerate(q.hour_periods(day)):
+    for index, (label, start, members) in enumerate(hour_periods(day)):
         energy = sum(periods[p].energy_mwh for p in members if p in periods)
         pending = any(
             p in periods and (conditions.get(p, (None, None))[0] is None) for p in members

@@ -9,7 +9,8 @@ from sqlalchemy import Connection
 
 from curtailcoin.miners import MinerModel
 from curtailcoin.prices import missing_reason
-from curtailcoin.web import queries as q
+from curtailcoin.web.queries.farms import FarmBtc, FarmRow, farm_btc, farm_totals
+from curtailcoin.web.queries.scope import Scope
 from curtailcoin.web.schemas import (
     GroupedData,
     GroupedMeta,
@@ -25,9 +26,9 @@ from curtailcoin.web.service.ratios import per, sum_or_none
 UNKNOWN_LEAD_PARTY = "Unknown lead party"
 
 
-def farms_by_lead_party(conn: Connection, scope: q.Scope) -> list[LeadPartyFarms]:
+def farms_by_lead_party(conn: Connection, scope: Scope) -> list[LeadPartyFarms]:
     groups: dict[str | None, LeadPartyFarms] = {}
-    for farm in q.farm_totals(conn, scope):
+    for farm in farm_totals(conn, scope):
         group = groups.get(farm.lead_party)
         if group is None:
             group = groups[farm.lead_party] = LeadPartyFarms(
@@ -43,7 +44,7 @@ def farms_by_lead_party(conn: Connection, scope: q.Scope) -> list[LeadPartyFarms
     return sorted(groups.values(), key=lambda g: (-g.curtailed_energy, g.name))
 
 
-def _value_missing_reason(btc: dict[str, q.FarmBtc], prices: PriceBook) -> str | None:
+def _value_missing_reason(btc: dict[str, FarmBtc], prices: PriceBook) -> str | None:
     """Why some BTC values are null: the first and last dates with Bitcoin and no GBP price."""
     unpriced = [b for b in btc.values() if b.unpriced_first is not None]
     if not unpriced:
@@ -63,9 +64,7 @@ def _percent(energy_mwh: float, total_energy_mwh: float) -> float:
     return 100.0 * energy_mwh / total_energy_mwh if total_energy_mwh > 0 else 0.0
 
 
-def _unit_row(
-    farm: q.FarmRow, unit: q.FarmBtc, prices: PriceBook, total_energy_mwh: float
-) -> UnitRow:
+def _unit_row(farm: FarmRow, unit: FarmBtc, prices: PriceBook, total_energy_mwh: float) -> UnitRow:
     t = farm.totals
     return UnitRow(
         farm_id=farm.farm_id,
@@ -104,22 +103,22 @@ def _group(
 
 def grouped_data(
     conn: Connection,
-    scope: q.Scope,
+    scope: Scope,
     model: MinerModel,
     tracked_models: Sequence[str],
 ) -> GroupedData:
     tracked = model.key in tracked_models
-    farms = q.farm_totals(conn, scope)
-    btc = q.farm_btc(conn, scope, model, tracked)
+    farms = farm_totals(conn, scope)
+    btc = farm_btc(conn, scope, model, tracked)
     prices = PriceBook.for_scope(conn, scope)
     total_energy = sum(f.totals.energy_mwh for f in farms)
-    groups: dict[str | None, list[q.FarmRow]] = {}
+    groups: dict[str | None, list[FarmRow]] = {}
     for farm in farms:
         groups.setdefault(farm.lead_party, []).append(farm)
     out = [
         _group(
             lead_party,
-            [_unit_row(f, btc.get(f.farm_id, q.FarmBtc()), prices, total_energy) for f in members],
+            [_unit_row(f, btc.get(f.farm_id, FarmBtc()), prices, total_energy) for f in members],
             prices,
             total_energy,
         )
@@ -152,7 +151,7 @@ def grouped_data(
 
 def top_farms(
     conn: Connection,
-    scope: q.Scope,
+    scope: Scope,
     model: MinerModel,
     tracked_models: Sequence[str],
     limit: int,

@@ -19,7 +19,7 @@ from curtailcoin.prices import (
     update_failures,
 )
 from curtailcoin.sources.prices import CURRENCIES
-from curtailcoin.web import queries as q
+from curtailcoin.web.queries.scope import Scope
 from curtailcoin.web.schemas import CurrencyValue, PriceValue, Valuation
 
 
@@ -40,7 +40,7 @@ class PriceBook:
         )
 
     @classmethod
-    def for_scope(cls, conn: Connection, scope: q.Scope) -> PriceBook:
+    def for_scope(cls, conn: Connection, scope: Scope) -> PriceBook:
         return cls.load(conn, scope.start, scope.end - timedelta(days=1))
 
     def at_dates(self, btc_by_day: Mapping[date, float], currency: str) -> PriceValue:

@@ -8,7 +8,8 @@ from sqlalchemy import Connection
 
 from curtailcoin.miners import MinerModel
 from curtailcoin.settlement import settlement_today
-from curtailcoin.web import queries as q
+from curtailcoin.web.queries import reference as reference_q
+from curtailcoin.web.queries.reference import miner_catalogue
 from curtailcoin.web.schemas import DataRangeOut, MinerModelOut
 from curtailcoin.web.service.prices import PriceBook
 
@@ -28,7 +29,7 @@ def model_out(model: MinerModel, tracked: Sequence[str]) -> MinerModelOut:
 
 
 def data_range(conn: Connection, tracked_models: Sequence[str], default_model: str) -> DataRangeOut:
-    rng = q.data_range(conn)
+    rng = reference_q.data_range(conn)
     prices = PriceBook.load(conn, settlement_today(), settlement_today())
     return DataRangeOut(
         first_date=rng.first_date,
@@ -44,6 +45,6 @@ def data_range(conn: Connection, tracked_models: Sequence[str], default_model: s
 def miner_models(conn: Connection, tracked_models: Sequence[str]) -> list[MinerModelOut]:
     """The catalogue: tracked models first, then by efficiency."""
     tracked = list(tracked_models)
-    models = q.miner_catalogue(conn).values()
+    models = miner_catalogue(conn).values()
     ordered = sorted(models, key=lambda m: (m.key not in tracked, m.efficiency_j_per_th, m.key))
     return [model_out(m, tracked) for m in ordered]

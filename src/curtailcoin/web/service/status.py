@@ -8,13 +8,14 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import Connection
 
-from curtailcoin.web import queries as q
+from curtailcoin.web.queries.scope import Scope
+from curtailcoin.web.queries.status import DataStatus, data_status
 from curtailcoin.web.schemas import DataStatusOut, ReconciliationDate, ReconciliationOut
 
 MAX_LISTED_DATES = 62
 
 
-def status_out(status: q.DataStatus) -> DataStatusOut:
+def status_out(status: DataStatus) -> DataStatusOut:
     return DataStatusOut(
         state=status.state,
         periods_expected=status.periods_expected,
@@ -43,7 +44,7 @@ def reconciliation(
     from curtailcoin.reconcile.definitions import get_reconciliation_status
 
     rs = get_reconciliation_status(conn, list(tracked_models), start=start, end=end, now=now)
-    scope = q.Scope("month", f"{start}..{end}", start, end + timedelta(days=1))
+    scope = Scope("month", f"{start}..{end}", start, end + timedelta(days=1))
     return ReconciliationOut(
         start=rs.start,
         end=rs.end,
@@ -71,5 +72,5 @@ def reconciliation(
             )
             for r in rs.per_date
         ],
-        data_status=status_out(q.data_status(conn, scope, now)),
+        data_status=status_out(data_status(conn, scope, now)),
     )
