@@ -2,7 +2,7 @@
 
 A quantity has one name (with its unit), and the texts every layer shows for it come from here:
 the database column comments (``db.*_tables``), the API's field descriptions (``web.schemas``)
-and the CSV headers (``web.api``). The seed's SQL column names stay as SPEC §6 has them
+and the CSV headers (``web.csvout``). The seed's SQL column names stay as SPEC §6 has them
 (``volume``, ``payment``, ``total_curtailed_energy``, ``bitcoin_mined``); the column's
 ``info["quantity"]`` names its registry entry.
 
