@@ -42,7 +42,7 @@ from curtailcoin.db.schema import (
     metadata,
     settlement_periods,
 )
-from curtailcoin.reconcile.definitions import get_reconciliation_status
+from curtailcoin.reconcile.status import get_reconciliation_status
 from curtailcoin.reconcile.synthetic import generate
 from curtailcoin.testservers import ElexonTestServer, MempoolTestServer
 
