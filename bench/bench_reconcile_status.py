@@ -42,7 +42,7 @@ from curtailcoin.db.curtailment_tables import (
 from curtailcoin.db.engine import dispose_all, get_engine
 from curtailcoin.db.schema import metadata
 from curtailcoin.db.summary_tables import daily_summaries
-from curtailcoin.reconcile.definitions import get_reconciliation_status
+from curtailcoin.reconcile.status import get_reconciliation_status
 from curtailcoin.reconcile.synthetic import generate
 from curtailcoin.testservers import ElexonTestServer, MempoolTestServer
 

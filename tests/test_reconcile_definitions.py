@@ -25,12 +25,10 @@ from curtailcoin.db.summary_tables import (
 )
 from curtailcoin.network import NetworkTimeline
 from curtailcoin.prices import store
-from curtailcoin.reconcile.definitions import (
-    ReconciliationStatus,
-    expected_conditions,
-    get_reconciliation_status,
-)
+from curtailcoin.reconcile.expected import expected_conditions
 from curtailcoin.reconcile.fix import recalculate
+from curtailcoin.reconcile.report import ReconciliationStatus
+from curtailcoin.reconcile.status import get_reconciliation_status
 from curtailcoin.reconcile.synthetic import generate
 from curtailcoin.reconcile.unified import analyze_reconciliation_status, fix_commands
 from curtailcoin.reference import load_timeline

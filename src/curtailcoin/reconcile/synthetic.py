@@ -50,7 +50,7 @@ from curtailcoin.farm_months import months_between, rebuild_months
 from curtailcoin.ingest import FETCHED_WITH_DATA
 from curtailcoin.mining import btc_per_th_per_w_sql, btc_sql
 from curtailcoin.pipeline import prepare_database
-from curtailcoin.reconcile.definitions import expected_conditions
+from curtailcoin.reconcile.expected import expected_conditions
 from curtailcoin.reference import load_timeline
 from curtailcoin.registry import wind_units
 from curtailcoin.settlement import date_range, month_bounds, periods_in_day

@@ -41,7 +41,7 @@ def reconciliation(
     now: datetime | None = None,
 ) -> ReconciliationOut:
     """``reconcile status`` over ``start..end`` (the reconciliation module's definitions)."""
-    from curtailcoin.reconcile.definitions import get_reconciliation_status
+    from curtailcoin.reconcile.status import get_reconciliation_status
 
     rs = get_reconciliation_status(conn, list(tracked_models), start=start, end=end, now=now)
     scope = Scope("month", f"{start}..{end}", start, end + timedelta(days=1))
