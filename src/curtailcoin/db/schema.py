@@ -153,6 +153,34 @@ btc_prices = Table(
     *finite("price"),
 )
 
+block_fees = Table(
+    "block_fees",
+    metadata,
+    Column(
+        "resolution_s",
+        Integer,
+        nullable=False,
+        comment="1 = one block (24h, 3d); else the width in s of mempool.space's time bucket",
+    ),
+    Column(
+        "avg_height", Integer, nullable=False, comment="the block's height, or the bucket's mean"
+    ),
+    Column("timestamp_utc", TZ, nullable=False, comment="block time, or the bucket's mean time"),
+    Column("fee_date", Date, nullable=False, comment="UTC day of timestamp_utc"),
+    Column(
+        "avg_fees_sats",
+        BigInteger,
+        nullable=False,
+        comment="fees of the block, or the bucket's mean fees per block (sats)",
+    ),
+    Column("period", String(8), nullable=False, comment="mempool.space period, or csv"),
+    Column("fetched_at", TZ, nullable=False),
+    PrimaryKeyConstraint("resolution_s", "avg_height", "timestamp_utc"),
+    CheckConstraint("avg_fees_sats >= 0", name="avg_fees_sats_non_negative"),
+    CheckConstraint("resolution_s >= 1", name="resolution_s_positive"),
+)
+Index("ix_block_fees_fee_date", block_fees.c.fee_date, block_fees.c.resolution_s)
+
 # --- Source lines and curtailment ------------------------------------------------------------
 
 settlement_periods = Table(
