@@ -173,7 +173,12 @@ block_fees = Table(
         nullable=False,
         comment="fees of the block, or the bucket's mean fees per block (sats)",
     ),
-    Column("period", String(8), nullable=False, comment="mempool.space period, or csv"),
+    Column(
+        "period",
+        String(8),
+        nullable=False,
+        comment="the mempool.space period (24h … all) the row came from",
+    ),
     Column("fetched_at", TZ, nullable=False),
     PrimaryKeyConstraint("resolution_s", "avg_height", "timestamp_utc"),
     CheckConstraint("avg_fees_sats >= 0", name="avg_fees_sats_non_negative"),

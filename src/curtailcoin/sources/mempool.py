@@ -31,6 +31,20 @@ FEE_PERIODS: dict[str, int] = {
 blocks by ``timestamp DIV width`` (1: one row per block). Every width divides 86,400, so a bucket
 never spans two UTC days."""
 
+FEE_PERIOD_DAYS: dict[str, int | None] = {
+    "24h": 1,
+    "3d": 3,
+    "1w": 7,
+    "1m": 30,
+    "3m": 90,
+    "6m": 180,
+    "1y": 365,
+    "2y": 730,
+    "3y": 1_095,
+    "all": None,
+}
+"""Each period's window back from now, in days (None: since genesis)."""
+
 MAX_SATS = 21_000_000 * 100_000_000
 """No fee can exceed every bitcoin there will ever be."""
 

@@ -53,7 +53,12 @@ def upgrade() -> None:
             nullable=False,
             comment="fees of the block, or the bucket's mean fees per block (sats)",
         ),
-        sa.Column("period", sa.String(8), nullable=False, comment="mempool.space period, or csv"),
+        sa.Column(
+            "period",
+            sa.String(8),
+            nullable=False,
+            comment="the mempool.space period (24h … all) the row came from",
+        ),
         sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint(
             "resolution_s", "avg_height", "timestamp_utc", name=op.f("pk_block_fees")
