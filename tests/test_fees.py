@@ -284,3 +284,38 @@ def test_cli_update_and_import(
     good.write_text("avgHeight,timestamp,avgFees,period\n700000,1631318400,12345678,all\n")
     done = cli("import", str(good))
     assert done.returncode == 0 and "imported 1 fee rows (2021-09-11 .. 2021-09-11)" in done.stdout
+
+
+def test_the_reference_refresh_refreshes_fees_and_survives_their_failure(
+    source_env: dict[str, str], mempool_server: MempoolTestServer, engine: Engine
+) -> None:
+    from curtailcoin.config import get_settings
+    from curtailcoin.jobs import work
+    from curtailcoin.sources.elexon import ElexonClient
+
+    settings = get_settings()
+
+    async def run() -> dict[str, Any]:
+        async with ElexonClient.from_settings(settings) as client:
+            return await work.refresh_reference_job(settings, client=client)
+
+    mempool_server.set_now(NOW)
+    mempool_server.faults.add("5xx", match="blocks/fees")
+    failed = asyncio.run(run())  # the job itself succeeds
+    assert failed["fees_error"].startswith("fee refresh failed:") and "fee_rows" not in failed
+    assert "epochs_changed" in failed and _count(engine) == 0
+    mempool_server.faults.clear()
+    done = asyncio.run(run())
+    assert done["fee_period"] == "3y" and done["fee_rows"] == _count(engine) > 0
+
+
+def test_the_test_server_groups_blocks_as_mempool_does(server: MempoolTestServer) -> None:
+    import httpx
+
+    month = httpx.get(f"{server.base_url}/v1/mining/blocks/fees/1m").json()
+    buckets = [row["timestamp"] // 1_800 for row in month]
+    assert buckets == sorted(set(buckets)) and len(month) > 1_000
+    assert set(month[0]) == {"avgHeight", "timestamp", "avgFees"}
+    assert httpx.get(f"{server.base_url}/v1/mining/blocks/fees/5y").status_code == 400
+    stats = httpx.get(f"{server.base_url}/v1/mining/reward-stats/10").json()
+    assert stats["endBlock"] - stats["startBlock"] == 9 and isinstance(stats["totalFee"], str)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from sqlalchemy import Engine
+
 from curtailcoin.config import Settings
 from curtailcoin.db.engine import get_engine
 from curtailcoin.jobs.schedule import dates_for_today_tick
@@ -225,7 +227,7 @@ async def refresh_reference_job(settings: Settings, *, client: ElexonClient) -> 
     return out
 
 
-async def _refresh_fees(engine: Any, settings: Settings) -> dict[str, Any]:
+async def _refresh_fees(engine: Engine, settings: Settings) -> dict[str, Any]:
     """Fees per block, refreshed with the reference data; a failure is logged and reported in
     the job's result, never the job's failure (the days stay missing until a later refresh)."""
     from curtailcoin.fees import last_fee_day, period_to_cover, update_fees
