@@ -9,6 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import typer
+from rich import box
 from rich.table import Table
 
 from curtailcoin.cli.common import (
@@ -114,28 +115,34 @@ def hashprice_command(
         rows = [{**asdict(d), "day": d.day.isoformat(), "missing": list(d.missing)} for d in days]
         print(json.dumps({"from": first.isoformat(), "to": last.isoformat(), "days": rows}))
         return
-    table = Table(title=f"Hashprice {first} .. {last} (per TH/s per day)")
+    table = Table(
+        title=f"Hashprice {first} .. {last}: subsidy + fees per TH/s per day",
+        box=box.SIMPLE_HEAD,
+        caption="D: difficulty in T (1e12); R: subsidy and F: fees in BTC per block; "
+        "sats/TH/day with R + F, R only without fees; £ with R + F",
+    )
     for name in (
         "date",
-        "difficulty",
-        "subsidy BTC",
-        "fees BTC/block",
-        "BTC/TH/day",
-        "BTC/TH/day (subsidy only)",
+        "D (T)",
+        "R",
+        "F",
+        "sats/TH/day",
+        "R only",
         "£/TH/day",
     ):
         table.add_column(name, justify="left" if name == "date" else "right")
     for d in days:
+        btc, subsidy_only = d.hashprice_btc_per_th_day, d.subsidy_hashprice_btc_per_th_day
         table.add_row(
             d.day.isoformat(),
-            _shown(d.difficulty, ",.0f"),
-            _shown(d.block_subsidy_btc, ".8g"),
+            _shown(None if d.difficulty is None else d.difficulty / 1e12, ",.2f"),
+            _shown(d.block_subsidy_btc, ".6g"),
             _shown(d.fees_btc_per_block, ".8f"),
-            _shown(d.hashprice_btc_per_th_day, ".4e"),
-            _shown(d.subsidy_hashprice_btc_per_th_day, ".4e"),
+            _shown(None if btc is None else btc * 1e8, ",.2f"),
+            _shown(None if subsidy_only is None else subsidy_only * 1e8, ",.2f"),
             _shown(d.hashprice_gbp_per_th_day, ".4f"),
         )
     console.print(table)
     for d in days:
         for reason in d.missing:
-            console.print(f"{d.day}: {reason}")
+            console.print(f"{d.day}: {reason}", soft_wrap=True, markup=False)
