@@ -11,6 +11,7 @@ subsidy ``R``. Hence
 Nothing here depends on how long the energy took to deliver: the window length drops out, so
 the result is "energy-limited" (no cap on the number of machines). Luck, fees, pool fee and
 uptime are deliberately left out so the figures stay comparable with the seed system's.
+(:func:`hashprice_btc_per_th_day`, per TH/s per day with fees, is the quote miners use.)
 
 BTC is linear in ``E`` and in ``H / P`` (the miner's efficiency, TH/s per W), so for any model
 ``BTC = E × (H / P) × btc_per_mwh_per_th_per_w(D, R)``.
@@ -137,3 +138,27 @@ def btc_per_mwh_per_th_per_w(difficulty: float, block_subsidy_btc: float) -> flo
     _check("difficulty", difficulty, allow_zero=False)
     _check("block_subsidy_btc", block_subsidy_btc, allow_zero=True)
     return btc_per_th_per_w(1.0, difficulty, block_subsidy_btc)
+
+
+SECONDS_PER_DAY = 86_400.0
+"""Seconds a TH/s hashes in a day (hashprice is per TH/s per day)."""
+
+
+def hashprice_btc_per_th_day(
+    difficulty: float, block_subsidy_btc: float, fees_btc_per_block: float
+) -> float:
+    """Hashprice, the figure miners quote: expected BTC per TH/s per day.
+
+    ``86400 s × 1e12 H/TH ÷ (D × 2^32) × (R + F)``: a day of 1 TH/s is ``86400 × 1e12`` hashes,
+    a block needs ``D × 2^32`` on average (this module's constants), and pays the subsidy ``R``
+    plus the transaction fees ``F`` (BTC per block). Checked as :func:`btc_for_energy` checks.
+    """
+    _check("difficulty", difficulty, allow_zero=False)
+    _check("block_subsidy_btc", block_subsidy_btc, allow_zero=True)
+    _check("fees_btc_per_block", fees_btc_per_block, allow_zero=True)
+    return (
+        SECONDS_PER_DAY
+        * HASHES_PER_TH
+        / (difficulty * HASHES_PER_DIFFICULTY)
+        * (block_subsidy_btc + fees_btc_per_block)
+    )

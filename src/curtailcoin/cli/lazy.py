@@ -63,6 +63,10 @@ COMMANDS: dict[str, LazyCommand] = {
     "prices": LazyCommand(
         "curtailcoin.cli.prices:app", "BTC prices (GBP, USD) per day, cached in the database."
     ),
+    "fees": LazyCommand(
+        "curtailcoin.cli.fees:app",
+        "Transaction fees per block (mempool.space, CSV) and hashprice per day.",
+    ),
     "jobs": LazyCommand(
         "curtailcoin.cli.worker:jobs_app", "The task queue and the worker's schedule."
     ),
