@@ -1,0 +1,406 @@
+"""A fixed fleet at a site, run only when the site is curtailed: the pure model (no I/O).
+
+Per settlement period (every one is 30 minutes, on 46- and 50-period days too):
+
+* available ``E`` = the site's curtailed MWh; fleet capacity ``C = N × P_W × 0.5 h / 1e6`` MWh;
+* used ``= min(E, C) × uptime``, spilled ``= E − used``;
+* BTC = the one formula of :mod:`curtailcoin.mining` on the used energy, with the period's
+  stored effective difficulty and subsidy (time-weighted by :mod:`curtailcoin.network`), plus
+  the period's fees per block when ``fees=actual``, less the pool fee.
+
+With uptime 100 %, no pool fee, no fees and ``C ≥ E`` in every period this is the energy-limited
+figure, operation for operation. A pending difficulty or a missing fee leaves the period's BTC
+unknown (its energy counted apart); a missing price leaves its revenue unknown: never filled.
+Roll-ups are ``math.fsum`` sums of the period figures (correctly rounded, order-independent).
+"""
+
+from __future__ import annotations
+
+import calendar
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+from numpy.typing import NDArray
+
+from curtailcoin.economics.results import (
+    Assumed,
+    FeeMode,
+    FleetSpec,
+    Level,
+    Payback,
+    Rollup,
+)
+from curtailcoin.mining import btc_array
+from curtailcoin.pipeline.inputs import BadInput
+from curtailcoin.settlement import periods_in_day
+
+PERIOD_HOURS = 0.5
+"""Every settlement period lasts 30 minutes (46 and 50 on the clock-change days)."""
+
+Floats = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """``miners`` machines of ``hashrate_th`` TH/s drawing ``power_w`` W each."""
+
+    model_key: str
+    hashrate_th: float
+    power_w: float
+    miners: int
+
+    @property
+    def capacity_mw(self) -> float:
+        return self.miners * self.power_w / 1e6
+
+    @property
+    def capacity_mwh_per_period(self) -> float:
+        """``C = N × P_W × 0.5 h / 1e6``."""
+        return self.miners * self.power_w * PERIOD_HOURS / 1e6
+
+
+def miners_for_mw(power_w: float, size_mw: float) -> int:
+    """Whole miners that fit in ``size_mw`` (rounded down; a hair of float error forgiven)."""
+    return math.floor(size_mw * 1e6 / power_w + 1e-9)
+
+
+def _check(name: str, value: float | None, low: float, high: float | None = None) -> None:
+    if value is None:
+        return
+    allowed = f"{low:g}..{high:g}" if high is not None else f">= {low:g}"
+    if not math.isfinite(value) or value < low or (high is not None and value > high):
+        raise BadInput(f"{name} {value!r} is not allowed: use {allowed}")
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    """What the operator assumes; percentages as given (``uptime_pct`` 100 = always on)."""
+
+    uptime_pct: float = 100.0
+    pool_fee_pct: float = 0.0
+    fees: FeeMode = "none"
+    energy_cost_gbp_per_mwh: float = 0.0
+    capex_gbp_per_miner: float | None = None
+    capex_gbp_per_th: float | None = None
+    opex_gbp_per_month: float = 0.0
+    btc_price_gbp: float | None = None
+    """A constant BTC/GBP price; None = each date's stored price."""
+
+    def __post_init__(self) -> None:
+        _check("uptime", self.uptime_pct, 0.0, 100.0)
+        _check("pool fee", self.pool_fee_pct, 0.0, 100.0)
+        _check("energy cost", self.energy_cost_gbp_per_mwh, -1e6, 1e6)
+        _check("capex per miner", self.capex_gbp_per_miner, 0.0)
+        _check("capex per TH/s", self.capex_gbp_per_th, 0.0)
+        _check("opex per month", self.opex_gbp_per_month, 0.0)
+        if self.btc_price_gbp is not None and not (
+            math.isfinite(self.btc_price_gbp) and self.btc_price_gbp > 0
+        ):
+            raise BadInput(f"BTC price {self.btc_price_gbp!r} is not allowed: use a number > 0")
+        if self.fees not in ("none", "actual"):
+            raise BadInput(f"fees {self.fees!r} is not allowed: use none or actual")
+        if self.capex_gbp_per_miner is not None and self.capex_gbp_per_th is not None:
+            raise BadInput("capex: give it per miner or per TH/s, not both")
+
+    def capex_gbp(self, fleet: Fleet) -> float:
+        if self.capex_gbp_per_miner is not None:
+            return fleet.miners * self.capex_gbp_per_miner
+        if self.capex_gbp_per_th is not None:
+            return fleet.miners * fleet.hashrate_th * self.capex_gbp_per_th
+        return 0.0
+
+    def assumed(self) -> Assumed:
+        return Assumed(
+            self.uptime_pct,
+            self.pool_fee_pct,
+            self.fees,
+            self.energy_cost_gbp_per_mwh,
+            self.capex_gbp_per_miner,
+            self.capex_gbp_per_th,
+            self.opex_gbp_per_month,
+            self.btc_price_gbp,
+        )
+
+
+def fleet_spec(fleet: Fleet, assumptions: Assumptions) -> FleetSpec:
+    return FleetSpec(
+        fleet.model_key,
+        fleet.hashrate_th,
+        fleet.power_w,
+        fleet.miners,
+        fleet.capacity_mw,
+        fleet.capacity_mwh_per_period,
+        fleet.miners * fleet.hashrate_th,
+        assumptions.capex_gbp(fleet),
+    )
+
+
+@dataclass(frozen=True)
+class SitePeriods:
+    """The site's periods with curtailment over ``start..end``, sorted by date and period.
+
+    ``day`` is the index of the period's date from ``start`` (0 = ``start``); ``difficulty``
+    and ``subsidy_btc`` are the stored effective values, NaN when pending.
+    """
+
+    start: date
+    end: date
+    day: NDArray[np.int64]
+    period: NDArray[np.int64]
+    energy_mwh: Floats
+    difficulty: Floats
+    subsidy_btc: Floats
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def date_of(self, index: int) -> date:
+        return self.start + timedelta(days=index)
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """Per day of the range: its date, its periods (46/48/50) and its share of a month's opex."""
+
+    dates: list[date]
+    periods: NDArray[np.int64]
+    month_share: Floats  # 1 / days in the date's month
+
+    @classmethod
+    def of(cls, start: date, end: date) -> Calendar:
+        dates = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+        return cls(
+            dates,
+            np.array([periods_in_day(d) for d in dates], dtype=np.int64),
+            np.array([1.0 / calendar.monthrange(d.year, d.month)[1] for d in dates]),
+        )
+
+
+@dataclass(frozen=True)
+class PeriodFigures:
+    """The model's per-period arrays (NaN where a figure is unknown)."""
+
+    used_mwh: Floats
+    spilled_mwh: Floats
+    btc: Floats  # NaN: difficulty pending or fee data missing
+    revenue_gbp: Floats  # NaN: BTC unknown or no price
+    pending: NDArray[np.bool_]
+    no_fee_data: NDArray[np.bool_]
+
+
+def btc_per_mwh(
+    hashrate_th: float, power_w: float, periods: SitePeriods, fee_btc_per_block: Floats | None
+) -> Floats:
+    """BTC per used MWh of each period, before the pool fee (NaN when unknown): the block
+    reward is the subsidy plus, with fees, the period's fees per block."""
+    reward = (
+        periods.subsidy_btc
+        if fee_btc_per_block is None
+        else (periods.subsidy_btc + fee_btc_per_block)
+    )
+    factor: Floats = btc_array(1.0, hashrate_th, power_w, periods.difficulty, reward)
+    return factor
+
+
+def evaluate(
+    periods: SitePeriods,
+    fleet: Fleet,
+    assumptions: Assumptions,
+    price_gbp_by_day: Floats,
+    fee_btc_per_block: Floats | None = None,
+) -> PeriodFigures:
+    """Every period's used, spilled, BTC and revenue (``price_gbp_by_day``: per day of the
+    range, NaN when the date has no price)."""
+    energy = periods.energy_mwh
+    used = np.minimum(energy, fleet.capacity_mwh_per_period) * (assumptions.uptime_pct / 100.0)
+    keep = 1.0 - assumptions.pool_fee_pct / 100.0
+    btc = used * btc_per_mwh(fleet.hashrate_th, fleet.power_w, periods, fee_btc_per_block) * keep
+    pending = np.isnan(periods.difficulty) | np.isnan(periods.subsidy_btc)
+    no_fee = (
+        np.zeros(energy.shape, dtype=np.bool_)
+        if fee_btc_per_block is None
+        else np.isnan(fee_btc_per_block) & ~pending
+    )
+    return PeriodFigures(
+        used, energy - used, btc, btc * price_gbp_by_day[periods.day], pending, no_fee
+    )
+
+
+def _zero(values: Floats) -> list[float]:
+    """NaN → 0.0, as Python floats (``math.fsum`` of list slices is the fast path)."""
+    out: list[float] = np.where(np.isnan(values), 0.0, values).tolist()
+    return out
+
+
+@dataclass(frozen=True)
+class _Sums:
+    """The period figures as lists, ready for ``math.fsum`` over any slice."""
+
+    available: list[float]
+    used: list[float]
+    spilled: list[float]
+    btc: list[float]
+    pending: list[float]
+    no_fee: list[float]
+    revenue: list[float]
+    unpriced: list[float]
+    ran: NDArray[np.int64]  # cumulative count of periods with energy used
+
+    @classmethod
+    def of(cls, periods: SitePeriods, figures: PeriodFigures) -> _Sums:
+        used = figures.used_mwh
+        known_btc = ~np.isnan(figures.btc)
+        unpriced = np.where(known_btc & np.isnan(figures.revenue_gbp), figures.btc, 0.0)
+        return cls(
+            periods.energy_mwh.tolist(),
+            used.tolist(),
+            figures.spilled_mwh.tolist(),
+            _zero(figures.btc),
+            np.where(figures.pending, used, 0.0).tolist(),
+            np.where(figures.no_fee_data, used, 0.0).tolist(),
+            _zero(figures.revenue_gbp),
+            unpriced.tolist(),
+            np.concatenate([[0], np.cumsum(used > 0)]).astype(np.int64),
+        )
+
+
+def _rollup(
+    key: str,
+    sums: _Sums,
+    lo: int,
+    hi: int,
+    capacity_mwh: float,
+    capacity_mw: float,
+    opex_gbp: float,
+    assumptions: Assumptions,
+    latest_gbp: float | None,
+    unknown_btc: bool = False,
+    unpriced: bool = False,
+) -> Rollup:
+    """Sums of the periods ``lo:hi``; ``unknown_btc`` / ``unpriced`` mark a period row whose
+    BTC / revenue is missing (shown as None)."""
+    f = math.fsum
+    used = f(sums.used[lo:hi])
+    btc = f(sums.btc[lo:hi])
+    revenue = f(sums.revenue[lo:hi])
+    energy_cost = assumptions.energy_cost_gbp_per_mwh * used
+    return Rollup(
+        key=key,
+        available_mwh=f(sums.available[lo:hi]),
+        used_mwh=used,
+        spilled_mwh=f(sums.spilled[lo:hi]),
+        capacity_mwh=capacity_mwh,
+        utilisation=used / capacity_mwh if capacity_mwh > 0 else 0.0,
+        hours_run_h=PERIOD_HOURS * int(sums.ran[hi] - sums.ran[lo]),
+        full_load_hours_h=used / capacity_mw if capacity_mw > 0 else 0.0,
+        btc=None if unknown_btc else btc,
+        pending_mwh=f(sums.pending[lo:hi]),
+        no_fee_data_mwh=f(sums.no_fee[lo:hi]),
+        revenue_gbp=None if unknown_btc or unpriced else revenue,
+        unpriced_btc=f(sums.unpriced[lo:hi]),
+        revenue_at_latest_price_gbp=None if latest_gbp is None or unknown_btc else btc * latest_gbp,
+        energy_cost_gbp=energy_cost,
+        opex_gbp=opex_gbp,
+        margin_gbp=None if unknown_btc or unpriced else revenue - energy_cost - opex_gbp,
+    )
+
+
+@dataclass(frozen=True)
+class Rollups:
+    """The rows of one level, the total and the payback."""
+
+    rows: list[Rollup]
+    total: Rollup
+    payback: Payback
+
+
+def _group_keys(cal: Calendar, level: Level) -> list[tuple[str, int, int]]:
+    """(key, first day index, day index after the last) of each day, month or year."""
+    groups: list[tuple[str, int, int]] = []
+    for i, d in enumerate(cal.dates):
+        key = d.isoformat() if level == "day" else d.isoformat()[: 7 if level == "month" else 4]
+        if groups and groups[-1][0] == key:
+            groups[-1] = (key, groups[-1][1], i + 1)
+        else:
+            groups.append((key, i, i + 1))
+    return groups
+
+
+def rollups(
+    periods: SitePeriods,
+    figures: PeriodFigures,
+    fleet: Fleet,
+    assumptions: Assumptions,
+    level: Level,
+    latest_gbp: float | None,
+    cal: Calendar | None = None,
+) -> Rollups:
+    """The rows at ``level`` (a period row per period with curtailment; a day, month or year
+    row for each of the range, curtailed or not), the total and the payback."""
+    cal = cal or Calendar.of(periods.start, periods.end)
+    sums = _Sums.of(periods, figures)
+    c_period = fleet.capacity_mwh_per_period
+    opex_day = assumptions.opex_gbp_per_month * cal.month_share
+    # period slice of each day: periods of day i are bounds[i]:bounds[i + 1]
+    bounds = np.searchsorted(periods.day, np.arange(len(cal.dates) + 1)).tolist()
+    cum_periods = np.concatenate([[0], np.cumsum(cal.periods)]).tolist()
+    opex_list = opex_day.tolist()
+
+    def group(key: str, d0: int, d1: int) -> Rollup:
+        capacity = c_period * (cum_periods[d1] - cum_periods[d0])
+        opex = math.fsum(opex_list[d0:d1])
+        return _rollup(
+            key,
+            sums,
+            bounds[d0],
+            bounds[d1],
+            capacity,
+            fleet.capacity_mw,
+            opex,
+            assumptions,
+            latest_gbp,
+        )
+
+    if level == "period":
+        unknown = np.isnan(figures.btc).tolist()
+        unpriced = np.isnan(figures.revenue_gbp).tolist()
+        rows = []
+        for i in range(len(sums.used)):
+            d = int(periods.day[i])
+            rows.append(
+                _rollup(
+                    f"{cal.dates[d].isoformat()}/{int(periods.period[i])}",
+                    sums,
+                    i,
+                    i + 1,
+                    c_period,
+                    fleet.capacity_mw,
+                    opex_list[d] / int(cal.periods[d]),
+                    assumptions,
+                    latest_gbp,
+                    unknown[i],
+                    unpriced[i],
+                )
+            )
+    else:
+        rows = [group(*g) for g in _group_keys(cal, level)]
+    months = rows if level == "month" else [group(*g) for g in _group_keys(cal, "month")]
+    total = group("total", 0, len(cal.dates))
+    return Rollups(rows, total, payback(months, assumptions.capex_gbp(fleet)))
+
+
+def payback(months: Sequence[Rollup], capex_gbp: float) -> Payback:
+    """The first month whose cumulative margin covers ``capex_gbp`` (months counted from 1)."""
+    if capex_gbp <= 0:
+        return Payback("no_capex", capex_gbp, None, None, 0.0)
+    margins: list[float] = []
+    for i, month in enumerate(months):
+        margins.append(month.margin_gbp or 0.0)
+        cumulative = math.fsum(margins)
+        if cumulative >= capex_gbp:
+            return Payback("reached", capex_gbp, i + 1, month.key, cumulative)
+    return Payback("not_within_range", capex_gbp, None, None, math.fsum(margins))
