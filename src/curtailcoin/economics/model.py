@@ -282,11 +282,15 @@ def _rollup(
     unpriced: bool = False,
 ) -> Rollup:
     """Sums of the periods ``lo:hi``; ``unknown_btc`` / ``unpriced`` mark a period row whose
-    BTC / revenue is missing (shown as None)."""
+    BTC / revenue is missing (shown as None). Revenue (and margin) is also None when the row
+    has BTC and none of it is priced; otherwise it is the priced part, ``unpriced_btc`` the
+    rest."""
     f = math.fsum
     used = f(sums.used[lo:hi])
     btc = f(sums.btc[lo:hi])
     revenue = f(sums.revenue[lo:hi])
+    no_price = f(sums.unpriced[lo:hi])
+    unpriced = unpriced or (no_price > 0 and no_price == btc)  # none of its BTC has a price
     energy_cost = assumptions.energy_cost_gbp_per_mwh * used
     return Rollup(
         key=key,
@@ -301,7 +305,7 @@ def _rollup(
         pending_mwh=f(sums.pending[lo:hi]),
         no_fee_data_mwh=f(sums.no_fee[lo:hi]),
         revenue_gbp=None if unknown_btc or unpriced else revenue,
-        unpriced_btc=f(sums.unpriced[lo:hi]),
+        unpriced_btc=no_price,
         revenue_at_latest_price_gbp=None if latest_gbp is None or unknown_btc else btc * latest_gbp,
         energy_cost_gbp=energy_cost,
         opex_gbp=opex_gbp,
@@ -399,7 +403,8 @@ def payback(months: Sequence[Rollup], capex_gbp: float) -> Payback:
         return Payback("no_capex", capex_gbp, None, None, 0.0)
     margins: list[float] = []
     for i, month in enumerate(months):
-        margins.append(month.margin_gbp or 0.0)
+        # unpriced BTC counts for nothing, its month's costs in full
+        margins.append((month.revenue_gbp or 0.0) - month.energy_cost_gbp - month.opex_gbp)
         cumulative = math.fsum(margins)
         if cumulative >= capex_gbp:
             return Payback("reached", capex_gbp, i + 1, month.key, cumulative)

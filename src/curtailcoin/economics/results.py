@@ -171,3 +171,14 @@ class SizingResult:
     best: SizePoint | None
     best_reason: str
     duration_curve: list[DurationPoint]
+
+
+@dataclass(frozen=True)
+class DurationResult:
+    """The site's curtailment duration curve alone."""
+
+    site: str
+    site_units: int
+    start: date
+    end: date
+    duration_curve: list[DurationPoint]

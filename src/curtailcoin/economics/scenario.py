@@ -26,6 +26,7 @@ from curtailcoin.economics.model import (
     rollups,
 )
 from curtailcoin.economics.results import (
+    DurationResult,
     Level,
     PriceBasis,
     ScenarioResult,
@@ -207,12 +208,7 @@ def run_sizing(
         data.calendar,
     )
     best, reason = best_size(points)
-    thresholds = request.thresholds_mw
-    if thresholds is None:
-        thresholds = default_thresholds(data.periods)
-    for x in thresholds:
-        if not (np.isfinite(x) and x >= 0):
-            raise BadInput(f"duration-curve threshold {x!r} MW is not allowed: use a number >= 0")
+    thresholds = _thresholds(data.periods, request.thresholds_mw)
     return SizingResult(
         site=request.site.label,
         site_units=data.units,
@@ -224,5 +220,30 @@ def run_sizing(
         sizes=points,
         best=best,
         best_reason=reason,
-        duration_curve=duration_curve(data.periods, list(thresholds), data.calendar),
+        duration_curve=duration_curve(data.periods, thresholds, data.calendar),
     )
+
+
+def _thresholds(periods: SitePeriods, given: list[float] | None) -> list[float]:
+    if given is None:
+        return default_thresholds(periods)
+    for x in given:
+        if not (np.isfinite(x) and x >= 0):
+            raise BadInput(f"duration-curve threshold {x!r} MW is not allowed: use a number >= 0")
+    return list(given)
+
+
+def run_duration_curve(
+    conn: Connection,
+    site: Site,
+    start: date,
+    end: date,
+    thresholds_mw: list[float] | None = None,
+    now: datetime | None = None,
+) -> DurationResult:
+    """Hours with at least x MW curtailed at the site (no fleet, no prices needed)."""
+    validate_range(start, end, now)
+    units = check_site(conn, site)
+    periods = read_site_periods(conn, site, start, end)
+    curve = duration_curve(periods, _thresholds(periods, thresholds_mw))
+    return DurationResult(site.label, units, start, end, curve)
