@@ -1,25 +1,32 @@
 """A site (one BM unit, a list of units, a lead party, or all wind) and its per-period energies.
 
-The per-period energy vector is one set-based read of the stored curtailment records (index
-order: date, period), joined to each period's stored effective difficulty and subsidy; the
-volumes of a period are summed with ``math.fsum``, as the calculations sum a farm-period's, so
-a one-unit site's energies are the calculations' own, bit for bit, on both databases.
+The per-period energy vector is one set-based read of the stored curtailment records (covering
+index order: date, period; the driver's tuples, no date parsed per record); a period's
+volumes are summed with ``math.fsum``, as the calculations sum a farm-period's, so a one-unit
+site's energies are the calculations' own, bit for bit, on both databases. Each period's stored
+effective difficulty and subsidy (time-weighted by :mod:`curtailcoin.network` when the period
+was written) come from one grouped read per day, period by period only on days where they vary.
 """
 
 from __future__ import annotations
 
+import gc
+import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Literal
 
 import numpy as np
-from sqlalchemy import ColumnElement, Connection, and_, func, select, true
+from numpy.typing import NDArray
+from sqlalchemy import ColumnElement, Connection, Integer, cast, func, select, true
 
 from curtailcoin.db.schema import bm_units, curtailment_records, settlement_periods
-from curtailcoin.economics.model import SitePeriods
+from curtailcoin.economics.model import Floats, SitePeriods
 from curtailcoin.pipeline.inputs import BadInput
+from curtailcoin.settlement import periods_in_day
 
 SiteKind = Literal["bm_unit", "units", "lead_party", "all_wind"]
 
@@ -108,56 +115,120 @@ def check_site(conn: Connection, site: Site) -> int:
     return int(conn.execute(select(func.count()).where(b.is_wind)).scalar_one())
 
 
+def _day_number(conn: Connection, column: Any, start: date) -> Any:
+    """Days from ``start`` to a date column, computed by the database (no date objects made
+    per row)."""
+    if conn.dialect.name == "postgresql":
+        return column - start
+    return cast(func.julianday(column) - func.julianday(start.isoformat()), Integer)
+
+
+def _days_from(value: Any, start: date) -> int:
+    """Days from ``start`` to a raw driver date (a ``date``, or ISO text on SQLite)."""
+    day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+    return (day - start).days
+
+
+def _site_volumes(
+    conn: Connection, site: Site, start: date, end: date
+) -> tuple[NDArray[np.int64], NDArray[np.int64], list[float]]:
+    """(day number, period, volume) of the site's records, in index order (date, period)."""
+    result = conn.execute(
+        select(r.settlement_date, r.settlement_period, r.volume)
+        .where(site.record_filter(), r.settlement_date >= start, r.settlement_date <= end)
+        .order_by(r.settlement_date, r.settlement_period)
+    )
+    with _collector_paused():
+        # the driver's tuples, without a Row per record nor a date parsed per record
+        rows = result.cursor.fetchall() if result.cursor is not None else []
+        result.close()
+        if not rows:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), []
+        raw_days, periods, volumes = zip(*rows, strict=True)
+        number = {value: _days_from(value, start) for value in set(raw_days)}
+        return (
+            np.array([number[value] for value in raw_days], dtype=np.int64),
+            np.array(periods, dtype=np.int64),
+            [float(v) for v in volumes],
+        )
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while ~100k record tuples are made: they hold no cycles
+    (freed by reference counting), and each collection they trigger walks every live object
+    of the process (a third of a lead party's three-year read)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _conditions(
+    conn: Connection, start: date, end: date, day: NDArray[np.int64], period: NDArray[np.int64]
+) -> tuple[Floats, Floats]:
+    """Each (day, period)'s stored difficulty and subsidy (NaN = pending or no period row).
+
+    Most days have one (difficulty, subsidy) for all their periods: one grouped read of the
+    covering status index gives those; only the other days (a retarget or a halving inside,
+    pending or absent periods) are read period by period.
+    """
+    per_day: dict[int, tuple[float, float]] = {}
+    mixed: set[int] = set()
+    for d, difficulty, subsidy, n in conn.execute(
+        select(
+            _day_number(conn, p.settlement_date, start),
+            p.difficulty,
+            p.block_subsidy_btc,
+            func.count(),
+        )
+        .where(p.settlement_date >= start, p.settlement_date <= end)
+        .group_by(p.settlement_date, p.difficulty, p.block_subsidy_btc)
+    ):
+        whole = n == periods_in_day(start + timedelta(days=int(d)))
+        if d in per_day or d in mixed or not whole or difficulty is None or subsidy is None:
+            per_day.pop(d, None)
+            mixed.add(d)
+        else:
+            per_day[d] = (difficulty, subsidy)
+    nan = (math.nan, math.nan)
+    by_period: dict[tuple[int, int], tuple[float, float]] = {}
+    wanted = sorted(mixed & set(np.unique(day).tolist()))
+    if wanted:
+        for d, per, difficulty, subsidy in conn.execute(
+            select(
+                _day_number(conn, p.settlement_date, start),
+                p.settlement_period,
+                p.difficulty,
+                p.block_subsidy_btc,
+            ).where(p.settlement_date.in_([start + timedelta(days=d) for d in wanted]))
+        ):
+            by_period[(d, per)] = (
+                math.nan if difficulty is None else difficulty,
+                math.nan if subsidy is None else subsidy,
+            )
+    pairs = [
+        per_day[d] if d in per_day else by_period.get((d, per), nan)
+        for d, per in zip(day.tolist(), period.tolist(), strict=True)
+    ]
+    values = np.array(pairs, dtype=np.float64).reshape(-1, 2)
+    return values[:, 0].copy(), values[:, 1].copy()
+
+
 def read_site_periods(conn: Connection, site: Site, start: date, end: date) -> SitePeriods:
     """The site's curtailed MWh per settlement period of ``start..end`` (periods without any
     record are absent), with each period's stored difficulty and subsidy (NaN = pending)."""
-    rows = conn.execute(
-        select(
-            r.settlement_date,
-            r.settlement_period,
-            r.volume,
-            p.difficulty,
-            p.block_subsidy_btc,
-        )
-        .select_from(
-            curtailment_records.outerjoin(
-                settlement_periods,
-                and_(
-                    p.settlement_date == r.settlement_date,
-                    p.settlement_period == r.settlement_period,
-                ),
-            )
-        )
-        .where(site.record_filter(), r.settlement_date >= start, r.settlement_date <= end)
-        .order_by(r.settlement_date, r.settlement_period)
-    ).all()
-    days: list[int] = []
-    periods: list[int] = []
-    energies: list[float] = []
-    difficulties: list[float] = []
-    subsidies: list[float] = []
-    volumes: list[float] = []
-    previous: tuple[date, int] | None = None
-    nan = math.nan
-    for day, period, volume, difficulty, subsidy in rows:
-        if (day, period) != previous:
-            if volumes:
-                energies.append(-math.fsum(volumes) + 0.0)
-            volumes = []
-            previous = (day, period)
-            days.append((day - start).days)
-            periods.append(period)
-            difficulties.append(nan if difficulty is None else difficulty)
-            subsidies.append(nan if subsidy is None else subsidy)
-        volumes.append(volume)
-    if volumes:
-        energies.append(-math.fsum(volumes) + 0.0)
-    return SitePeriods(
-        start,
-        end,
-        np.array(days, dtype=np.int64),
-        np.array(periods, dtype=np.int64),
-        np.array(energies, dtype=np.float64),
-        np.array(difficulties, dtype=np.float64),
-        np.array(subsidies, dtype=np.float64),
-    )
+    days, periods, volumes = _site_volumes(conn, site, start, end)
+    key = days * 64 + periods
+    firsts = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]])) if key.size else key
+    bounds = [*firsts.tolist(), len(volumes)]
+    energies = (-np.array(volumes, dtype=np.float64)[firsts] + 0.0) if volumes else np.zeros(0)
+    for i, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+        if hi - lo > 1:  # the calculations' sum of a farm-period: math.fsum
+            energies[i] = -math.fsum(volumes[lo:hi]) + 0.0
+    day, period = days[firsts], periods[firsts]
+    difficulty, subsidy = _conditions(conn, start, end, day, period)
+    return SitePeriods(start, end, day, period, energies, difficulty, subsidy)
