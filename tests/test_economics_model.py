@@ -211,3 +211,48 @@ def test_bad_assumptions() -> None:
         Assumptions(capex_gbp_per_miner=1.0, capex_gbp_per_th=1.0)
     with pytest.raises(BadInput, match="BTC price"):
         Assumptions(btc_price_gbp=0.0)
+
+
+def test_worked_example_of_the_docs() -> None:
+    """docs/economics.md's worked example, figure by figure."""
+    s = SitePeriods(
+        date(2025, 1, 17),
+        date(2025, 1, 17),
+        np.zeros(4, dtype=np.int64),
+        np.array([20, 21, 22, 23], dtype=np.int64),
+        np.array([4.0, 15.0, 30.0, 9.0]),
+        np.full(4, D),
+        np.full(4, R),
+    )
+    f = fleet(miners_for_mw(3500.0, 20.0))
+    a = Assumptions(
+        uptime_pct=95.0,
+        pool_fee_pct=2.0,
+        energy_cost_gbp_per_mwh=5.0,
+        capex_gbp_per_miner=3000.0,
+        opex_gbp_per_month=3100.0,
+    )
+    assert (f.miners, f.capacity_mwh_per_period) == (5714, 9.9995)
+    assert btc_for_energy(1.0, 200.0, 3500.0, D, R) == pytest.approx(0.00135513135, rel=1e-9)
+    out = rollups(s, evaluate(s, f, a, np.array([80_000.0])), f, a, "period", None)
+    assert [round(r.btc or 0.0, 8) for r in out.rows] == [
+        0.00504651,
+        0.01261564,
+        0.01261564,
+        0.01135465,
+    ]
+    t = out.total
+    assert (t.available_mwh, round(t.used_mwh, 5), round(t.spilled_mwh, 5)) == (
+        58.0,
+        31.34905,
+        26.65095,
+    )
+    assert (round(t.capacity_mwh, 3), round(t.utilisation, 4), t.hours_run_h) == (
+        479.976,
+        0.0653,
+        2.0,
+    )
+    assert round(t.btc or 0.0, 8) == 0.04163244
+    assert (round(t.revenue_gbp or 0.0, 2), round(t.energy_cost_gbp, 2)) == (3330.60, 156.75)
+    assert (round(t.opex_gbp, 2), round(t.margin_gbp or 0.0, 2)) == (100.0, 3073.85)
+    assert out.payback.status == "not_within_range" and out.payback.capex_gbp == 17_142_000
