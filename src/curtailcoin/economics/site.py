@@ -11,7 +11,6 @@ was written) come from one grouped read per day, period by period only on days w
 from __future__ import annotations
 
 import gc
-import itertools
 import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -172,28 +171,30 @@ def _conditions(
 ) -> tuple[Floats, Floats]:
     """Each (day, period)'s stored difficulty and subsidy (NaN = pending or no period row).
 
-    Most days have one (difficulty, subsidy) for all their periods: one grouped read of the
-    covering status index gives those; only the other days (a retarget or a halving inside,
-    pending or absent periods) are read period by period.
+    Most days have one (difficulty, subsidy) for all their periods: one read of the covering
+    status index, grouped per day in its order (min = max), gives those; only the other days (a
+    retarget or a halving inside, pending or absent periods) are read period by period.
     """
     per_day: dict[int, tuple[float, float]] = {}
     mixed: set[int] = set()
-    for d, difficulty, subsidy, n in conn.execute(
+    for d, d_min, d_max, r_min, r_max, n, n_known in conn.execute(
         select(
             _day_number(conn, p.settlement_date, start),
-            p.difficulty,
-            p.block_subsidy_btc,
+            func.min(p.difficulty),
+            func.max(p.difficulty),
+            func.min(p.block_subsidy_btc),
+            func.max(p.block_subsidy_btc),
             func.count(),
+            func.count(p.difficulty + p.block_subsidy_btc),  # periods with both known
         )
         .where(p.settlement_date >= start, p.settlement_date <= end)
-        .group_by(p.settlement_date, p.difficulty, p.block_subsidy_btc)
+        .group_by(p.settlement_date)
     ):
-        whole = n == periods_in_day(start + timedelta(days=int(d)))
-        if d in per_day or d in mixed or not whole or difficulty is None or subsidy is None:
-            per_day.pop(d, None)
-            mixed.add(d)
+        whole = n == n_known == periods_in_day(start + timedelta(days=int(d)))
+        if whole and d_min == d_max and r_min == r_max:
+            per_day[d] = (d_min, r_min)
         else:
-            per_day[d] = (difficulty, subsidy)
+            mixed.add(d)
     nan = (math.nan, math.nan)
     by_period: dict[tuple[int, int], tuple[float, float]] = {}
     wanted = sorted(mixed & set(np.unique(day).tolist()))
@@ -225,10 +226,15 @@ def read_site_periods(conn: Connection, site: Site, start: date, end: date) -> S
     key = days * 64 + periods
     firsts = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]])) if key.size else key
     bounds = [*firsts.tolist(), len(volumes)]
-    energies = (-np.array(volumes, dtype=np.float64)[firsts] + 0.0) if volumes else np.zeros(0)
-    for i, (lo, hi) in enumerate(itertools.pairwise(bounds)):
-        if hi - lo > 1:  # the calculations' sum of a farm-period: math.fsum
-            energies[i] = -math.fsum(volumes[lo:hi]) + 0.0
+    v = np.array(volumes, dtype=np.float64)
+    sizes = np.diff(np.array(bounds, dtype=np.int64))
+    # the calculations' sum of a farm-period is math.fsum, the correctly rounded sum: for one
+    # or two volumes that is the volume, or one IEEE addition (also correctly rounded)
+    energies = -v[firsts] + 0.0
+    pairs = np.flatnonzero(sizes == 2)
+    energies[pairs] = -(v[firsts[pairs]] + v[firsts[pairs] + 1]) + 0.0
+    for i in np.flatnonzero(sizes > 2).tolist():
+        energies[i] = -math.fsum(volumes[bounds[i] : bounds[i + 1]]) + 0.0
     day, period = days[firsts], periods[firsts]
     difficulty, subsidy = _conditions(conn, start, end, day, period)
     return SitePeriods(start, end, day, period, energies, difficulty, subsidy)
