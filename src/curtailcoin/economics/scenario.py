@@ -33,7 +33,13 @@ from curtailcoin.economics.results import (
     SizingResult,
 )
 from curtailcoin.economics.site import Site, check_site, read_site_periods
-from curtailcoin.economics.sizing import best_size, default_thresholds, duration_curve, sweep
+from curtailcoin.economics.sizing import (
+    MAX_SIZES,
+    best_size,
+    default_thresholds,
+    duration_curve,
+    sweep,
+)
 from curtailcoin.farm_months import PRICE_CURRENCY
 from curtailcoin.miners import MinerModel, load_catalogue, resolve_models
 from curtailcoin.pipeline.inputs import BadInput, validate_range
@@ -41,6 +47,8 @@ from curtailcoin.prices import latest_prices, stored_prices
 from curtailcoin.reference import load_miner_models
 
 LEVELS: tuple[Level, ...] = ("period", "day", "month", "year")
+MAX_THRESHOLDS = 1000
+"""The most duration-curve thresholds one call takes."""
 MAX_MINERS = 10_000_000
 """A fleet larger than this (≈ 35 GW of S21s) is a typo."""
 
@@ -190,8 +198,10 @@ def run_sizing(
 ) -> SizingResult:
     """Every size of the sweep, the one with the shortest payback, and the duration curve."""
     model = resolve_model(conn, request.model)
-    if not request.sizes_mw:
-        raise BadInput("sizes: give at least one fleet size in MW")
+    if not 1 <= len(request.sizes_mw) <= MAX_SIZES:
+        raise BadInput(
+            f"sizes: {len(request.sizes_mw)} fleet sizes are not allowed: use 1..{MAX_SIZES}"
+        )
     for mw in request.sizes_mw:
         fleet_of(model, None, mw)  # each size checked alike
     a = request.assumptions
@@ -227,6 +237,10 @@ def run_sizing(
 def _thresholds(periods: SitePeriods, given: list[float] | None) -> list[float]:
     if given is None:
         return default_thresholds(periods)
+    if len(given) > MAX_THRESHOLDS:
+        raise BadInput(
+            f"duration-curve thresholds: {len(given)} are not allowed: use 0..{MAX_THRESHOLDS}"
+        )
     for x in given:
         if not (np.isfinite(x) and x >= 0):
             raise BadInput(f"duration-curve threshold {x!r} MW is not allowed: use a number >= 0")
