@@ -33,7 +33,7 @@ from sqlalchemy import Engine, func, select
 
 from curtailcoin.db.engine import dispose_all, get_engine, read_snapshot
 from curtailcoin.db.schema import btc_prices, curtailment_records
-from curtailcoin.economics.model import Assumptions
+from curtailcoin.economics.inputs import Assumptions
 from curtailcoin.economics.scenario import (
     ScenarioRequest,
     SizingRequest,

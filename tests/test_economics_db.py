@@ -23,7 +23,7 @@ from curtailcoin.db.schema import (
     historical_bitcoin_calculations,
 )
 from curtailcoin.economics.fees import FeesUnavailable, PeriodKey
-from curtailcoin.economics.model import Assumptions
+from curtailcoin.economics.inputs import Assumptions
 from curtailcoin.economics.scenario import (
     ScenarioRequest,
     SizingRequest,

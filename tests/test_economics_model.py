@@ -11,15 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from curtailcoin.economics.model import (
-    Assumptions,
-    Fleet,
-    SitePeriods,
-    evaluate,
-    miners_for_mw,
-    payback,
-    rollups,
-)
+from curtailcoin.economics.inputs import Assumptions, Fleet, SitePeriods, miners_for_mw
+from curtailcoin.economics.model import evaluate, payback, rollups
 from curtailcoin.economics.results import Rollup
 from curtailcoin.economics.sizing import best_size, duration_curve, size_grid, sweep
 from curtailcoin.mining import btc_for_energy

@@ -236,7 +236,7 @@ def scenario(
     """
     from curtailcoin.cli.common import engine_for
     from curtailcoin.db.engine import read_snapshot
-    from curtailcoin.economics.model import Assumptions
+    from curtailcoin.economics.inputs import Assumptions
     from curtailcoin.economics.results import to_json
     from curtailcoin.economics.scenario import (
         LEVELS,

@@ -19,7 +19,7 @@ from typing import Protocol
 import numpy as np
 from sqlalchemy import Connection
 
-from curtailcoin.economics.model import Floats, SitePeriods
+from curtailcoin.economics.inputs import Floats, SitePeriods
 from curtailcoin.pipeline.inputs import BadInput
 
 PeriodKey = tuple[date, int]

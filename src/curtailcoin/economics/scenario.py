@@ -14,17 +14,16 @@ import numpy as np
 from sqlalchemy import Connection
 
 from curtailcoin.economics.fees import FeeSource, fee_vector, stored_fee_source
-from curtailcoin.economics.model import (
+from curtailcoin.economics.inputs import (
     Assumptions,
     Calendar,
     Fleet,
     Floats,
     SitePeriods,
-    evaluate,
     fleet_spec,
     miners_for_mw,
-    rollups,
 )
+from curtailcoin.economics.model import evaluate, rollups
 from curtailcoin.economics.results import (
     DurationResult,
     Level,

@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from sqlalchemy import ColumnElement, Connection, Integer, cast, func, select, true
 
 from curtailcoin.db.schema import bm_units, curtailment_records, settlement_periods
-from curtailcoin.economics.model import Floats, SitePeriods
+from curtailcoin.economics.inputs import Floats, SitePeriods
 from curtailcoin.pipeline.inputs import BadInput
 from curtailcoin.settlement import periods_in_day
 

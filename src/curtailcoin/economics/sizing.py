@@ -11,16 +11,16 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from curtailcoin.economics.model import (
+from curtailcoin.economics.inputs import (
     PERIOD_HOURS,
     Assumptions,
     Calendar,
     Fleet,
     Floats,
     SitePeriods,
-    btc_per_mwh,
     miners_for_mw,
 )
+from curtailcoin.economics.model import btc_per_mwh
 from curtailcoin.economics.results import DurationPoint, SizePoint
 from curtailcoin.pipeline.inputs import BadInput
 
