@@ -31,8 +31,9 @@ from typing import Any
 import psycopg
 from sqlalchemy import Engine, func, select
 
+from curtailcoin.db.curtailment_tables import curtailment_records
 from curtailcoin.db.engine import dispose_all, get_engine, read_snapshot
-from curtailcoin.db.schema import btc_prices, curtailment_records
+from curtailcoin.db.reference_tables import btc_prices
 from curtailcoin.economics.inputs import Assumptions
 from curtailcoin.economics.scenario import (
     ScenarioRequest,

@@ -15,13 +15,9 @@ import pytest
 from sqlalchemy import Connection, Engine, func, select
 
 from curtailcoin.config import get_settings
-from curtailcoin.db.schema import (
-    bitcoin_daily_summaries,
-    bitcoin_farm_daily_summaries,
-    curtailment_records,
-    date_versions,
-    historical_bitcoin_calculations,
-)
+from curtailcoin.db.coordination_tables import date_versions
+from curtailcoin.db.curtailment_tables import curtailment_records, historical_bitcoin_calculations
+from curtailcoin.db.summary_tables import bitcoin_daily_summaries, bitcoin_farm_daily_summaries
 from curtailcoin.economics.fees import FeesUnavailable, PeriodKey
 from curtailcoin.economics.inputs import Assumptions
 from curtailcoin.economics.scenario import (

@@ -10,25 +10,25 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, delete, func, select, update
 
-from curtailcoin.db.schema import (
-    bitcoin_farm_daily_summaries,
-    bitcoin_monthly_summaries,
-    btc_prices,
+from curtailcoin.db.curtailment_tables import (
     curtailment_records,
-    daily_summaries,
-    farm_daily_summaries,
-    farm_monthly_summaries,
     historical_bitcoin_calculations,
     settlement_periods,
 )
+from curtailcoin.db.reference_tables import btc_prices
+from curtailcoin.db.summary_tables import (
+    bitcoin_farm_daily_summaries,
+    bitcoin_monthly_summaries,
+    daily_summaries,
+    farm_daily_summaries,
+    farm_monthly_summaries,
+)
 from curtailcoin.network import NetworkTimeline
 from curtailcoin.prices import store
-from curtailcoin.reconcile.definitions import (
-    ReconciliationStatus,
-    expected_conditions,
-    get_reconciliation_status,
-)
+from curtailcoin.reconcile.expected import expected_conditions
 from curtailcoin.reconcile.fix import recalculate
+from curtailcoin.reconcile.report import ReconciliationStatus
+from curtailcoin.reconcile.status import get_reconciliation_status
 from curtailcoin.reconcile.synthetic import generate
 from curtailcoin.reconcile.unified import analyze_reconciliation_status, fix_commands
 from curtailcoin.reference import load_timeline

@@ -46,9 +46,10 @@ from curtailcoin.reconcile.checkpoints import (
     reset_checkpoint,
 )
 from curtailcoin.reconcile.daily import run_daily_check
-from curtailcoin.reconcile.definitions import ReconciliationStatus, get_reconciliation_status
 from curtailcoin.reconcile.fix import validate_spot_fix
+from curtailcoin.reconcile.report import ReconciliationStatus
 from curtailcoin.reconcile.source import compact_periods
+from curtailcoin.reconcile.status import get_reconciliation_status
 from curtailcoin.reconcile.unified import (
     DEFAULT_BATCH_SIZE,
     Analysis,

@@ -22,7 +22,8 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import ColumnElement, Connection, Integer, cast, func, select, true
 
-from curtailcoin.db.schema import bm_units, curtailment_records, settlement_periods
+from curtailcoin.db.curtailment_tables import curtailment_records, settlement_periods
+from curtailcoin.db.reference_tables import bm_units
 from curtailcoin.economics.inputs import Floats, SitePeriods
 from curtailcoin.pipeline.inputs import BadInput
 from curtailcoin.settlement import periods_in_day

@@ -1,7 +1,9 @@
 """Reconciliation: keep the database complete, fresh and consistent with Elexon.
 
-* :mod:`.definitions` — set-based SQL for *incomplete*, *missing*, *stale*, *pending* and
-  *summary mismatch* over any date range (``get_reconciliation_status``);
+* :mod:`.status` — *incomplete*, *missing*, *stale*, *pending* and *summary mismatch*
+  counted set-based over any date range (``get_reconciliation_status``; what each means:
+  :mod:`.report`), read by :mod:`.aggregates` and checked by :mod:`.period_scan`,
+  :mod:`.calc_check`, :mod:`.summary_check`, :mod:`.farm_day_check`, :mod:`.farm_month_check`;
 * :mod:`.source` — the source drift check against Elexon, every period of a date;
 * :mod:`.fix` — what fixes what (reingest, recalculate, resummarise), under a per-date lock;
 * :mod:`.daily` — the seed's ``daily_reconciliation_check.ts``;
@@ -20,15 +22,15 @@ from typing import Any
 _HOMES: dict[str, str] = {
     "DateLocks": "locks",
     "DateOutcome": "fix",
-    "DateReport": "definitions",
+    "DateReport": "report",
     "ReconcileContext": "fix",
-    "ReconciliationStatus": "definitions",
+    "ReconciliationStatus": "report",
     "RunSummary": "unified",
     "analyze_reconciliation_status": "unified",
-    "check_date_reconciliation_status": "definitions",
+    "check_date_reconciliation_status": "status",
     "find_dates_with_missing_calculations": "unified",
     "fix_date_comprehensive": "fix",
-    "get_reconciliation_status": "definitions",
+    "get_reconciliation_status": "status",
     "is_timeout_error": "retry",
     "load_checkpoint": "checkpoints",
     "process_critical_date": "fix",

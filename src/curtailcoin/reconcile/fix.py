@@ -35,16 +35,18 @@ from sqlalchemy import Connection, Engine, func, select, union
 from curtailcoin.backoff import delay_s
 from curtailcoin.config import Settings
 from curtailcoin.coverage import expected_periods
+from curtailcoin.db.curtailment_tables import (
+    curtailment_records,
+    historical_bitcoin_calculations,
+    settlement_periods,
+)
 from curtailcoin.db.engine import read_snapshot
-from curtailcoin.db.schema import (
+from curtailcoin.db.reference_tables import bm_units
+from curtailcoin.db.summary_tables import (
     bitcoin_daily_summaries,
     bitcoin_farm_daily_summaries,
     bitcoin_monthly_summaries,
     bitcoin_yearly_summaries,
-    bm_units,
-    curtailment_records,
-    historical_bitcoin_calculations,
-    settlement_periods,
 )
 from curtailcoin.miners import MinerModel
 from curtailcoin.network import NetworkTimeline
@@ -53,13 +55,9 @@ from curtailcoin.pipeline.fetch import FetchedDate, ensure_network_conditions, f
 from curtailcoin.pipeline.inputs import BadInput, validate_date
 from curtailcoin.pipeline.reingest import prepare_database, resolve_model_keys, write_fetched
 from curtailcoin.pipeline.store import replace_farm_period
-from curtailcoin.reconcile.definitions import (
-    DateReport,
-    SummaryMismatch,
-    check_date_reconciliation_status,
-    expected_conditions,
-)
+from curtailcoin.reconcile.expected import expected_conditions
 from curtailcoin.reconcile.locks import DateLocks
+from curtailcoin.reconcile.report import DateReport, SummaryMismatch
 from curtailcoin.reconcile.retry import (
     RetryCounters,
     describe_error,
@@ -74,6 +72,7 @@ from curtailcoin.reconcile.source import (
     headline_totals,
     verify_against_acceptances,
 )
+from curtailcoin.reconcile.status import check_date_reconciliation_status
 from curtailcoin.reference import load_timeline
 from curtailcoin.registry import refresh_registry, wind_units
 from curtailcoin.settlement import check_period, month_bounds, year_month

@@ -34,21 +34,23 @@ from sqlalchemy import (
     select,
 )
 
-from curtailcoin.db.schema import (
+from curtailcoin.db.curtailment_tables import (
+    curtailment_records,
+    historical_bitcoin_calculations,
+    settlement_periods,
+)
+from curtailcoin.db.reference_tables import miner_models
+from curtailcoin.db.summary_tables import (
     bitcoin_daily_summaries,
     bitcoin_farm_daily_summaries,
-    curtailment_records,
     daily_summaries,
     farm_daily_summaries,
-    historical_bitcoin_calculations,
-    miner_models,
-    settlement_periods,
 )
 from curtailcoin.farm_months import months_between, rebuild_months
 from curtailcoin.ingest import FETCHED_WITH_DATA
 from curtailcoin.mining import btc_per_th_per_w_sql, btc_sql
 from curtailcoin.pipeline import prepare_database
-from curtailcoin.reconcile.definitions import expected_conditions
+from curtailcoin.reconcile.expected import expected_conditions
 from curtailcoin.reference import load_timeline
 from curtailcoin.registry import wind_units
 from curtailcoin.settlement import date_range, month_bounds, periods_in_day

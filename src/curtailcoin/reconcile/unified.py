@@ -22,10 +22,11 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select, text
 
 from curtailcoin.config import Settings
+from curtailcoin.db.curtailment_tables import curtailment_records, settlement_periods
 from curtailcoin.db.engine import read_snapshot
-from curtailcoin.db.schema import curtailment_records, settlement_periods
 from curtailcoin.ingest import FAILED, FETCHED_INCOMPLETE
 from curtailcoin.miners import MinerModel
+from curtailcoin.reconcile.aggregates import data_bounds
 from curtailcoin.reconcile.checkpoints import (
     RECONCILIATION_CHECKPOINT,
     CheckpointLock,
@@ -34,11 +35,6 @@ from curtailcoin.reconcile.checkpoints import (
     now_ms,
     save_checkpoint,
 )
-from curtailcoin.reconcile.definitions import (
-    ReconciliationStatus,
-    data_bounds,
-    get_reconciliation_status,
-)
 from curtailcoin.reconcile.fix import (
     DateOutcome,
     ReconcileContext,
@@ -46,6 +42,8 @@ from curtailcoin.reconcile.fix import (
     process_date,
     spot_fix,
 )
+from curtailcoin.reconcile.report import ReconciliationStatus
+from curtailcoin.reconcile.status import get_reconciliation_status
 from curtailcoin.reference import load_timeline
 from curtailcoin.settlement import date_range, settlement_today
 from curtailcoin.sources.elexon import ElexonClient
