@@ -78,14 +78,16 @@ def load(engine: Engine) -> None:
 def biggest_lead_party(engine: Engine) -> tuple[str, int]:
     r = curtailment_records.c
     with engine.connect() as conn:
-        name, count = conn.execute(
+        row = conn.execute(
             select(r.lead_party_name, func.count())
             .where(r.lead_party_name.is_not(None))
             .group_by(r.lead_party_name)
             .order_by(func.count().desc())
             .limit(1)
-        ).one()
-    return str(name), int(count)
+        ).first()
+    if row is None:
+        raise SystemExit("no curtailment records: run without --reuse (or with --keep first)")
+    return str(row[0]), int(row[1])
 
 
 def timed(

@@ -149,7 +149,7 @@ def _site_volumes(
         return (
             np.array([number[value] for value in raw_days], dtype=np.int64),
             np.array(periods, dtype=np.int64),
-            [float(v) for v in volumes],
+            list(volumes),  # floats as the drivers give them (REAL, float8)
         )
 
 
