@@ -17,7 +17,8 @@ BTC is linear in ``E`` and in ``H / P`` (the miner's efficiency, TH/s per W), so
 ``BTC = E × (H / P) × btc_per_mwh_per_th_per_w(D, R)``.
 
 This module is the formula's one home: its constants, its two operation orders (per model:
-:func:`btc`; per unit of efficiency: :func:`btc_per_th_per_w`), each as Python and as SQL. Stored
+:func:`btc`; per unit of efficiency: :func:`btc_per_th_per_w`), each as Python and as SQL (and
+:func:`btc` on numpy arrays, :func:`btc_array`). Stored
 figures are compared bit for bit, so every caller uses these and never writes the formula again;
 the SQL forms apply the same operations in the same order (a test checks they agree exactly on
 SQLite and PostgreSQL).
@@ -79,6 +80,15 @@ def btc_sql(energy: Any, hashrate_th: Any, power_w: Any, difficulty: Any, subsid
     """:func:`btc` as a SQL expression (``energy`` a column or expression, in MWh); the
     arguments in :func:`btc`'s order."""
     return _btc(energy, power_w, hashrate_th, difficulty, subsidy)
+
+
+def btc_array(
+    energy_mwh: Any, hashrate_th: float, power_w: float, difficulty: Any, subsidy: Any
+) -> Any:
+    """:func:`btc` on numpy arrays, element by element (the site-economics sweep): the same
+    operations in the same order, so each element equals :func:`btc` of its floats bit for
+    bit; a NaN difficulty or subsidy (pending, missing) gives NaN, never a figure."""
+    return _btc(energy_mwh, power_w, hashrate_th, difficulty, subsidy)
 
 
 def btc_per_th_per_w_sql(energy: Any, difficulty: Any, subsidy: Any) -> Any:

@@ -75,6 +75,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "Run local test servers that speak the Elexon Insights, mempool.space and CoinGecko "
         "formats, with deterministic data and injectable faults (see docs/testservers.md).",
     ),
+    "scenario": LazyCommand(
+        "curtailcoin.cli.scenario:scenario",
+        "A fleet of miners at a site, run only when it was curtailed: energy, BTC, £, payback.",
+    ),
     "reconcile": LazyCommand(
         "curtailcoin.cli.reconcile:app",
         "Reconciliation: find and fix incomplete, missing, stale and drifted data.",
