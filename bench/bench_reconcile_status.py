@@ -44,7 +44,8 @@ from curtailcoin.db.schema import (
 )
 from curtailcoin.reconcile.definitions import get_reconciliation_status
 from curtailcoin.reconcile.synthetic import generate
-from curtailcoin.testservers import ElexonTestServer, MempoolTestServer
+from curtailcoin.testservers.elexon import ElexonTestServer
+from curtailcoin.testservers.mempool import MempoolTestServer
 
 MODELS = ["S19J_PRO", "S9", "M20S", "S21"]
 START, END = date(2022, 1, 1), date(2024, 12, 31)

@@ -16,7 +16,7 @@ from curtailcoin.db.schema import (
     historical_bitcoin_calculations,
     settlement_periods,
 )
-from curtailcoin.testservers import ElexonTestServer
+from curtailcoin.testservers.elexon import ElexonTestServer
 from entrypoint import CURTAILCOIN
 
 DAY = "2025-01-17"

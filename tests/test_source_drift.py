@@ -23,7 +23,7 @@ from curtailcoin.db.schema import (
     metadata,
     settlement_periods,
 )
-from curtailcoin.testservers import ElexonTestServer
+from curtailcoin.testservers.elexon import ElexonTestServer
 from curtailcoin.web import create_app
 from entrypoint import CURTAILCOIN
 

@@ -29,22 +29,12 @@ from http import HTTPStatus
 from typing import Any
 
 from curtailcoin.settlement import periods_in_day, periods_started, settlement_today
-from curtailcoin.testservers.faults import (
-    BaseTestServer,
-    Fault,
-    Query,
-    Response,
-    format_retry_after,
-    json_response,
-)
-from curtailcoin.testservers.generator import (
-    DAY_KINDS,
-    SIDES,
-    StackGenerator,
-    StackLine,
-    load_bmunits_snapshot,
-    wind_unit_ids,
-)
+from curtailcoin.testservers.faults import Fault
+from curtailcoin.testservers.lines import StackLine
+from curtailcoin.testservers.responses import Query, Response, format_retry_after, json_response
+from curtailcoin.testservers.server import BaseTestServer
+from curtailcoin.testservers.stacks import DAY_KINDS, SIDES, StackGenerator
+from curtailcoin.testservers.units import load_bmunits_snapshot, wind_unit_ids
 
 __all__ = ["BM_UNIT_FIELDS", "DayHeadline", "ElexonTestServer", "PeriodHeadline"]
 
