@@ -22,7 +22,8 @@ from curtailcoin.db.schema import metadata
 from curtailcoin.pipeline import reingest_date
 from curtailcoin.prices import update_prices
 from curtailcoin.sources.elexon import ElexonClient
-from curtailcoin.testservers.elexon import DayHeadline, ElexonTestServer
+from curtailcoin.testservers.elexon import ElexonTestServer
+from curtailcoin.testservers.headline import DayHeadline
 from curtailcoin.testservers.mempool import MempoolTestServer
 
 FULL_DAYS: dict[date, str] = {

@@ -4,9 +4,9 @@ Import each name from the module that defines it (this package re-exports nothin
 
 * :mod:`~curtailcoin.testservers.elexon`: :class:`ElexonTestServer`, the Elexon Insights endpoints
   CurtailCoin uses (settlement stacks, acceptance volumes, BM units), with deterministic realistic
-  days and an oracle (:class:`DayHeadline`). Its data: ``stacks`` (:class:`StackGenerator`), drawn
-  line by line (``draws``, ``lines``) from the BM units (``units``), revised by later settlement
-  runs (``revisions``), with acceptance volumes (``acceptances``).
+  days and an oracle (``headline``). Its data: ``stacks`` (:class:`StackGenerator`), drawn line
+  by line (``draws``, ``lines``) from the BM units (``units``), revised by later settlement runs
+  (``revisions``), with acceptance volumes (``acceptances``).
 * :mod:`~curtailcoin.testservers.mempool`: :class:`MempoolTestServer`, difficulty adjustments
   (``epochs``) and BTC prices (``prices.PriceBook``, shared through ``priced``).
 * :mod:`~curtailcoin.testservers.coingecko`: :class:`CoinGeckoTestServer`, BTC price history.
