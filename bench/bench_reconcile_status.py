@@ -34,14 +34,14 @@ from typing import Any
 import psycopg
 from sqlalchemy import Connection, Engine, func, select, text, update
 
-from curtailcoin.db.engine import dispose_all, get_engine
-from curtailcoin.db.schema import (
+from curtailcoin.db.curtailment_tables import (
     curtailment_records,
-    daily_summaries,
     historical_bitcoin_calculations,
-    metadata,
     settlement_periods,
 )
+from curtailcoin.db.engine import dispose_all, get_engine
+from curtailcoin.db.schema import metadata
+from curtailcoin.db.summary_tables import daily_summaries
 from curtailcoin.reconcile.definitions import get_reconciliation_status
 from curtailcoin.testservers.elexon import ElexonTestServer
 from curtailcoin.testservers.mempool import MempoolTestServer

@@ -1,7 +1,7 @@
 """Seeded databases for the API, schemathesis and dashboard tests (no tests here).
 
 A database is filled through the real pipeline (``pipeline.reingest_date``) from the local Elexon
-test server, and prices through ``prices.update_prices`` from the local mempool.space server:
+test server, and prices through ``price_updates.update_prices`` from the local mempool.space server:
 
 * 2025-01-17 heavy, 2025-01-18 calm (both priced), 2025-03-30 light (46 periods, spring clock
   change), 2025-10-26 light (50 periods, autumn clock change) — complete, unpriced;
@@ -20,7 +20,7 @@ from curtailcoin.config import Settings
 from curtailcoin.db.engine import get_engine
 from curtailcoin.db.schema import metadata
 from curtailcoin.pipeline import reingest_date
-from curtailcoin.prices import update_prices
+from curtailcoin.price_updates import update_prices
 from curtailcoin.sources.elexon import ElexonClient
 from curtailcoin.testservers.elexon import ElexonTestServer
 from curtailcoin.testservers.headline import DayHeadline

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from curtailcoin.db.schema import (
-    bitcoin_daily_summaries,
+from curtailcoin.db.curtailment_tables import (
     curtailment_records,
     historical_bitcoin_calculations,
     settlement_periods,
 )
+from curtailcoin.db.summary_tables import bitcoin_daily_summaries
 from curtailcoin.testservers.elexon import ElexonTestServer
 from entrypoint import CURTAILCOIN
 

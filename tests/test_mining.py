@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from curtailcoin.epochs import load_packaged_epochs
 from curtailcoin.mining import btc_for_energy, btc_per_mwh, btc_per_mwh_per_th_per_w
-from curtailcoin.network import NetworkTimeline, load_packaged_epochs
+from curtailcoin.network import NetworkTimeline
 
 SEED_MODELS = {  # key: (hashrate TH/s, power W), the seed system's figures
     "S19J_PRO": (100.0, 3050.0),

@@ -11,18 +11,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from curtailcoin.mining import btc_for_energy
-from curtailcoin.network import (
+from curtailcoin.epochs import (
     Epoch,
-    Halving,
-    NetworkDataError,
-    NetworkTimeline,
-    PeriodConditions,
     load_packaged_epochs,
-    load_packaged_halvings,
     merge_mempool_epochs,
     parse_mempool_adjustments,
 )
+from curtailcoin.halvings import Halving, load_packaged_halvings
+from curtailcoin.mining import btc_for_energy
+from curtailcoin.network import NetworkTimeline, PeriodConditions
+from curtailcoin.network_data import NetworkDataError
 
 HALF_HOUR = timedelta(minutes=30)
 EPOCHS = load_packaged_epochs()

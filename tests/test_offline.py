@@ -12,7 +12,7 @@ import subprocess
 import pytest
 from sqlalchemy import Engine, func, select
 
-from curtailcoin.db.schema import curtailment_records, settlement_periods
+from curtailcoin.db.curtailment_tables import curtailment_records, settlement_periods
 from entrypoint import CURTAILCOIN
 
 pytestmark = pytest.mark.db

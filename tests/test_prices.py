@@ -16,14 +16,14 @@ from typer.testing import CliRunner, Result
 from curtailcoin.cli.main import app
 from curtailcoin.config import get_settings
 from curtailcoin.db.engine import get_engine
+from curtailcoin.price_csv import import_csv
+from curtailcoin.price_updates import update_prices
 from curtailcoin.prices import (
     PriceInputError,
-    import_csv,
     latest_prices,
     missing_reason,
     stored_prices,
     update_failures,
-    update_prices,
 )
 from curtailcoin.sources.prices import COINGECKO, MEMPOOL, MEMPOOL_LIVE
 from curtailcoin.testservers.coingecko import CoinGeckoTestServer

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, delete, func, select, update
 
-from curtailcoin.db.engine import get_engine
-from curtailcoin.db.schema import (
+from curtailcoin.db.curtailment_tables import (
     curtailment_records,
-    daily_summaries,
     historical_bitcoin_calculations,
     settlement_periods,
 )
+from curtailcoin.db.engine import get_engine
+from curtailcoin.db.summary_tables import daily_summaries
 from curtailcoin.pipeline import prepare_database
 from curtailcoin.settlement import settlement_today
 from curtailcoin.testservers.elexon import ElexonTestServer

@@ -10,16 +10,18 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, delete, func, select, update
 
-from curtailcoin.db.schema import (
+from curtailcoin.db.curtailment_tables import (
+    curtailment_records,
+    historical_bitcoin_calculations,
+    settlement_periods,
+)
+from curtailcoin.db.reference_tables import btc_prices
+from curtailcoin.db.summary_tables import (
     bitcoin_farm_daily_summaries,
     bitcoin_monthly_summaries,
-    btc_prices,
-    curtailment_records,
     daily_summaries,
     farm_daily_summaries,
     farm_monthly_summaries,
-    historical_bitcoin_calculations,
-    settlement_periods,
 )
 from curtailcoin.network import NetworkTimeline
 from curtailcoin.prices import store

@@ -18,8 +18,8 @@ import pytest
 from sqlalchemy import Engine
 
 from curtailcoin.config import Settings
+from curtailcoin.db.curtailment_tables import curtailment_records
 from curtailcoin.db.engine import get_engine
-from curtailcoin.db.schema import curtailment_records
 from curtailcoin.reconcile.definitions import get_reconciliation_status
 from curtailcoin.reconcile.unified import process_date_range
 from curtailcoin.testservers.elexon import ElexonTestServer

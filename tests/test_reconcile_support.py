@@ -12,16 +12,18 @@ from typing import Any
 from sqlalchemy import Engine, Table, func, select
 
 from curtailcoin.config import get_settings
-from curtailcoin.db.schema import (
+from curtailcoin.db.curtailment_tables import (
     bid_stack_lines,
+    curtailment_records,
+    historical_bitcoin_calculations,
+    settlement_periods,
+)
+from curtailcoin.db.summary_tables import (
     bitcoin_daily_summaries,
     bitcoin_monthly_summaries,
     bitcoin_yearly_summaries,
-    curtailment_records,
     daily_summaries,
-    historical_bitcoin_calculations,
     monthly_summaries,
-    settlement_periods,
     yearly_summaries,
 )
 from curtailcoin.reconcile.unified import RunSummary, process_date_range

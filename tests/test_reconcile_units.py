@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from curtailcoin.db.schema import date_locks
+from curtailcoin.db.coordination_tables import date_locks
 from curtailcoin.reconcile.checkpoints import (
     CheckpointLock,
     DailyCheckpoint,

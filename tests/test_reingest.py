@@ -10,19 +10,21 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from curtailcoin.config import get_settings
-from curtailcoin.db.schema import (
+from curtailcoin.db.curtailment_tables import (
     bid_stack_lines,
+    curtailment_records,
+    historical_bitcoin_calculations,
+    settlement_periods,
+)
+from curtailcoin.db.schema import metadata
+from curtailcoin.db.summary_tables import (
     bitcoin_daily_summaries,
     bitcoin_farm_daily_summaries,
     bitcoin_monthly_summaries,
     bitcoin_yearly_summaries,
-    curtailment_records,
     daily_summaries,
     farm_daily_summaries,
-    historical_bitcoin_calculations,
-    metadata,
     monthly_summaries,
-    settlement_periods,
     yearly_summaries,
 )
 from curtailcoin.miners import load_catalogue

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import StatementError
 
-from curtailcoin.db.schema import source_refreshes
+from curtailcoin.db.reference_tables import source_refreshes
 
 
 @pytest.mark.db

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from curtailcoin.db.schema import suspect_dates
+from curtailcoin.db.coordination_tables import suspect_dates
 from curtailcoin.testservers.elexon import ElexonTestServer
 from test_reconcile_support import TABLES, cli
 

@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import Engine, select, update
 
 from curtailcoin.config import get_settings
-from curtailcoin.db.schema import curtailment_records, suspect_dates
+from curtailcoin.db.coordination_tables import suspect_dates
+from curtailcoin.db.curtailment_tables import curtailment_records
 from curtailcoin.jobs.work import JobFailed, ingest_date_job
 from curtailcoin.pipeline import reingest_date
 from curtailcoin.reconcile.unified import reconcile_all

@@ -17,12 +17,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from curtailcoin.config import get_settings
-from curtailcoin.db.schema import (
+from curtailcoin.db.curtailment_tables import (
     bid_stack_lines,
     curtailment_records,
-    metadata,
     settlement_periods,
 )
+from curtailcoin.db.schema import metadata
 from curtailcoin.testservers.elexon import ElexonTestServer
 from curtailcoin.web import create_app
 from entrypoint import CURTAILCOIN

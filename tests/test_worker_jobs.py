@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 
 from curtailcoin.config import Settings
 from curtailcoin.db.engine import get_engine
-from curtailcoin.db.schema import btc_prices, daily_summaries, source_refreshes
+from curtailcoin.db.reference_tables import btc_prices, source_refreshes
+from curtailcoin.db.summary_tables import daily_summaries
 from curtailcoin.jobs.local import LocalScheduler
 from curtailcoin.jobs.schedule import (
     DAILY_RECONCILIATION,

@@ -19,12 +19,12 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, select
 
 from curtailcoin.db.bulk import bulk_insert
-from curtailcoin.db.schema import (
+from curtailcoin.db.curtailment_tables import (
     curtailment_records,
     historical_bitcoin_calculations,
-    miner_models,
     settlement_periods,
 )
+from curtailcoin.db.reference_tables import miner_models
 from curtailcoin.miners import MinerModel
 from curtailcoin.mining import btc_for_energy
 

@@ -11,15 +11,28 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import StrEnum
 
 from curtailcoin.settlement import periods_in_day, periods_started, settlement_today
 
-FETCHED_WITH_DATA = "fetched_with_data"
-FETCHED_EMPTY = "fetched_empty"
-#: fetched and stored, but a figure the product needs was null (the reason is in ``error``)
-FETCHED_INCOMPLETE = "fetched_incomplete"
-MISSING = "missing"
-FAILED = "failed"
+
+class FetchStatus(StrEnum):
+    """A period's ``settlement_periods.fetch_status`` (stored and compared as its text)."""
+
+    FETCHED_WITH_DATA = "fetched_with_data"
+    FETCHED_EMPTY = "fetched_empty"
+    #: fetched and stored, but a figure the product needs was null (the reason is in ``error``)
+    FETCHED_INCOMPLETE = "fetched_incomplete"
+    MISSING = "missing"
+    FAILED = "failed"
+
+
+#: the members by their short names, as every reader and writer spells them
+FETCHED_WITH_DATA = FetchStatus.FETCHED_WITH_DATA
+FETCHED_EMPTY = FetchStatus.FETCHED_EMPTY
+FETCHED_INCOMPLETE = FetchStatus.FETCHED_INCOMPLETE
+MISSING = FetchStatus.MISSING
+FAILED = FetchStatus.FAILED
 #: the statuses of a complete period; ``fetched_incomplete`` is not one of them
 SUCCESSFUL_STATUSES = (FETCHED_WITH_DATA, FETCHED_EMPTY)
 #: the statuses of a period whose answer is stored (its rows can be checked against its totals)

@@ -16,15 +16,15 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, and_, delete, func, select
 
 from curtailcoin.db.bulk import bulk_insert
-from curtailcoin.db.schema import (
+from curtailcoin.db.reference_tables import btc_prices
+from curtailcoin.db.summary_tables import (
     bitcoin_farm_daily_summaries,
     bitcoin_farm_monthly_summaries,
-    btc_prices,
     farm_daily_summaries,
     farm_monthly_summaries,
 )
@@ -43,31 +43,65 @@ def months_of(days: Iterable[date]) -> list[str]:
 
 
 @dataclass
-class _Acc:
-    """Sums of one roll-up row: fsum'd lists and the unpriced dates seen."""
+class _Unpriced:
+    """The dates of a roll-up row with a figure and no GBP price."""
 
-    values: list[list[float]]
-    unpriced: list[date] = field(default_factory=list)
-
-    def sums(self) -> list[float]:
-        return [math.fsum(v) for v in self.values]
+    dates: list[date] = field(default_factory=list)
 
     def first_last(self) -> tuple[date | None, date | None]:
-        return (min(self.unpriced), max(self.unpriced)) if self.unpriced else (None, None)
+        return (min(self.dates), max(self.dates)) if self.dates else (None, None)
+
+
+@dataclass
+class _FarmAcc(_Unpriced):
+    """The addends of one ``farm_monthly_summaries`` row (summed with ``math.fsum``)."""
+
+    energy_mwh: list[float] = field(default_factory=list)
+    payment_gbp: list[float] = field(default_factory=list)
+    btc_per_th_per_w: list[float] = field(default_factory=list)
+    pending_energy_mwh: list[float] = field(default_factory=list)
+    btc_per_th_per_w_gbp: list[float] = field(default_factory=list)
+    unpriced_btc_per_th_per_w: list[float] = field(default_factory=list)
+
+
+@dataclass
+class _BitcoinAcc(_Unpriced):
+    """The addends of one ``bitcoin_farm_monthly_summaries`` row."""
+
+    bitcoin_btc: list[float] = field(default_factory=list)
+    energy_mwh: list[float] = field(default_factory=list)
+    value_gbp: list[float] = field(default_factory=list)
+    unpriced_btc: list[float] = field(default_factory=list)
 
 
 def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-#: farm_id → (lead party, MWh, £, records, factor, pending MWh, factor × £ price,
-#: unpriced factor, first unpriced date, last unpriced date)
-FarmMonth = tuple[
-    str | None, float, float, int, float, float, float, float, date | None, date | None
-]
+class FarmMonth(NamedTuple):
+    """A ``farm_monthly_summaries`` row of one BM unit, in its columns' order."""
 
-#: (farm_id, model) → (BTC, MWh, BTC × £ price, unpriced BTC, first/last unpriced date)
-BitcoinFarmMonth = tuple[float, float, float, float, date | None, date | None]
+    lead_party_name: str | None
+    curtailed_energy_mwh: float
+    payment_gbp: float
+    record_count: int
+    btc_per_th_per_w: float
+    pending_energy_mwh: float
+    btc_per_th_per_w_gbp: float
+    unpriced_btc_per_th_per_w: float
+    first_unpriced_date: date | None
+    last_unpriced_date: date | None
+
+
+class BitcoinFarmMonth(NamedTuple):
+    """A ``bitcoin_farm_monthly_summaries`` row of one BM unit and model, in column order."""
+
+    bitcoin_mined: float
+    curtailed_energy_mwh: float
+    value_gbp: float
+    unpriced_btc: float
+    first_unpriced_date: date | None
+    last_unpriced_date: date | None
 
 
 def _price_join(day_column: Any) -> Any:
@@ -95,40 +129,38 @@ def farm_monthly_rows(conn: Connection, ym: str) -> dict[str, FarmMonth]:
         .select_from(farm_daily_summaries.outerjoin(btc_prices, _price_join(fd.summary_date)))
         .where(fd.summary_date >= first, fd.summary_date < following)
     ).all()
-    acc: dict[str, _Acc] = {}
+    acc: dict[str, _FarmAcc] = {}
     leads: dict[str, list[str]] = {}
     counts: dict[str, int] = {}
     for farm, day, lead, energy, payment, n, factor, pending, price in rows:
         a = acc.get(farm)
         if a is None:
-            a = acc[farm] = _Acc([[], [], [], [], [], []])
-        a.values[0].append(energy)
-        a.values[1].append(payment)
-        a.values[2].append(factor)
-        a.values[3].append(pending)
+            a = acc[farm] = _FarmAcc()
+        a.energy_mwh.append(energy)
+        a.payment_gbp.append(payment)
+        a.btc_per_th_per_w.append(factor)
+        a.pending_energy_mwh.append(pending)
         if price is None:
-            a.values[5].append(factor)
+            a.unpriced_btc_per_th_per_w.append(factor)
             if factor > 0:
-                a.unpriced.append(_as_date(day))
+                a.dates.append(_as_date(day))
         else:
-            a.values[4].append(factor * price)
+            a.btc_per_th_per_w_gbp.append(factor * price)
         if lead is not None:
             leads.setdefault(farm, []).append(lead)
         counts[farm] = counts.get(farm, 0) + int(n)
     out: dict[str, FarmMonth] = {}
     for farm in sorted(acc):
         a = acc[farm]
-        energy, payment, factor, pending, valued, unpriced = a.sums()
-        lead = min(leads[farm]) if farm in leads else None
-        out[farm] = (
-            lead,
-            energy,
-            payment,
+        out[farm] = FarmMonth(
+            min(leads[farm]) if farm in leads else None,
+            math.fsum(a.energy_mwh),
+            math.fsum(a.payment_gbp),
             counts[farm],
-            factor,
-            pending,
-            valued,
-            unpriced,
+            math.fsum(a.btc_per_th_per_w),
+            math.fsum(a.pending_energy_mwh),
+            math.fsum(a.btc_per_th_per_w_gbp),
+            math.fsum(a.unpriced_btc_per_th_per_w),
             *a.first_last(),
         )
     return out
@@ -157,51 +189,38 @@ def bitcoin_farm_monthly_rows(
     )
     if models is not None:
         query = query.where(b.miner_model.in_(list(models)))
-    acc: dict[tuple[str, str], _Acc] = {}
+    acc: dict[tuple[str, str], _BitcoinAcc] = {}
     for farm, model, day, btc, energy, price in conn.execute(query):
         a = acc.get((farm, model))
         if a is None:
-            a = acc[(farm, model)] = _Acc([[], [], [], []])
-        a.values[0].append(btc)
-        a.values[1].append(energy)
+            a = acc[(farm, model)] = _BitcoinAcc()
+        a.bitcoin_btc.append(btc)
+        a.energy_mwh.append(energy)
         if price is None:
-            a.values[3].append(btc)
+            a.unpriced_btc.append(btc)
             if btc > 0:
-                a.unpriced.append(_as_date(day))
+                a.dates.append(_as_date(day))
         else:
-            a.values[2].append(btc * price)
+            a.value_gbp.append(btc * price)
     out: dict[tuple[str, str], BitcoinFarmMonth] = {}
     for key in sorted(acc):
-        btc, energy, valued, unpriced = acc[key].sums()
-        out[key] = (btc, energy, valued, unpriced, *acc[key].first_last())
+        a = acc[key]
+        out[key] = BitcoinFarmMonth(
+            math.fsum(a.bitcoin_btc),
+            math.fsum(a.energy_mwh),
+            math.fsum(a.value_gbp),
+            math.fsum(a.unpriced_btc),
+            *a.first_last(),
+        )
     return out
 
 
-_FARM_MONTHLY_COLUMNS = (
-    "year_month",
-    "farm_id",
-    "lead_party_name",
-    "curtailed_energy_mwh",
-    "payment_gbp",
-    "record_count",
-    "btc_per_th_per_w",
-    "pending_energy_mwh",
-    "btc_per_th_per_w_gbp",
-    "unpriced_btc_per_th_per_w",
-    "first_unpriced_date",
-    "last_unpriced_date",
-    "updated_at",
-)
+_FARM_MONTHLY_COLUMNS = ("year_month", "farm_id", *FarmMonth._fields, "updated_at")
 _BITCOIN_FARM_MONTHLY_COLUMNS = (
     "miner_model",
     "year_month",
     "farm_id",
-    "bitcoin_mined",
-    "curtailed_energy_mwh",
-    "value_gbp",
-    "unpriced_btc",
-    "first_unpriced_date",
-    "last_unpriced_date",
+    *BitcoinFarmMonth._fields,
     "updated_at",
 )
 

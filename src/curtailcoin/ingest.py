@@ -23,7 +23,8 @@ from curtailcoin.coverage import (
     STORED_STATUSES,
     SUCCESSFUL_STATUSES,
 )
-from curtailcoin.db.schema import curtailment_records, daily_summaries, settlement_periods
+from curtailcoin.db.curtailment_tables import curtailment_records, settlement_periods
+from curtailcoin.db.summary_tables import daily_summaries
 from curtailcoin.pipeline.store import (
     LINE_COLUMNS,
     RECORD_COLUMNS,

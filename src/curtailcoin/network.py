@@ -1,8 +1,8 @@
-"""Network conditions over time: difficulty epochs, halvings, and what was in force in a period.
+"""Network conditions over time: what difficulty and subsidy were in force in a period.
 
 Difficulty and block subsidy are step functions of time. Difficulty changes at the first block of
-each 2,016-block epoch, the subsidy at each halving block; we take both from the packaged tables
-(``data/difficulty_epochs.csv``, ``data/halvings.csv``), refreshed from mempool.space.
+each 2,016-block epoch (``curtailcoin.epochs``), the subsidy at each halving block
+(``curtailcoin.halvings``); both come from the packaged tables, refreshed from mempool.space.
 
 For a settlement period ``[start, end)`` whose energy is spread evenly, the expected BTC is
 ``Σ_i w_i · E · k · R_i / D_i`` over the segments ``i`` into which epoch starts and halvings split
@@ -30,53 +30,22 @@ Estimated epoch start times (``estimated_*`` sources) count as known; mempool.sp
 from __future__ import annotations
 
 import bisect
-import csv
-import io
 import itertools
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
-from importlib.resources import files
+from dataclasses import dataclass
+from datetime import datetime
 
-BLOCKS_PER_EPOCH = 2016
-MAX_LAST_EPOCH_SPAN = timedelta(days=21)
-"""How long after the start of the table's last epoch its difficulty is assumed still in force."""
-
-MAX_TARGET = 0xFFFF * 2**208
-MEMPOOL_SOURCE = "mempool.space"
-ESTIMATED_SOURCE_PREFIX = "estimated"
-UNKNOWN_SOURCE = "unknown_use_live_api"
-DIFFICULTY_REL_TOLERANCE = 1e-9
-
-
-class NetworkDataError(ValueError):
-    """Epoch or halving data that is malformed or contradicts known exact values."""
-
-
-@dataclass(frozen=True)
-class Epoch:
-    """A 2,016-block difficulty epoch. ``start_time_utc`` is the first block's header time."""
-
-    epoch: int
-    start_height: int
-    start_time_utc: datetime | None
-    start_time_source: str
-    difficulty: float
-
-    @property
-    def start_time_is_estimated(self) -> bool:
-        return self.start_time_source.startswith(ESTIMATED_SOURCE_PREFIX)
-
-
-@dataclass(frozen=True)
-class Halving:
-    """A subsidy change at ``height`` (0 is genesis, subsidy 50); ``time_utc`` may be None."""
-
-    height: int
-    time_utc: datetime | None
-    subsidy_after_btc: float
-    status: str
+from curtailcoin.epochs import (
+    BLOCKS_PER_EPOCH,
+    MAX_LAST_EPOCH_SPAN,
+    Epoch,
+    load_packaged_epochs,
+    merge_mempool_epochs,
+    validate_epochs,
+)
+from curtailcoin.halvings import Halving, load_packaged_halvings, validate_halvings
+from curtailcoin.network_data import as_utc, fmt_utc
 
 
 @dataclass(frozen=True)
@@ -110,89 +79,6 @@ class PeriodConditions:
     @property
     def is_pending(self) -> bool:
         return self.pending_reason is not None
-
-
-def _fmt(t: datetime) -> str:
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _utc(t: datetime, name: str) -> datetime:
-    if t.tzinfo is None or t.utcoffset() is None:
-        raise ValueError(f"{name} must be timezone-aware, got naive {t.isoformat()}")
-    return t.astimezone(UTC)
-
-
-def _parse_time(text: str, unix_text: str, where: str) -> datetime | None:
-    text = text.strip()
-    unix_text = unix_text.strip()
-    if not text and not unix_text:
-        return None
-    try:
-        from_unix = datetime.fromtimestamp(int(unix_text), tz=UTC) if unix_text else None
-        from_text = datetime.fromisoformat(text).astimezone(UTC) if text else None
-    except ValueError as exc:
-        raise NetworkDataError(f"{where}: bad time {text!r}/{unix_text!r}: {exc}") from None
-    if from_unix and from_text and from_unix != from_text:
-        raise NetworkDataError(f"{where}: time {text} disagrees with unix time {unix_text}")
-    result = from_unix or from_text
-    assert result is not None
-    return result
-
-
-def _read_csv(name: str) -> list[dict[str, str]]:
-    text = (files("curtailcoin") / "data" / name).read_text(encoding="utf-8")
-    return list(csv.DictReader(io.StringIO(text)))
-
-
-def load_packaged_epochs() -> list[Epoch]:
-    """Every epoch in the packaged ``difficulty_epochs.csv``, by epoch number.
-
-    The difficulty is ``max_target / target`` from the exact ``target_hex`` (the file's
-    ``difficulty`` column is that value rounded to 2 decimals; it is cross-checked).
-    """
-    epochs: list[Epoch] = []
-    for row in _read_csv("difficulty_epochs.csv"):
-        where = f"difficulty_epochs.csv epoch {row['epoch']}"
-        difficulty = MAX_TARGET / int(row["target_hex"], 16)
-        # The file rounds to 2 decimals, then float parsing adds up to an ulp or two.
-        if abs(float(row["difficulty"]) - difficulty) > 0.005 + 4 * math.ulp(difficulty):
-            raise NetworkDataError(
-                f"{where}: difficulty {row['difficulty']} != max_target/target {difficulty}"
-            )
-        epochs.append(
-            Epoch(
-                epoch=int(row["epoch"]),
-                start_height=int(row["start_height"]),
-                start_time_utc=_parse_time(row["start_time_utc"], row["start_time_unix"], where),
-                start_time_source=row["start_time_source"].strip(),
-                difficulty=difficulty,
-            )
-        )
-    return epochs
-
-
-def load_packaged_halvings() -> list[Halving]:
-    """The packaged ``halvings.csv``: genesis, the four past halvings, and the ~2028 estimate.
-
-    The estimate's time is not a timestamp (``~2028-04 (estimate)``), so its ``time_utc`` is None.
-    """
-    halvings: list[Halving] = []
-    for row in _read_csv("halvings.csv"):
-        where = f"halvings.csv height {row['height']}"
-        status = row["status"].strip()
-        if status == "future_estimate":
-            time_utc = None
-        else:
-            time_utc = _parse_time(row["time_utc"], row["time_unix"], where)
-        halvings.append(
-            Halving(
-                height=int(row["height"]),
-                time_utc=time_utc,
-                subsidy_after_btc=float(row["subsidy_after_btc"]),
-                status=status,
-            )
-        )
-    return halvings
 
 
 @dataclass(frozen=True)
@@ -250,45 +136,8 @@ class NetworkTimeline:
         return h.time_utc
 
     def _validate(self) -> None:
-        previous: Epoch | None = None
-        seen: set[int] = set()
-        for e in self._epochs:
-            if e.epoch in seen:
-                raise NetworkDataError(f"epoch {e.epoch} appears twice")
-            seen.add(e.epoch)
-            if e.start_height != e.epoch * BLOCKS_PER_EPOCH:
-                raise NetworkDataError(
-                    f"epoch {e.epoch} starts at height {e.start_height}, "
-                    f"expected {e.epoch * BLOCKS_PER_EPOCH}"
-                )
-            if not (math.isfinite(e.difficulty) and e.difficulty > 0):
-                raise NetworkDataError(f"epoch {e.epoch} has difficulty {e.difficulty!r}")
-            if e.start_time_utc is not None:
-                if e.start_time_utc.utcoffset() is None:
-                    raise NetworkDataError(f"epoch {e.epoch} start time is not timezone-aware")
-                if previous is not None and self._start(previous) >= e.start_time_utc:
-                    raise NetworkDataError(
-                        f"epoch {e.epoch} starts at {_fmt(e.start_time_utc)}, not after epoch "
-                        f"{previous.epoch} at {_fmt(self._start(previous))}"
-                    )
-                previous = e
-        last_time: datetime | None = None
-        untimed_seen = False
-        for h in self._halvings:
-            if not (math.isfinite(h.subsidy_after_btc) and h.subsidy_after_btc >= 0):
-                raise NetworkDataError(f"halving {h.height} has subsidy {h.subsidy_after_btc!r}")
-            if h.time_utc is None:
-                untimed_seen = True
-                continue
-            if h.time_utc.utcoffset() is None:
-                raise NetworkDataError(f"halving {h.height} time is not timezone-aware")
-            if untimed_seen:
-                raise NetworkDataError(f"halving {h.height} has a time but an earlier one has none")
-            if last_time is not None and h.time_utc <= last_time:
-                raise NetworkDataError(f"halving {h.height} is not after the previous halving")
-            last_time = h.time_utc
-        if not self._halvings or self._halvings[0].time_utc is None:
-            raise NetworkDataError("the halving table must start with a timed genesis entry")
+        validate_epochs(self._epochs)
+        validate_halvings(self._halvings)
 
     # -- queries ----------------------------------------------------------------------------
 
@@ -307,7 +156,7 @@ class NetworkTimeline:
             return "no epoch has a known start time"
         return (
             f"latest known epoch start is epoch {latest.epoch} "
-            f"(height {latest.start_height}) at {_fmt(self._start(latest))}"
+            f"(height {latest.start_height}) at {fmt_utc(self._start(latest))}"
         )
 
     def _known_intervals(self) -> list[tuple[datetime, datetime]]:
@@ -334,7 +183,7 @@ class NetworkTimeline:
     def needs_refresh(self, end_utc: datetime) -> bool:
         """True when some instant before ``end_utc`` (from genesis on) has no known difficulty
         for lack of epoch data, so a mempool.space refresh could help."""
-        end = _utc(end_utc, "end_utc")
+        end = as_utc(end_utc, "end_utc")
         if not self._known or end <= self._known_starts[0]:
             return False
         cursor = self._known_starts[0]
@@ -352,8 +201,12 @@ class NetworkTimeline:
         i = bisect.bisect_right(self._known_starts, start) - 1
         if i < 0:
             first = self._known_starts[0] if self._known_starts else None
-            where = f" (the first epoch starts at {_fmt(first)})" if first else ""
-            return [], f"no known difficulty at {_fmt(start)}: before the first epoch{where}", False
+            where = f" (the first epoch starts at {fmt_utc(first)})" if first else ""
+            return (
+                [],
+                f"no known difficulty at {fmt_utc(start)}: before the first epoch{where}",
+                False,
+            )
         epoch = self._known[i]
         t = start
         while True:
@@ -363,13 +216,13 @@ class NetworkTimeline:
                 limit = e_start + MAX_LAST_EPOCH_SPAN
                 if epoch.epoch != self._max_epoch:
                     reason = (
-                        f"no known difficulty at {_fmt(max(t, e_start))}: epoch {epoch.epoch + 1} "
-                        f"is missing from the table; {self._latest_note()}"
+                        f"no known difficulty at {fmt_utc(max(t, e_start))}: "
+                        f"epoch {epoch.epoch + 1} is missing from the table; {self._latest_note()}"
                     )
                     return [], reason, True
                 if end > limit:
                     reason = (
-                        f"no known difficulty after {_fmt(limit)}: more than 21 days after the "
+                        f"no known difficulty after {fmt_utc(limit)}: more than 21 days after the "
                         f"start of the last epoch in the table; {self._latest_note()}"
                     )
                     return [], reason, True
@@ -377,7 +230,7 @@ class NetworkTimeline:
                 return pieces, None, False
             if nxt.start_time_utc is None:
                 reason = (
-                    f"no known difficulty at {_fmt(max(t, e_start))}: epoch {nxt.epoch} "
+                    f"no known difficulty at {fmt_utc(max(t, e_start))}: epoch {nxt.epoch} "
                     f"(height {nxt.start_height}) has no known start time; {self._latest_note()}"
                 )
                 return [], reason, True
@@ -394,14 +247,14 @@ class NetworkTimeline:
         for h in self._untimed_halvings:
             if h.height < height_bound:
                 reason = (
-                    f"block subsidy unknown at {_fmt(piece.start)}: the halving at height "
+                    f"block subsidy unknown at {fmt_utc(piece.start)}: the halving at height "
                     f"{h.height} ({h.status}) has no known time and may fall within epoch "
                     f"{piece.epoch.epoch}" + ("" if piece.next_known else " or the next one")
                 )
                 return None, reason, not piece.next_known
         j = bisect.bisect_right(self._halving_times, piece.start) - 1
         if j < 0:
-            return None, f"block subsidy unknown at {_fmt(piece.start)}: before genesis", False
+            return None, f"block subsidy unknown at {fmt_utc(piece.start)}: before genesis", False
         return self._timed_halvings[j].subsidy_after_btc, None, False
 
     def conditions(self, start_utc: datetime, end_utc: datetime) -> PeriodConditions:
@@ -410,10 +263,10 @@ class NetworkTimeline:
         ``R_eff / D_eff = Σ_i w_i · R_i / D_i`` over the segments; exact epoch values when the
         period has one segment. Pending (both None, with a reason) if any instant is unknown.
         """
-        start = _utc(start_utc, "start_utc")
-        end = _utc(end_utc, "end_utc")
+        start = as_utc(start_utc, "start_utc")
+        end = as_utc(end_utc, "end_utc")
         if end <= start:
-            raise ValueError(f"period end {_fmt(end)} is not after its start {_fmt(start)}")
+            raise ValueError(f"period end {fmt_utc(end)} is not after its start {fmt_utc(start)}")
 
         def pending(reason: str, refresh: bool) -> PeriodConditions:
             return PeriodConditions(start, end, None, None, (), reason, refresh)
@@ -453,107 +306,3 @@ class NetworkTimeline:
         return PeriodConditions(
             start, end, difficulty_eff, subsidy_eff, tuple(segments), None, False
         )
-
-
-# -- mempool.space ---------------------------------------------------------------------------
-
-
-def _number(value: object, what: str, index: int) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise NetworkDataError(f"mempool adjustment #{index}: {what} is not a number: {value!r}")
-    result = float(value)
-    if not math.isfinite(result):
-        raise NetworkDataError(f"mempool adjustment #{index}: {what} is not finite: {value!r}")
-    return result
-
-
-def _integer(value: object, what: str, index: int) -> int:
-    number = _number(value, what, index)
-    if number != int(number) or number < 0:
-        raise NetworkDataError(
-            f"mempool adjustment #{index}: {what} is not a non-negative integer: {value!r}"
-        )
-    return int(number)
-
-
-def parse_mempool_adjustments(payload: object) -> list[tuple[datetime, int, float]]:
-    """Validate a ``GET /api/v1/mining/difficulty-adjustments/all`` body.
-
-    The body is ``[[timestamp_s, height, difficulty, ratio], ...]`` (newest first). Returns
-    ``(start_time_utc, height, difficulty)`` sorted by height. Anything malformed raises
-    ``NetworkDataError`` with a one-line message: not a list, an entry that is not a 4-item list,
-    non-numeric or non-finite values, a height that is not a multiple of 2016, a non-positive
-    difficulty, or the same height twice.
-    """
-    if not isinstance(payload, list):
-        raise NetworkDataError(
-            f"mempool difficulty adjustments: expected a JSON list, got {type(payload).__name__}"
-        )
-    result: list[tuple[datetime, int, float]] = []
-    heights: set[int] = set()
-    for index, item in enumerate(payload):
-        if not isinstance(item, list | tuple) or len(item) != 4:
-            raise NetworkDataError(
-                f"mempool adjustment #{index}: expected [timestamp, height, difficulty, ratio], "
-                f"got {item!r}"[:200]
-            )
-        timestamp = _integer(item[0], "timestamp", index)
-        height = _integer(item[1], "height", index)
-        difficulty = _number(item[2], "difficulty", index)
-        ratio = _number(item[3], "ratio", index)
-        if height % BLOCKS_PER_EPOCH:
-            raise NetworkDataError(
-                f"mempool adjustment #{index}: height {height} is not a multiple of 2016"
-            )
-        if difficulty <= 0 or ratio < 0:
-            raise NetworkDataError(
-                f"mempool adjustment #{index}: difficulty {difficulty!r} / ratio {ratio!r} "
-                "out of range"
-            )
-        if height in heights:
-            raise NetworkDataError(f"mempool adjustment #{index}: height {height} appears twice")
-        heights.add(height)
-        try:
-            when = datetime.fromtimestamp(timestamp, tz=UTC)
-        except (OverflowError, OSError, ValueError):
-            raise NetworkDataError(
-                f"mempool adjustment #{index}: timestamp {timestamp} out of range"
-            ) from None
-        result.append((when, height, difficulty))
-    result.sort(key=lambda r: r[1])
-    return result
-
-
-def merge_mempool_epochs(
-    epochs: Iterable[Epoch], adjustments: Iterable[tuple[datetime, int, float]]
-) -> list[Epoch]:
-    """Merge parsed mempool.space adjustments into an epoch list (returned sorted by epoch).
-
-    * unknown start times are filled and epochs not in the list are added (source
-      ``"mempool.space"``);
-    * ``estimated_*`` start times are replaced by mempool's;
-    * a known exact time (bitcoinj checkpoint, BTC-RPC data, genesis, an earlier mempool merge) is
-      never replaced;
-    * a difficulty that differs from the table's exact one by more than 1e-9 relative raises
-      ``NetworkDataError`` (bad data or the wrong chain).
-    """
-    by_number = {e.epoch: e for e in epochs}
-    for when, height, difficulty in adjustments:
-        when = _utc(when, f"mempool adjustment at height {height} time")
-        if height % BLOCKS_PER_EPOCH:
-            raise NetworkDataError(f"mempool adjustment height {height} is not a multiple of 2016")
-        number = height // BLOCKS_PER_EPOCH
-        existing = by_number.get(number)
-        if existing is None:
-            by_number[number] = Epoch(number, height, when, MEMPOOL_SOURCE, difficulty)
-            continue
-        if abs(difficulty - existing.difficulty) > DIFFICULTY_REL_TOLERANCE * existing.difficulty:
-            raise NetworkDataError(
-                f"mempool difficulty {difficulty!r} for epoch {number} (height {height}) "
-                f"disagrees with the known {existing.difficulty!r}"
-            )
-        if existing.start_time_utc is None or existing.start_time_is_estimated:
-            by_number[number] = replace(
-                existing, start_time_utc=when, start_time_source=MEMPOOL_SOURCE
-            )
-    return [by_number[n] for n in sorted(by_number)]

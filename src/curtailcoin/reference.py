@@ -14,18 +14,22 @@ from sqlalchemy import Connection, Engine, func, inspect, select
 from sqlalchemy.engine import make_url
 
 from curtailcoin.db.engine import make_engine, normalise_url
-from curtailcoin.db.schema import difficulty_epochs, halvings, miner_models, source_refreshes
+from curtailcoin.db.reference_tables import (
+    difficulty_epochs,
+    halvings,
+    miner_models,
+    source_refreshes,
+)
 from curtailcoin.db.upsert import upsert
-from curtailcoin.miners import MinerModel, load_catalogue
-from curtailcoin.network import (
+from curtailcoin.epochs import (
     Epoch,
-    Halving,
-    NetworkTimeline,
     load_packaged_epochs,
-    load_packaged_halvings,
     merge_mempool_epochs,
     parse_mempool_adjustments,
 )
+from curtailcoin.halvings import Halving, load_packaged_halvings
+from curtailcoin.miners import MinerModel, load_catalogue
+from curtailcoin.network import NetworkTimeline
 from curtailcoin.sources.http import JsonHttpClient
 
 log = logging.getLogger("curtailcoin.reference")

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from curtailcoin.db.schema import bm_units
+from curtailcoin.db.reference_tables import bm_units
 from curtailcoin.db.upsert import upsert
 from curtailcoin.reference import last_refreshed, mark_refreshed
 from curtailcoin.sources.elexon import ElexonClient, parse_bm_units

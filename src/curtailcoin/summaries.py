@@ -14,22 +14,24 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Table, delete, func, select, text
 
 from curtailcoin.db.bulk import bulk_insert
-from curtailcoin.db.schema import (
+from curtailcoin.db.curtailment_tables import (
+    curtailment_records,
+    historical_bitcoin_calculations,
+    settlement_periods,
+)
+from curtailcoin.db.summary_tables import (
     bitcoin_daily_summaries,
     bitcoin_farm_daily_summaries,
     bitcoin_monthly_summaries,
     bitcoin_yearly_summaries,
-    curtailment_records,
     daily_summaries,
     farm_daily_summaries,
-    historical_bitcoin_calculations,
     monthly_summaries,
-    settlement_periods,
     yearly_summaries,
 )
 from curtailcoin.farm_months import rebuild_bitcoin_farm_monthly, rebuild_farm_monthly
@@ -71,21 +73,25 @@ def _replace(conn: Connection, table: Table, where: Any, row: dict[str, Any]) ->
     conn.execute(table.insert().values(**row))
 
 
-_FARM_DAILY_COLUMNS = (
-    "summary_date",
-    "farm_id",
-    "lead_party_name",
-    "curtailed_energy_mwh",
-    "payment_gbp",
-    "record_count",
-    "btc_per_th_per_w",
-    "pending_energy_mwh",
-    "updated_at",
-)
+class FarmDay(NamedTuple):
+    """A ``farm_daily_summaries`` row of one BM unit, in its columns' order."""
+
+    lead_party_name: str | None
+    curtailed_energy_mwh: float
+    payment_gbp: float
+    record_count: int
+    btc_per_th_per_w: float
+    pending_energy_mwh: float
 
 
-#: farm_id → (lead party, MWh, £, records, btc_per_th_per_w, pending MWh)
-FarmDay = tuple[str | None, float, float, int, float, float]
+class BitcoinFarmDay(NamedTuple):
+    """A ``bitcoin_farm_daily_summaries`` row of one BM unit and model."""
+
+    bitcoin_mined: float
+    curtailed_energy_mwh: float
+
+
+_FARM_DAILY_COLUMNS = ("summary_date", "farm_id", *FarmDay._fields, "updated_at")
 
 
 def farm_day_base(conn: Connection, settlement_date: date) -> Sequence[Any]:
@@ -152,7 +158,7 @@ def farm_daily_rows(
         else:
             factors.setdefault(farm, []).append(btc_per_th_per_w(energy, difficulty, subsidy))
     return {
-        farm: (
+        farm: FarmDay(
             leads.get(farm),
             math.fsum(energies[farm]),
             math.fsum(payments[farm]),
@@ -199,8 +205,8 @@ def bitcoin_farm_daily_rows(
     settlement_date: date,
     models: Sequence[str],
     base: Sequence[Any] | None = None,
-) -> dict[tuple[str, str], tuple[float, float]]:
-    """(farm_id, model) → (Σ BTC, Σ MWh) of the date's calculations of ``models``."""
+) -> dict[tuple[str, str], BitcoinFarmDay]:
+    """(farm_id, model) → Σ BTC and Σ MWh of the date's calculations of ``models``."""
     if base is None:
         base = _calculation_base(conn, settlement_date, models)
     grouped: dict[tuple[str, str], tuple[list[float], list[float]]] = {}
@@ -208,7 +214,7 @@ def bitcoin_farm_daily_rows(
         btcs, mwhs = grouped.setdefault((farm, model), ([], []))
         btcs.append(btc)
         mwhs.append(mwh)
-    return {k: (math.fsum(b), math.fsum(e)) for k, (b, e) in sorted(grouped.items())}
+    return {k: BitcoinFarmDay(math.fsum(b), math.fsum(e)) for k, (b, e) in sorted(grouped.items())}
 
 
 def rebuild_bitcoin_farm_daily(
@@ -234,14 +240,7 @@ def rebuild_bitcoin_farm_daily(
     return bulk_insert(
         conn,
         bitcoin_farm_daily_summaries,
-        (
-            "summary_date",
-            "farm_id",
-            "miner_model",
-            "bitcoin_mined",
-            "curtailed_energy_mwh",
-            "updated_at",
-        ),
+        ("summary_date", "farm_id", "miner_model", *BitcoinFarmDay._fields, "updated_at"),
         (
             (settlement_date, farm, model, btc, mwh, now)
             for (farm, model), (btc, mwh) in rows.items()

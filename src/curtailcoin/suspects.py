@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import Connection, delete, select
 
 from curtailcoin.config import Settings
-from curtailcoin.db.schema import curtailment_records, suspect_dates
+from curtailcoin.db.coordination_tables import suspect_dates
+from curtailcoin.db.curtailment_tables import curtailment_records
 from curtailcoin.db.upsert import upsert
 from curtailcoin.ingest import is_curtailment, payment_gbp
 from curtailcoin.shrink_guard import HeadlineTotals, ShrinkLimits, ShrinkVerdict, describe_periods

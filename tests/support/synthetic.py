@@ -34,15 +34,17 @@ from sqlalchemy import (
     select,
 )
 
-from curtailcoin.db.schema import (
+from curtailcoin.db.curtailment_tables import (
+    curtailment_records,
+    historical_bitcoin_calculations,
+    settlement_periods,
+)
+from curtailcoin.db.reference_tables import miner_models
+from curtailcoin.db.summary_tables import (
     bitcoin_daily_summaries,
     bitcoin_farm_daily_summaries,
-    curtailment_records,
     daily_summaries,
     farm_daily_summaries,
-    historical_bitcoin_calculations,
-    miner_models,
-    settlement_periods,
 )
 from curtailcoin.farm_months import months_between, rebuild_months
 from curtailcoin.ingest import FETCHED_WITH_DATA

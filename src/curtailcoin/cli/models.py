@@ -9,7 +9,7 @@ from rich.table import Table
 from sqlalchemy import delete
 
 from curtailcoin.cli.common import console, engine_for, fail, settings_and_logging
-from curtailcoin.db.schema import miner_models
+from curtailcoin.db.reference_tables import miner_models
 from curtailcoin.db.upsert import upsert
 from curtailcoin.miners import MinerModel
 from curtailcoin.pipeline import prepare_database

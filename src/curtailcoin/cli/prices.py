@@ -16,13 +16,9 @@ from curtailcoin.cli.common import (
     fail,
     settings_and_logging,
 )
-from curtailcoin.prices import (
-    PriceInputError,
-    check_update_range,
-    import_csv,
-    latest_prices,
-    update_prices,
-)
+from curtailcoin.price_csv import import_csv
+from curtailcoin.price_updates import check_update_range, update_prices
+from curtailcoin.prices import PriceInputError, latest_prices
 
 app = typer.Typer(
     help="BTC prices (GBP, USD) per day, cached in the database.", no_args_is_help=True

@@ -16,7 +16,7 @@ from datetime import date
 
 from sqlalchemy import Connection, bindparam, func, select
 
-from curtailcoin.db.schema import date_versions
+from curtailcoin.db.coordination_tables import date_versions
 
 #: a half-open range of settlement dates, ``start`` inclusive, ``end`` exclusive
 DateRange = tuple[date, date]

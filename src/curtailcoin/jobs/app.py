@@ -196,7 +196,20 @@ def create_app(
     wsettings = worker_settings or get_worker_settings()
     if entries is None:
         entries = wsettings.scheduled_entries()
-    app = App(
+    app = _new_app(settings_url, wsettings)
+    retry = BackoffRetry(
+        max_attempts=wsettings.max_attempts,
+        base_s=wsettings.retry_base_s,
+        max_s=wsettings.retry_max_s,
+    )
+    app.task(name=INGEST_TASK, pass_context=True, retry=retry)(_ingest_date)
+    for entry, retries, job in _PERIODIC_JOBS:
+        _register_periodic(app, entry, retries, job, wsettings, schedule and entry in entries)
+    return app
+
+
+def _new_app(settings_url: str, wsettings: WorkerSettings) -> App:
+    return App(
         connector=PsycopgConnector(
             conninfo=conninfo(settings_url),
             min_size=1,
@@ -212,116 +225,116 @@ def create_app(
         },
         periodic_defaults={"max_delay": wsettings.periodic_max_delay_s},
     )
-    retry = BackoffRetry(
-        max_attempts=wsettings.max_attempts,
-        base_s=wsettings.retry_base_s,
-        max_s=wsettings.retry_max_s,
-    )
 
-    @app.task(name=INGEST_TASK, pass_context=True, retry=retry)
-    async def ingest_date(context: JobContext, settlement_date: str) -> dict[str, Any]:
-        day = date.fromisoformat(settlement_date)
-        if context.job.lock != settlement_date:
-            raise work.JobFailed(
-                f"ingest_date for {settlement_date} was deferred without its date lock; "
-                "queue dates with `curtailcoin backfill --enqueue` or defer_ingest_date()",
-                transient=False,
-            )
-        extra = _job_extra(context, date=settlement_date)
-        log.info("date started", extra={**extra, "t": time.time()})
-        try:
-            holder = _holder(context)
-            outcome = await work.ingest_date_job(
-                get_settings(), day, client=holder.get(), locks=holder.locks()
-            )
-        except Exception as exc:
-            log.warning("date failed", extra={**extra, "t": time.time(), "error": str(exc)[:500]})
-            raise
-        log.info(
-            "date finished",
-            extra={
-                **extra,
-                "t": time.time(),
-                "records": outcome.records,
-                "periods": outcome.periods_fetched,
-            },
+
+async def _ingest_date(context: JobContext, settlement_date: str) -> dict[str, Any]:
+    """The ``ingest_date`` task: one date, under the date lock it was deferred with."""
+    day = date.fromisoformat(settlement_date)
+    if context.job.lock != settlement_date:
+        raise work.JobFailed(
+            f"ingest_date for {settlement_date} was deferred without its date lock; "
+            "queue dates with `curtailcoin backfill --enqueue` or defer_ingest_date()",
+            transient=False,
         )
-        return outcome.to_json()
+    extra = _job_extra(context, date=settlement_date)
+    log.info("date started", extra={**extra, "t": time.time()})
+    try:
+        holder = _holder(context)
+        outcome = await work.ingest_date_job(
+            get_settings(), day, client=holder.get(), locks=holder.locks()
+        )
+    except Exception as exc:
+        log.warning("date failed", extra={**extra, "t": time.time(), "error": str(exc)[:500]})
+        raise
+    log.info(
+        "date finished",
+        extra={
+            **extra,
+            "t": time.time(),
+            "records": outcome.records,
+            "periods": outcome.periods_fetched,
+        },
+    )
+    return outcome.to_json()
 
-    PeriodicFunc = Callable[[JobContext, int], Awaitable[Any]]
 
-    def periodic(entry: ScheduleEntry, retries: int = 3) -> Callable[[PeriodicFunc], Any]:
-        """Register ``func`` as ``entry``'s task under each of the entry's UTC crons."""
+#: a periodic job's work: (the job's context, the scheduled instant) → its result
+PeriodicWork = Callable[[JobContext, datetime], Awaitable[Any]]
 
-        def decorator(func: PeriodicFunc) -> Any:
-            task = app.task(
-                name=entry.name,
-                pass_context=True,
-                retry=BackoffRetry(
-                    max_attempts=retries, base_s=wsettings.retry_base_s, max_s=wsettings.retry_max_s
-                ),
-                priority=PERIODIC_PRIORITY,
-                lock=f"periodic:{entry.name}",
-            )(func)
-            if schedule and entry in entries:
-                for cron in utc_crons(entry):
-                    app.periodic(cron=cron, periodic_id=f"utc {cron}")(task)
-            return task
 
-        return decorator
+def _register_periodic(
+    app: App,
+    entry: ScheduleEntry,
+    retries: int,
+    job: PeriodicWork,
+    wsettings: WorkerSettings,
+    scheduled: bool,
+) -> None:
+    """Register ``entry``'s task; when ``scheduled``, under each of the entry's UTC crons."""
 
-    async def run_if_due(
-        entry: ScheduleEntry, context: JobContext, timestamp: int, job: Any
-    ) -> Any:
-        instant = datetime.fromtimestamp(timestamp, UTC)
-        extra = _job_extra(context, scheduled=instant.isoformat())
-        if not is_due(entry, instant):
-            log.debug("not due at this UTC time (other London offset)", extra=extra)
-            return {"due": False, "scheduled": instant.isoformat()}
-        log.info("periodic job started", extra=extra)
-        result = await job(instant)
-        log.info("periodic job finished", extra=extra)
-        return {"due": True, "scheduled": instant.isoformat(), "result": _jsonable(result)}
+    async def run(context: JobContext, timestamp: int) -> Any:
+        return await _run_if_due(entry, context, timestamp, job)
 
-    @periodic(INGEST_TODAY)
-    async def ingest_today(context: JobContext, timestamp: int) -> Any:
-        async def submit(day: date) -> None:
-            await defer_ingest_date(context.app, day, priority=TODAY_PRIORITY)
+    task = app.task(
+        name=entry.name,
+        pass_context=True,
+        retry=BackoffRetry(
+            max_attempts=retries, base_s=wsettings.retry_base_s, max_s=wsettings.retry_max_s
+        ),
+        priority=PERIODIC_PRIORITY,
+        lock=f"periodic:{entry.name}",
+    )(run)
+    if scheduled:
+        for cron in utc_crons(entry):
+            app.periodic(cron=cron, periodic_id=f"utc {cron}")(task)
 
-        async def job(instant: datetime) -> Any:
-            return [d.isoformat() for d in await work.ingest_today_tick(instant, submit)]
 
-        return await run_if_due(INGEST_TODAY, context, timestamp, job)
+async def _run_if_due(
+    entry: ScheduleEntry, context: JobContext, timestamp: int, job: PeriodicWork
+) -> Any:
+    """Run ``job`` only when the UTC instant is the entry's London run of the day."""
+    instant = datetime.fromtimestamp(timestamp, UTC)
+    extra = _job_extra(context, scheduled=instant.isoformat())
+    if not is_due(entry, instant):
+        log.debug("not due at this UTC time (other London offset)", extra=extra)
+        return {"due": False, "scheduled": instant.isoformat()}
+    log.info("periodic job started", extra=extra)
+    result = await job(context, instant)
+    log.info("periodic job finished", extra=extra)
+    return {"due": True, "scheduled": instant.isoformat(), "result": _jsonable(result)}
 
-    @periodic(REFRESH_REFERENCE)
-    async def refresh_reference(context: JobContext, timestamp: int) -> Any:
-        async def job(instant: datetime) -> Any:
-            return await work.refresh_reference_job(get_settings(), client=_client(context))
 
-        return await run_if_due(REFRESH_REFERENCE, context, timestamp, job)
+async def _ingest_today(context: JobContext, instant: datetime) -> Any:
+    async def submit(day: date) -> None:
+        await defer_ingest_date(context.app, day, priority=TODAY_PRIORITY)
 
-    @periodic(UPDATE_PRICES)
-    async def update_prices(context: JobContext, timestamp: int) -> Any:
-        async def job(instant: datetime) -> Any:
-            return await work.update_prices_job(get_settings(), now=instant)
+    return [d.isoformat() for d in await work.ingest_today_tick(instant, submit)]
 
-        return await run_if_due(UPDATE_PRICES, context, timestamp, job)
 
-    @periodic(DAILY_RECONCILIATION, retries=2)
-    async def daily_reconciliation(context: JobContext, timestamp: int) -> Any:
-        async def job(instant: datetime) -> Any:
-            return await work.daily_reconciliation_job(get_settings(), now=instant)
+async def _refresh_reference(context: JobContext, instant: datetime) -> Any:
+    return await work.refresh_reference_job(get_settings(), client=_client(context))
 
-        return await run_if_due(DAILY_RECONCILIATION, context, timestamp, job)
 
-    @periodic(WEEKLY_RECONCILIATION, retries=2)
-    async def weekly_reconciliation(context: JobContext, timestamp: int) -> Any:
-        async def job(instant: datetime) -> Any:
-            return await work.weekly_reconciliation_job(get_settings(), now=instant)
+async def _update_prices(context: JobContext, instant: datetime) -> Any:
+    return await work.update_prices_job(get_settings(), now=instant)
 
-        return await run_if_due(WEEKLY_RECONCILIATION, context, timestamp, job)
 
-    return app
+async def _daily_reconciliation(context: JobContext, instant: datetime) -> Any:
+    return await work.daily_reconciliation_job(get_settings(), now=instant)
+
+
+async def _weekly_reconciliation(context: JobContext, instant: datetime) -> Any:
+    return await work.weekly_reconciliation_job(get_settings(), now=instant)
+
+
+#: every periodic job: its schedule entry, how many attempts, its work
+_PERIODIC_JOBS: tuple[tuple[ScheduleEntry, int, PeriodicWork], ...] = (
+    (INGEST_TODAY, 3, _ingest_today),
+    (REFRESH_REFERENCE, 3, _refresh_reference),
+    (UPDATE_PRICES, 3, _update_prices),
+    (DAILY_RECONCILIATION, 2, _daily_reconciliation),
+    (WEEKLY_RECONCILIATION, 2, _weekly_reconciliation),
+)
 
 
 def _jsonable(value: Any) -> Any:

@@ -226,7 +226,8 @@ async def refresh_reference_job(settings: Settings, *, client: ElexonClient) -> 
 
 async def update_prices_job(settings: Settings, *, now: datetime | None = None) -> Any:
     """The daily price update: from the day after the latest stored price up to today."""
-    from curtailcoin.prices import PriceInputError, update_prices
+    from curtailcoin.price_updates import update_prices
+    from curtailcoin.prices import PriceInputError
 
     engine = get_engine(settings.database_url)
     try:

@@ -25,7 +25,7 @@ from curtailcoin.calculations import (
     model_specs,
 )
 from curtailcoin.db.bulk import bulk_insert
-from curtailcoin.db.schema import historical_bitcoin_calculations
+from curtailcoin.db.curtailment_tables import historical_bitcoin_calculations
 from curtailcoin.pipeline.store import BaseRow
 from curtailcoin.summaries import (
     farm_day_base,

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, func, select
 from curtailcoin.calculations import VerificationRow, verify_calculations, verify_written
 from curtailcoin.config import Settings
 from curtailcoin.coverage import expected_period_count
-from curtailcoin.db.schema import historical_bitcoin_calculations
+from curtailcoin.db.curtailment_tables import historical_bitcoin_calculations
 from curtailcoin.ingest import check_curtailment_data
 from curtailcoin.miners import MinerModel, resolve_models
 from curtailcoin.pipeline.derive import DerivedDate, derive_date

@@ -26,7 +26,11 @@ from curtailcoin.coverage import (
     pending_period,
 )
 from curtailcoin.db.bulk import bulk_insert
-from curtailcoin.db.schema import bid_stack_lines, curtailment_records, settlement_periods
+from curtailcoin.db.curtailment_tables import (
+    bid_stack_lines,
+    curtailment_records,
+    settlement_periods,
+)
 from curtailcoin.network import NetworkTimeline
 from curtailcoin.settlement import period_end_utc, period_start_utc, periods_in_day
 from curtailcoin.sources.elexon import PeriodResult, StackLine

@@ -61,21 +61,22 @@ from sqlalchemy import (
 
 from curtailcoin import mining
 from curtailcoin.coverage import STORED_STATUSES, SUCCESSFUL_STATUSES, expected_period_count
-from curtailcoin.db.schema import (
+from curtailcoin.db.curtailment_tables import (
+    curtailment_records,
+    historical_bitcoin_calculations,
+    settlement_periods,
+)
+from curtailcoin.db.reference_tables import btc_prices, miner_models
+from curtailcoin.db.summary_tables import (
     bitcoin_daily_summaries,
     bitcoin_farm_daily_summaries,
     bitcoin_farm_monthly_summaries,
     bitcoin_monthly_summaries,
     bitcoin_yearly_summaries,
-    btc_prices,
-    curtailment_records,
     daily_summaries,
     farm_daily_summaries,
     farm_monthly_summaries,
-    historical_bitcoin_calculations,
-    miner_models,
     monthly_summaries,
-    settlement_periods,
     yearly_summaries,
 )
 from curtailcoin.farm_months import PRICE_CURRENCY, bitcoin_farm_monthly_rows, farm_monthly_rows

@@ -35,16 +35,18 @@ from sqlalchemy import Connection, Engine, func, select, union
 from curtailcoin.backoff import delay_s
 from curtailcoin.config import Settings
 from curtailcoin.coverage import expected_periods
+from curtailcoin.db.curtailment_tables import (
+    curtailment_records,
+    historical_bitcoin_calculations,
+    settlement_periods,
+)
 from curtailcoin.db.engine import read_snapshot
-from curtailcoin.db.schema import (
+from curtailcoin.db.reference_tables import bm_units
+from curtailcoin.db.summary_tables import (
     bitcoin_daily_summaries,
     bitcoin_farm_daily_summaries,
     bitcoin_monthly_summaries,
     bitcoin_yearly_summaries,
-    bm_units,
-    curtailment_records,
-    historical_bitcoin_calculations,
-    settlement_periods,
 )
 from curtailcoin.miners import MinerModel
 from curtailcoin.network import NetworkTimeline

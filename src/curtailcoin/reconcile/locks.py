@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Connection, Engine, delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from curtailcoin.db.schema import date_locks
+from curtailcoin.db.coordination_tables import date_locks
 from curtailcoin.reconcile.retry import LockBusyError
 
 log = logging.getLogger("curtailcoin.reconcile")

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from curtailcoin.db.schema import curtailment_records, settlement_periods
+from curtailcoin.db.curtailment_tables import curtailment_records, settlement_periods
 from curtailcoin.ingest import SUCCESSFUL_STATUSES, is_curtailment, payment_gbp
 from curtailcoin.settlement import periods_in_day
 from curtailcoin.sources.elexon import AcceptanceVolume, ElexonClient, PeriodResult, StackLine

@@ -22,8 +22,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select, text
 
 from curtailcoin.config import Settings
+from curtailcoin.db.curtailment_tables import curtailment_records, settlement_periods
 from curtailcoin.db.engine import read_snapshot
-from curtailcoin.db.schema import curtailment_records, settlement_periods
 from curtailcoin.ingest import FAILED, FETCHED_INCOMPLETE
 from curtailcoin.miners import MinerModel
 from curtailcoin.reconcile.checkpoints import (

@@ -22,9 +22,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from curtailcoin import __version__
 from curtailcoin.config import Settings, get_settings
 from curtailcoin.web import dashboard
-from curtailcoin.web.api import ApiError, AppContext, router
 from curtailcoin.web.cache import CacheMiddleware, ResponseCache
+from curtailcoin.web.deps import AppContext
+from curtailcoin.web.errors import ApiError
 from curtailcoin.web.params import InputError
+from curtailcoin.web.routes import (
+    curtailment,
+    farms,
+    health,
+    ingest,
+    mining,
+    prices,
+    reconciliation,
+    reference,
+)
 
 log = logging.getLogger("curtailcoin.web")
 
@@ -55,6 +66,9 @@ TAGS = [
     {"name": "service", "description": "Health and data completeness"},
     {"name": "ingestion", "description": "Token-protected reingestion"},
 ]
+
+# In the order of the OpenAPI document's paths.
+ROUTERS = (health, reference, curtailment, mining, farms, prices, reconciliation, ingest)
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -209,7 +223,8 @@ def create_app(settings: Settings | None = None, *, cache: bool = True) -> FastA
         log.error("unhandled error", extra={"path": request.url.path}, exc_info=exc)
         return _error(500, "internal error (logged on the server)")
 
-    app.include_router(router)
+    for module in ROUTERS:
+        app.include_router(module.router)
     app.include_router(dashboard.router)
     if cache:
         ctx: AppContext = app.state.ctx

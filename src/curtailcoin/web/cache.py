@@ -35,13 +35,8 @@ from sqlalchemy import Connection, Engine, func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from curtailcoin.db.engine import read_snapshot
-from curtailcoin.db.schema import (
-    bitcoin_daily_summaries,
-    btc_prices,
-    daily_summaries,
-    miner_models,
-    source_refreshes,
-)
+from curtailcoin.db.reference_tables import btc_prices, miner_models, source_refreshes
+from curtailcoin.db.summary_tables import bitcoin_daily_summaries, daily_summaries
 from curtailcoin.db.versions import DateRange, range_versions, total_version
 from curtailcoin.prices import REFRESH_SOURCE
 

@@ -19,8 +19,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-MWH = "MWh, positive (curtailed energy = −Σ volume)"
-GBP_TO_FARMS = "£ paid to the farms (positive = farms were paid; negative = farms paid)"
+from curtailcoin.db import fields as F
+
+MWH = F.CURTAILED_ENERGY.description
+GBP_TO_FARMS = F.PAYMENT.description
+BTC = F.BITCOIN.description
 
 
 class ApiModel(BaseModel):
@@ -78,8 +81,8 @@ class DataStatusOut(ApiModel):
 class SummaryRow(ApiModel):
     total_curtailed_energy: float = Field(description=MWH)
     total_payment: float = Field(description=GBP_TO_FARMS)
-    record_count: int = Field(description="Curtailment records (SO-flagged wind bids)")
-    farm_count: int = Field(description="Distinct BM units with curtailment")
+    record_count: int = Field(description=F.RECORD_COUNT.description)
+    farm_count: int = Field(description=F.FARM_COUNT.description)
 
 
 class DaySummaryRow(SummaryRow):
@@ -121,9 +124,9 @@ class MinerModelOut(ApiModel):
     key: str = Field(description="Stable identifier, e.g. S19J_PRO")
     manufacturer: str
     name: str
-    hashrate_th: float = Field(description="TH/s")
-    power_w: float = Field(description="W at the wall")
-    efficiency_j_per_th: float = Field(description="J/TH")
+    hashrate_th: float = Field(description=F.HASHRATE.description)
+    power_w: float = Field(description=F.POWER.description)
+    efficiency_j_per_th: float = Field(description=F.EFFICIENCY.description)
     release_year: int | None
     tracked: bool = Field(
         description="Materialised in historical_bitcoin_calculations; other models are computed "
@@ -136,9 +139,7 @@ class PriceValue(ApiModel):
     """A Bitcoin amount valued at a price (or why it cannot be)."""
 
     amount: float | None = Field(description="Value in the currency; null when a price is missing")
-    price: float | None = Field(
-        description="Price of 1 BTC used (single-date valuations and the latest price)"
-    )
+    price: float | None = Field(description=F.BTC_PRICE.description)
     price_date: date | None = Field(description="Date of the price used (single price only)")
     source: str | None = Field(description="Where the price came from")
     provisional: bool = Field(
@@ -172,8 +173,8 @@ class MiningRow(ApiModel):
     key: str = Field(description="Date (YYYY-MM-DD), month (YYYY-MM) or hour label")
     curtailed_energy: float = Field(description=MWH)
     total_payment: float = Field(description=GBP_TO_FARMS)
-    bitcoin_mined: float = Field(description="BTC")
-    value_gbp: float | None = Field(description="BTC × the date's GBP price; null if missing")
+    bitcoin_mined: float = Field(description=BTC)
+    value_gbp: float | None = Field(description=F.ROW_VALUE_GBP.description)
     complete: bool = Field(description="Every settlement period of the row's dates was fetched")
 
 
@@ -190,12 +191,10 @@ class MiningPotential(ApiModel):
     farm_id: str | None
     curtailed_energy: float = Field(description=MWH)
     total_payment: float = Field(description=GBP_TO_FARMS)
-    payment_per_mwh: float | None = Field(description="£ to farms per curtailed MWh")
-    bitcoin_mined: float = Field(description="BTC (sum of the rows)")
-    bitcoin_per_mwh: float | None = Field(description="BTC per curtailed MWh covered")
-    energy_without_bitcoin: float = Field(
-        description="MWh with no Bitcoin figure: difficulty pending or calculation missing"
-    )
+    payment_per_mwh: float | None = Field(description=F.PAYMENT_PER_MWH.description)
+    bitcoin_mined: float = Field(description=BTC + " (sum of the rows)")
+    bitcoin_per_mwh: float | None = Field(description=F.BITCOIN_PER_MWH.description)
+    energy_without_bitcoin: float = Field(description=F.ENERGY_WITHOUT_BITCOIN.description)
     difficulty: DifficultyRange
     value: Valuation
     value_at_current_price: float | None = Field(
@@ -219,7 +218,7 @@ class HourRow(ApiModel):
     periods: list[int] = Field(description="Settlement periods of the hour")
     curtailed_energy: float = Field(description=MWH)
     total_payment: float = Field(description=GBP_TO_FARMS)
-    bitcoin_mined: float = Field(description="BTC")
+    bitcoin_mined: float = Field(description=BTC)
     periods_fetched: int = Field(description="How many of the hour's periods were fetched")
     pending: bool = Field(description="Some curtailment of the hour has no known difficulty yet")
 
@@ -235,13 +234,13 @@ class HourlyCurtailment(ApiModel):
     hours: list[HourRow]
     total_curtailed_energy: float = Field(description=MWH + "; the sum of the hours")
     total_payment: float = Field(description=GBP_TO_FARMS + "; the sum of the hours")
-    total_bitcoin: float = Field(description="BTC; the sum of the hours")
+    total_bitcoin: float = Field(description=BTC + "; the sum of the hours")
     price_gbp: PriceValue = Field(description="The date's GBP price, used for the £/MWh lines")
     data_status: DataStatusOut
 
 
 class LeadPartyFarms(ApiModel):
-    name: str = Field(description='Lead party ("Unknown lead party" when not recorded)')
+    name: str = Field(description=F.LEAD_PARTY.description)
     lead_party: str | None
     farm_ids: list[str] = Field(description="BM units with curtailment in the scope")
     curtailed_energy: float = Field(description=MWH)
@@ -254,22 +253,22 @@ class TopFarm(ApiModel):
     farm_ids: list[str]
     curtailed_energy: float = Field(description=MWH)
     curtailment_payment: float = Field(description=GBP_TO_FARMS)
-    bitcoin_mined: float = Field(description="BTC")
-    bitcoin_value: float | None = Field(
-        description="£: BTC at each date's GBP price (null when a needed price is missing)"
+    bitcoin_mined: float = Field(description=BTC)
+    bitcoin_value: float | None = Field(description=F.TOP_FARM_VALUE_GBP.description)
+    bitcoin_value_at_latest_price: float | None = Field(
+        description=F.VALUE_GBP_AT_LATEST_PRICE.description
     )
-    bitcoin_value_at_latest_price: float | None = Field(description="£ at the latest GBP price")
     value_missing_reason: str | None
 
 
 class UnitRow(ApiModel):
-    farm_id: str = Field(description="Elexon BM unit id")
+    farm_id: str = Field(description=F.BM_UNIT.description)
     curtailed_energy: float = Field(description=MWH)
-    percentage_of_total: float = Field(description="% of the scope's curtailed energy")
+    percentage_of_total: float = Field(description=F.PERCENT_OF_ENERGY.description)
     payment: float = Field(description=GBP_TO_FARMS)
     payment_per_mwh: float | None
-    potential_btc: float = Field(description="BTC")
-    btc_value: float | None = Field(description="£ at the dates' prices (null if missing)")
+    potential_btc: float = Field(description=BTC)
+    btc_value: float | None = Field(description=F.VALUE_GBP.description)
     btc_value_at_latest_price: float | None
     record_count: int
 
@@ -281,8 +280,8 @@ class LeadPartyGroup(ApiModel):
     total_percentage_of_total: float
     total_payment: float = Field(description=GBP_TO_FARMS)
     payment_per_mwh: float | None
-    total_potential_btc: float = Field(description="BTC")
-    btc_value: float | None = Field(description="£ at the dates' prices (null if missing)")
+    total_potential_btc: float = Field(description=BTC)
+    btc_value: float | None = Field(description=F.VALUE_GBP.description)
     btc_value_at_latest_price: float | None
     record_count: int
     farms: list[UnitRow]
@@ -294,7 +293,7 @@ class GroupedMeta(ApiModel):
     miner_model: str
     calculation: Literal["tracked", "computed"]
     lead_party: str | None
-    current_price: float | None = Field(description="Latest GBP price of 1 BTC (null if none)")
+    current_price: float | None = Field(description=F.LATEST_BTC_PRICE.description)
     current_price_date: date | None
     value_missing_reason: str | None = Field(
         description="Why btcValue is null where it is (a date's price is missing)"
@@ -372,7 +371,7 @@ class IngestOut(ApiModel):
     farms: int
     curtailed_energy: float = Field(description=MWH)
     total_payment: float = Field(description=GBP_TO_FARMS)
-    bitcoin: dict[str, float] = Field(description="BTC per tracked model")
+    bitcoin: dict[str, float] = Field(description=BTC + " per tracked model")
     failed_periods: dict[str, str]
     incomplete_periods: dict[str, str] = Field(
         description="Periods stored with a figure missing at the source (soFlag or "

@@ -1,0 +1,90 @@
+"""Reference data: BM units, difficulty epochs, halvings, miner models, prices."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    Float,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
+
+from curtailcoin.db import fields as F
+from curtailcoin.db.metadata import TZ, finite, metadata
+
+bm_units = Table(
+    "bm_units",
+    metadata,
+    Column("elexon_bm_unit", String(64), primary_key=True),
+    Column("national_grid_bm_unit", String(64)),
+    Column("bm_unit_name", Text),
+    Column("fuel_type", String(32)),
+    Column("lead_party_name", Text),
+    Column("lead_party_id", String(32)),
+    Column("bm_unit_type", String(8)),
+    Column("generation_capacity_mw", Float, **F.GENERATION_CAPACITY.column_args()),
+    Column("is_wind", Boolean, nullable=False, comment="ever seen with fuelType WIND"),
+    Column("first_seen_at", TZ, nullable=False),
+    Column("last_seen_at", TZ, nullable=False),
+    Column("source", String(32), nullable=False, comment="snapshot | api"),
+)
+
+difficulty_epochs = Table(
+    "difficulty_epochs",
+    metadata,
+    Column("epoch", Integer, primary_key=True, autoincrement=False),
+    Column("start_height", Integer, nullable=False),
+    Column("start_time_utc", TZ, comment="NULL when unknown"),
+    Column("start_time_source", String(64), nullable=False),
+    Column("difficulty", Float, nullable=False, **F.DIFFICULTY.column_args(commented=False)),
+    Column("updated_at", TZ, nullable=False),
+)
+
+halvings = Table(
+    "halvings",
+    metadata,
+    Column("height", Integer, primary_key=True, autoincrement=False),
+    Column("time_utc", TZ, comment="NULL for a future halving"),
+    Column(
+        "subsidy_after_btc", Float, nullable=False, **F.BLOCK_SUBSIDY.column_args(commented=False)
+    ),
+    Column("status", String(32), nullable=False),
+)
+
+miner_models = Table(
+    "miner_models",
+    metadata,
+    Column("model_key", String(32), primary_key=True),
+    Column("manufacturer", String(64), nullable=False),
+    Column("model_name", String(64), nullable=False),
+    Column("hashrate_th", Float, nullable=False, **F.HASHRATE.column_args()),
+    Column("power_w", Float, nullable=False, **F.POWER.column_args()),
+    Column("efficiency_j_per_th", Float, nullable=False, **F.EFFICIENCY.column_args()),
+    Column("release_year", Integer),
+    Column("is_custom", Boolean, nullable=False, default=False),
+)
+
+source_refreshes = Table(
+    "source_refreshes",
+    metadata,
+    Column("source", String(64), primary_key=True),
+    Column("refreshed_at", TZ, nullable=False),
+    Column("detail", Text),
+)
+
+btc_prices = Table(
+    "btc_prices",
+    metadata,
+    Column("price_date", Date, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("price", Float, nullable=False, **F.BTC_PRICE.column_args()),
+    Column("source", String(64), nullable=False),
+    Column("fetched_at", TZ, nullable=False),
+    PrimaryKeyConstraint("price_date", "currency"),
+    *finite("price"),
+)
