@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 from datetime import date, timedelta
+from pathlib import Path
 
 import httpx
 import psycopg
@@ -40,8 +41,11 @@ from curtailcoin.db.engine import dispose_all, get_engine
 from curtailcoin.mining import HASHES_PER_DIFFICULTY, HASHES_PER_TH, JOULES_PER_MWH
 from curtailcoin.network import NetworkTimeline
 from curtailcoin.pipeline import prepare_database
-from curtailcoin.reconcile.synthetic import fill_farm_daily_summaries
 from curtailcoin.settlement import period_end_utc, period_start_utc, periods_in_day
+
+# Test and bench support lives in tests/support, outside the package (docs/architecture.md).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support.synthetic import fill_farm_daily_summaries
 
 START, END = date(2023, 1, 1), date(2025, 12, 31)
 UNTRACKED = "S21_PRO"

@@ -42,7 +42,8 @@ from curtailcoin.config import Settings
 from curtailcoin.db.engine import dispose_all, get_engine
 from curtailcoin.pipeline import reingest_date
 from curtailcoin.sources.elexon import ElexonClient
-from curtailcoin.testservers import ElexonTestServer, MempoolTestServer
+from curtailcoin.testservers.elexon import ElexonTestServer
+from curtailcoin.testservers.mempool import MempoolTestServer
 
 HEAVY = date(2025, 1, 17)
 MONTH = "2025-01"
@@ -54,7 +55,8 @@ from curtailcoin.config import Settings
 from curtailcoin.db.engine import get_engine
 from curtailcoin.pipeline import reingest_date
 from curtailcoin.sources.elexon import ElexonClient
-from curtailcoin.testservers import ElexonTestServer, MempoolTestServer
+from curtailcoin.testservers.elexon import ElexonTestServer
+from curtailcoin.testservers.mempool import MempoolTestServer
 
 url, day = sys.argv[1], date.fromisoformat(sys.argv[2])
 engine = get_engine(url)

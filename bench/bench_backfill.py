@@ -36,7 +36,8 @@ from typing import Any
 
 import psycopg
 
-from curtailcoin.testservers import ElexonTestServer, MempoolTestServer
+from curtailcoin.testservers.elexon import ElexonTestServer
+from curtailcoin.testservers.mempool import MempoolTestServer
 
 _BESIDE = Path(sys.executable).parent / "curtailcoin"  # the venv's, not activated
 CURTAILCOIN = str(_BESIDE) if _BESIDE.exists() else (shutil.which("curtailcoin") or "curtailcoin")

@@ -27,7 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from curtailcoin.testservers import ElexonTestServer, MempoolTestServer
+from curtailcoin.testservers.elexon import ElexonTestServer
+from curtailcoin.testservers.mempool import MempoolTestServer
 
 _BESIDE = Path(sys.executable).parent / "curtailcoin"  # the venv's, not activated
 CURTAILCOIN = str(_BESIDE) if _BESIDE.exists() else (shutil.which("curtailcoin") or "curtailcoin")

@@ -43,8 +43,12 @@ from curtailcoin.db.engine import dispose_all, get_engine
 from curtailcoin.db.schema import metadata
 from curtailcoin.db.summary_tables import daily_summaries
 from curtailcoin.reconcile.status import get_reconciliation_status
-from curtailcoin.reconcile.synthetic import generate
-from curtailcoin.testservers import ElexonTestServer, MempoolTestServer
+from curtailcoin.testservers.elexon import ElexonTestServer
+from curtailcoin.testservers.mempool import MempoolTestServer
+
+# Test and bench support lives in tests/support, outside the package (docs/architecture.md).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support.synthetic import generate
 
 MODELS = ["S19J_PRO", "S9", "M20S", "S21"]
 START, END = date(2022, 1, 1), date(2024, 12, 31)

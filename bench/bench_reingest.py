@@ -32,7 +32,8 @@ from curtailcoin.config import Settings
 from curtailcoin.db.engine import dispose_all, get_engine
 from curtailcoin.pipeline import ReingestResult, reingest_date
 from curtailcoin.sources.elexon import ElexonClient
-from curtailcoin.testservers import ElexonTestServer, MempoolTestServer
+from curtailcoin.testservers.elexon import ElexonTestServer
+from curtailcoin.testservers.mempool import MempoolTestServer
 
 DAY = date(2025, 1, 17)
 

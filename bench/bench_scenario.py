@@ -1,7 +1,7 @@
 """Benchmark of the site-economics scenario and sizing sweep on three years of data.
 
 Fills SQLite and PostgreSQL with ~1 M synthetic curtailment records (2023-01-01 .. 2025-12-31,
-``reconcile.synthetic.generate``: bulk ``INSERT … SELECT``, no HTTP; no calculations, which the
+``tests/support/synthetic.generate``: bulk ``INSERT … SELECT``, no HTTP; no calculations, which the
 scenario does not read) and a BTC/GBP price per day, then times in-process, each on a fresh
 read snapshot:
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -43,7 +44,10 @@ from curtailcoin.economics.scenario import (
 )
 from curtailcoin.economics.site import Site, site_of
 from curtailcoin.economics.sizing import size_grid
-from curtailcoin.reconcile.synthetic import generate
+
+# Test and bench support lives in tests/support, outside the package (docs/architecture.md).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support.synthetic import generate
 
 START, END = date(2023, 1, 1), date(2025, 12, 31)
 SCENARIO_TARGET_S, SWEEP_TARGET_S = 0.300, 2.0

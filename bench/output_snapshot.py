@@ -25,7 +25,8 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-from curtailcoin.testservers import ElexonTestServer, MempoolTestServer
+from curtailcoin.testservers.elexon import ElexonTestServer
+from curtailcoin.testservers.mempool import MempoolTestServer
 
 CURTAILCOIN = str(Path(sys.executable).parent / "curtailcoin")
 DAYS: dict[date, str] = {

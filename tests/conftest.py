@@ -19,7 +19,8 @@ from sqlalchemy import Engine, text
 from curtailcoin.config import get_settings
 from curtailcoin.db.engine import dispose_all, get_engine
 from curtailcoin.db.schema import metadata
-from curtailcoin.testservers import ElexonTestServer, MempoolTestServer
+from curtailcoin.testservers.elexon import ElexonTestServer
+from curtailcoin.testservers.mempool import MempoolTestServer
 
 PG_ADMIN_URL = os.environ.get(
     "CURTAILCOIN_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

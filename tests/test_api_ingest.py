@@ -11,7 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from curtailcoin.testservers import ElexonTestServer, MempoolTestServer
+from curtailcoin.testservers.elexon import ElexonTestServer
+from curtailcoin.testservers.mempool import MempoolTestServer
 from curtailcoin.web import create_app
 from test_api_support import make_settings
 

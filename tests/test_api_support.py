@@ -22,7 +22,9 @@ from curtailcoin.db.schema import metadata
 from curtailcoin.pipeline import reingest_date
 from curtailcoin.price_updates import update_prices
 from curtailcoin.sources.elexon import ElexonClient
-from curtailcoin.testservers import DayHeadline, ElexonTestServer, MempoolTestServer
+from curtailcoin.testservers.elexon import ElexonTestServer
+from curtailcoin.testservers.headline import DayHeadline
+from curtailcoin.testservers.mempool import MempoolTestServer
 
 FULL_DAYS: dict[date, str] = {
     date(2025, 1, 17): "heavy",

@@ -15,7 +15,7 @@ import pytest
 from curtailcoin.backfill import Checkpoint
 from curtailcoin.config import Settings
 from curtailcoin.db.engine import get_engine
-from curtailcoin.testservers import ElexonTestServer
+from curtailcoin.testservers.elexon import ElexonTestServer
 from test_worker_support import (
     DATA_TABLES,
     cli_env,

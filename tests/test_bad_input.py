@@ -18,7 +18,8 @@ from sqlalchemy import Engine, func, select
 from curtailcoin.db.schema import metadata
 from curtailcoin.pipeline import max_days
 from curtailcoin.settlement import FIRST_SETTLEMENT_DATE, settlement_today
-from curtailcoin.testservers import ElexonTestServer, MempoolTestServer
+from curtailcoin.testservers.elexon import ElexonTestServer
+from curtailcoin.testservers.mempool import MempoolTestServer
 from entrypoint import CURTAILCOIN
 
 DAY = "2025-01-17"

@@ -16,7 +16,7 @@ from curtailcoin.db.curtailment_tables import (
     settlement_periods,
 )
 from curtailcoin.db.summary_tables import bitcoin_daily_summaries
-from curtailcoin.testservers import ElexonTestServer
+from curtailcoin.testservers.elexon import ElexonTestServer
 from entrypoint import CURTAILCOIN
 
 DAY = "2025-01-17"

@@ -33,7 +33,7 @@ from curtailcoin.pipeline.inputs import BadInput
 from curtailcoin.pipeline.reingest import reingest_date
 from curtailcoin.prices import store
 from curtailcoin.sources.prices import DailyPrice
-from curtailcoin.testservers import ElexonTestServer
+from curtailcoin.testservers.elexon import ElexonTestServer
 from entrypoint import CURTAILCOIN
 
 DAY, AUTUMN = date(2025, 1, 17), date(2025, 10, 26)  # 48 and 50 periods

@@ -17,7 +17,7 @@ from curtailcoin.sources.http import (
     RetryPolicy,
     UnreachableSourceError,
 )
-from curtailcoin.testservers import ElexonTestServer
+from curtailcoin.testservers.elexon import ElexonTestServer
 
 DAY = date(2025, 1, 17)
 FAST = RetryPolicy(max_tries=5, max_time_s=20, backoff_base_s=0.01, backoff_max_s=0.05)

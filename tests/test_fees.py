@@ -31,8 +31,8 @@ from curtailcoin.sources.mempool import (
     parse_block_fees,
     parse_reward_stats,
 )
-from curtailcoin.testservers import MempoolTestServer
 from curtailcoin.testservers.fees import Chain
+from curtailcoin.testservers.mempool import MempoolTestServer
 from entrypoint import CURTAILCOIN
 from test_api_support import make_settings
 

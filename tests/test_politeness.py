@@ -11,7 +11,7 @@ import pytest
 from curtailcoin.sources.elexon import ElexonClient
 from curtailcoin.sources.http import RetryPolicy, UnreachableSourceError
 from curtailcoin.sources.politeness import AdaptiveConcurrency, Pause, StartCap
-from curtailcoin.testservers import ElexonTestServer
+from curtailcoin.testservers.elexon import ElexonTestServer
 
 DAY = date(2025, 1, 17)
 

@@ -26,7 +26,9 @@ from curtailcoin.prices import (
     update_failures,
 )
 from curtailcoin.sources.prices import COINGECKO, MEMPOOL, MEMPOOL_LIVE
-from curtailcoin.testservers import CoinGeckoTestServer, MempoolTestServer, PriceBook
+from curtailcoin.testservers.coingecko import CoinGeckoTestServer
+from curtailcoin.testservers.mempool import MempoolTestServer
+from curtailcoin.testservers.prices import PriceBook
 from entrypoint import CURTAILCOIN
 from test_api_support import clean, make_settings
 

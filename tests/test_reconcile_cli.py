@@ -20,7 +20,7 @@ from curtailcoin.db.engine import get_engine
 from curtailcoin.db.summary_tables import daily_summaries
 from curtailcoin.pipeline import prepare_database
 from curtailcoin.settlement import settlement_today
-from curtailcoin.testservers import ElexonTestServer
+from curtailcoin.testservers.elexon import ElexonTestServer
 from test_reconcile_support import (
     checkpoint_path,
     cli,

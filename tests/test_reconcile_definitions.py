@@ -29,11 +29,11 @@ from curtailcoin.reconcile.expected import expected_conditions
 from curtailcoin.reconcile.fix import recalculate
 from curtailcoin.reconcile.report import ReconciliationStatus
 from curtailcoin.reconcile.status import get_reconciliation_status
-from curtailcoin.reconcile.synthetic import generate
 from curtailcoin.reconcile.unified import analyze_reconciliation_status, fix_commands
 from curtailcoin.reference import load_timeline
 from curtailcoin.settlement import PERIOD, day_start_utc, periods_in_day
 from curtailcoin.sources.prices import DailyPrice
+from support.synthetic import generate
 
 MODELS = ["S19J_PRO", "S9", "M20S", "S21"]
 START, END = date(2024, 3, 30), date(2024, 4, 1)  # includes the 46-period spring day

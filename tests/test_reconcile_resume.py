@@ -22,7 +22,7 @@ from curtailcoin.db.curtailment_tables import curtailment_records
 from curtailcoin.db.engine import get_engine
 from curtailcoin.reconcile.status import get_reconciliation_status
 from curtailcoin.reconcile.unified import process_date_range
-from curtailcoin.testservers import ElexonTestServer
+from curtailcoin.testservers.elexon import ElexonTestServer
 from test_reconcile_support import checkpoint_path, cli, count, popen, snapshot
 
 FIRST = date(2025, 1, 10)

@@ -233,7 +233,7 @@ def test_acceptance_volume_verification() -> None:
 
     from curtailcoin.reconcile.source import verify_against_acceptances
     from curtailcoin.sources.elexon import parse_acceptance_volumes, parse_stack_response
-    from curtailcoin.testservers import ElexonTestServer
+    from curtailcoin.testservers.elexon import ElexonTestServer
 
     server = ElexonTestServer(seed=2)  # the oracle only; not started
     server.set_day(DAY.isoformat(), "heavy")

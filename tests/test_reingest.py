@@ -30,7 +30,8 @@ from curtailcoin.db.summary_tables import (
 from curtailcoin.miners import load_catalogue
 from curtailcoin.mining import btc_for_energy
 from curtailcoin.pipeline import BadInput, ReingestResult, reingest_date
-from curtailcoin.testservers import ElexonTestServer, MempoolTestServer
+from curtailcoin.testservers.elexon import ElexonTestServer
+from curtailcoin.testservers.mempool import MempoolTestServer
 
 HEAVY = date(2025, 1, 17)
 

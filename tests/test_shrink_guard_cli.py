@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from curtailcoin.db.coordination_tables import suspect_dates
-from curtailcoin.testservers import ElexonTestServer
+from curtailcoin.testservers.elexon import ElexonTestServer
 from test_reconcile_support import TABLES, cli
 
 DAY = "2025-01-17"

@@ -13,7 +13,7 @@ from curtailcoin.pipeline import reingest_date
 from curtailcoin.reconcile.unified import reconcile_all
 from curtailcoin.settlement import parse_date
 from curtailcoin.sources.elexon import ElexonClient
-from curtailcoin.testservers import ElexonTestServer
+from curtailcoin.testservers.elexon import ElexonTestServer
 
 DAY = parse_date("2025-01-17")
 

@@ -23,7 +23,7 @@ from curtailcoin.db.curtailment_tables import (
     settlement_periods,
 )
 from curtailcoin.db.schema import metadata
-from curtailcoin.testservers import ElexonTestServer
+from curtailcoin.testservers.elexon import ElexonTestServer
 from curtailcoin.web import create_app
 from entrypoint import CURTAILCOIN
 

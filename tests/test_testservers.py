@@ -26,21 +26,16 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from curtailcoin.settlement import period_start_utc, periods_in_day
-from curtailcoin.testservers import (
-    CoinGeckoTestServer,
-    ElexonTestServer,
-    MempoolTestServer,
-    PriceBook,
-    StackGenerator,
-)
+from curtailcoin.testservers.acceptances import ACCEPTANCE_FIELDS
+from curtailcoin.testservers.coingecko import CoinGeckoTestServer
+from curtailcoin.testservers.elexon import ElexonTestServer
+from curtailcoin.testservers.epochs import load_difficulty_epochs
 from curtailcoin.testservers.faults import INVALID_JSON_BODY
-from curtailcoin.testservers.generator import (
-    ACCEPTANCE_FIELDS,
-    STACK_FIELDS,
-    load_bmunits_snapshot,
-    load_difficulty_epochs,
-    wind_unit_ids,
-)
+from curtailcoin.testservers.lines import STACK_FIELDS
+from curtailcoin.testservers.mempool import MempoolTestServer
+from curtailcoin.testservers.prices import PriceBook
+from curtailcoin.testservers.stacks import StackGenerator
+from curtailcoin.testservers.units import load_bmunits_snapshot, wind_unit_ids
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)

@@ -8,8 +8,8 @@ import math
 import httpx
 import pytest
 
-from curtailcoin.testservers import ElexonTestServer
 from curtailcoin.testservers.drift import DriftSpec
+from curtailcoin.testservers.elexon import ElexonTestServer
 
 STACK = "/balancing/settlement/stack/all/bid/2025-01-17/20"
 

@@ -27,7 +27,9 @@ from curtailcoin.jobs.schedule import (
 )
 from curtailcoin.jobs.settings import WorkerSettings
 from curtailcoin.settlement import settlement_today
-from curtailcoin.testservers import CoinGeckoTestServer, ElexonTestServer, MempoolTestServer
+from curtailcoin.testservers.coingecko import CoinGeckoTestServer
+from curtailcoin.testservers.elexon import ElexonTestServer
+from curtailcoin.testservers.mempool import MempoolTestServer
 from test_worker_support import cli_env, elexon, mempool
 
 __all__ = ["elexon", "mempool"]  # fixtures

@@ -31,7 +31,7 @@ from curtailcoin.jobs.app import (
 from curtailcoin.jobs.schedule import LONDON
 from curtailcoin.jobs.settings import WorkerSettings
 from curtailcoin.reconcile.locks import DateLocks
-from curtailcoin.testservers import ElexonTestServer
+from curtailcoin.testservers.elexon import ElexonTestServer
 from test_worker_support import (
     clean_database,
     cli_env,

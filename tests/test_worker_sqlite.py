@@ -17,7 +17,8 @@ from sqlalchemy import text
 from curtailcoin.db.engine import get_engine
 from curtailcoin.jobs.schedule import INGEST_TODAY, dates_for_today_tick, runs_between
 from curtailcoin.settlement import periods_started
-from curtailcoin.testservers import ElexonTestServer, MempoolTestServer
+from curtailcoin.testservers.elexon import ElexonTestServer
+from curtailcoin.testservers.mempool import MempoolTestServer
 from test_worker_support import cli_env, elexon, mempool, run_cli, start_cli, stop, wait_for
 
 __all__ = ["elexon", "mempool"]  # fixtures

@@ -21,7 +21,8 @@ from sqlalchemy import Engine, text
 
 from curtailcoin.db.engine import get_engine
 from curtailcoin.db.schema import metadata
-from curtailcoin.testservers import ElexonTestServer, MempoolTestServer
+from curtailcoin.testservers.elexon import ElexonTestServer
+from curtailcoin.testservers.mempool import MempoolTestServer
 from entrypoint import CURTAILCOIN
 
 QUEUE_TABLES = (

@@ -15,9 +15,11 @@ from typing import Annotated, Any
 import typer
 
 from curtailcoin.settlement import parse_date
+from curtailcoin.testservers.coingecko import CoinGeckoTestServer
 from curtailcoin.testservers.elexon import ElexonTestServer
-from curtailcoin.testservers.faults import FAULT_KINDS, BaseTestServer
-from curtailcoin.testservers.mempool import CoinGeckoTestServer, MempoolTestServer
+from curtailcoin.testservers.faults import FAULT_KINDS
+from curtailcoin.testservers.mempool import MempoolTestServer
+from curtailcoin.testservers.server import BaseTestServer
 
 app = typer.Typer(
     help="Run local test servers that speak the Elexon Insights, mempool.space and CoinGecko "

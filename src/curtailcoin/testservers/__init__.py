@@ -1,41 +1,19 @@
 """Local HTTP test servers that speak the real APIs' formats, with injectable faults.
 
-* :class:`ElexonTestServer`: the Elexon Insights endpoints CurtailCoin uses (settlement stacks,
-  acceptance volumes, BM units), with deterministic realistic days and an oracle.
-* :class:`MempoolTestServer`: mempool.space difficulty adjustments and BTC prices.
-* :class:`CoinGeckoTestServer`: CoinGecko's BTC price history.
+Import each name from the module that defines it (this package re-exports nothing):
 
-Each server binds 127.0.0.1 (port 0 by default), runs in a background thread, is a context
-manager, keeps a request log and ``max_in_flight``, has ``latency_s``, and takes faults through
-``server.faults.add(kind, match=..., times=...)``. See ``docs/testservers.md``.
+* :mod:`~curtailcoin.testservers.elexon`: :class:`ElexonTestServer`, the Elexon Insights endpoints
+  CurtailCoin uses (settlement stacks, acceptance volumes, BM units), with deterministic realistic
+  days and an oracle (``headline``). Its data: ``stacks`` (:class:`StackGenerator`), drawn line
+  by line (``draws``, ``lines``) from the BM units (``units``), revised by later settlement runs
+  (``revisions``), with acceptance volumes (``acceptances``).
+* :mod:`~curtailcoin.testservers.mempool`: :class:`MempoolTestServer`, difficulty adjustments
+  (``epochs``) and BTC prices (``prices.PriceBook``, shared through ``priced``).
+* :mod:`~curtailcoin.testservers.coingecko`: :class:`CoinGeckoTestServer`, BTC price history.
+
+Each server is a ``server.BaseTestServer``: it binds 127.0.0.1 (port 0 by default), runs in a
+background thread, is a context manager, keeps a request log (``exchange.RequestRecord``) and
+``max_in_flight``, has ``latency_s``, and takes faults through
+``server.faults.add(kind, match=..., times=...)`` (``faults``, applied by ``fault_effects``;
+schema drift in ``drift``). See ``docs/testservers.md``.
 """
-
-from curtailcoin.testservers.elexon import DayHeadline, ElexonTestServer, PeriodHeadline
-from curtailcoin.testservers.faults import (
-    FAULT_KINDS,
-    INVALID_JSON_BODY,
-    BaseTestServer,
-    Fault,
-    FaultKind,
-    FaultRegistry,
-    RequestRecord,
-)
-from curtailcoin.testservers.generator import PriceBook, StackGenerator
-from curtailcoin.testservers.mempool import CoinGeckoTestServer, MempoolTestServer
-
-__all__ = [
-    "FAULT_KINDS",
-    "INVALID_JSON_BODY",
-    "BaseTestServer",
-    "CoinGeckoTestServer",
-    "DayHeadline",
-    "ElexonTestServer",
-    "Fault",
-    "FaultKind",
-    "FaultRegistry",
-    "MempoolTestServer",
-    "PeriodHeadline",
-    "PriceBook",
-    "RequestRecord",
-    "StackGenerator",
-]

@@ -18,35 +18,24 @@ ended yet) answer ``{"data": [], ...}``.
 from __future__ import annotations
 
 import json
-import math
 import re
 import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from http import HTTPStatus
 from typing import Any
 
 from curtailcoin.settlement import periods_in_day, periods_started, settlement_today
-from curtailcoin.testservers.faults import (
-    BaseTestServer,
-    Fault,
-    Query,
-    Response,
-    format_retry_after,
-    json_response,
-)
-from curtailcoin.testservers.generator import (
-    DAY_KINDS,
-    SIDES,
-    StackGenerator,
-    StackLine,
-    load_bmunits_snapshot,
-    wind_unit_ids,
-)
+from curtailcoin.testservers.faults import Fault
+from curtailcoin.testservers.headline import DayHeadline, day_headline, period_headline
+from curtailcoin.testservers.lines import StackLine
+from curtailcoin.testservers.responses import Query, Response, format_retry_after, json_response
+from curtailcoin.testservers.server import BaseTestServer
+from curtailcoin.testservers.stacks import DAY_KINDS, SIDES, StackGenerator
+from curtailcoin.testservers.units import load_bmunits_snapshot, wind_unit_ids
 
-__all__ = ["BM_UNIT_FIELDS", "DayHeadline", "ElexonTestServer", "PeriodHeadline"]
+__all__ = ["BM_UNIT_FIELDS", "ElexonTestServer"]
 
 #: The 22 fields of ``BmUnitData``.
 BM_UNIT_FIELDS: tuple[str, ...] = (
@@ -106,52 +95,6 @@ def _as_date(value: date | str) -> date:
     if not _DATE_RE.match(value):
         raise ValueError(f"invalid date {value!r}: expected YYYY-MM-DD")
     return date.fromisoformat(value)
-
-
-@dataclass(frozen=True)
-class PeriodHeadline:
-    """Headline curtailment of one period (section 4 of the spec)."""
-
-    period: int
-    records: int
-    farms: int  # distinct BM units
-    curtailed_mwh: float  # −Σ volume, positive
-    payment_gbp: float  # Σ originalPrice × volume, £ to the farms
-    farm_ids: frozenset[str] = field(repr=False)
-
-
-@dataclass(frozen=True)
-class DayHeadline:
-    """Headline curtailment of a settlement day, with every period (zero ones included)."""
-
-    settlement_date: date
-    periods: dict[int, PeriodHeadline]
-    records: int
-    farms: int
-    lead_parties: int
-    curtailed_mwh: float
-    payment_gbp: float
-    farm_ids: frozenset[str] = field(repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "settlementDate": self.settlement_date.isoformat(),
-            "records": self.records,
-            "farms": self.farms,
-            "leadParties": self.lead_parties,
-            "curtailedMwh": self.curtailed_mwh,
-            "paymentGbp": self.payment_gbp,
-            "periods": [
-                {
-                    "settlementPeriod": p.period,
-                    "records": p.records,
-                    "farms": p.farms,
-                    "curtailedMwh": p.curtailed_mwh,
-                    "paymentGbp": p.payment_gbp,
-                }
-                for p in self.periods.values()
-            ],
-        }
 
 
 class ElexonTestServer(BaseTestServer):
@@ -367,33 +310,11 @@ class ElexonTestServer(BaseTestServer):
             for u in self.bm_units
             if u.get("elexonBmUnit")
         }
-        periods: dict[int, PeriodHeadline] = {}
-        for p in range(1, periods_in_day(d) + 1):
-            picked = [
-                ln
-                for ln in self._lines(d, p, "bid")
-                if ln.unit in wind and ln.volume < 0 and (ln.so or not so_only)
-            ]
-            farms = frozenset(str(ln.unit) for ln in picked)
-            periods[p] = PeriodHeadline(
-                period=p,
-                records=len(picked),
-                farms=len(farms),
-                curtailed_mwh=-math.fsum(ln.volume for ln in picked),
-                payment_gbp=math.fsum((ln.price or 0.0) * ln.volume for ln in picked),
-                farm_ids=farms,
-            )
-        all_farms = frozenset().union(*(p.farm_ids for p in periods.values()))
-        return DayHeadline(
-            settlement_date=d,
-            periods=periods,
-            records=sum(p.records for p in periods.values()),
-            farms=len(all_farms),
-            lead_parties=len({lead.get(f, f) for f in all_farms}),
-            curtailed_mwh=math.fsum(p.curtailed_mwh for p in periods.values()),
-            payment_gbp=math.fsum(p.payment_gbp for p in periods.values()),
-            farm_ids=all_farms,
-        )
+        periods = {
+            p: period_headline(p, self._lines(d, p, "bid"), wind, so_only=so_only)
+            for p in range(1, periods_in_day(d) + 1)
+        }
+        return day_headline(d, periods, lead)
 
     # -- HTTP ------------------------------------------------------------------------------
 

@@ -24,8 +24,8 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
-from curtailcoin.testservers.faults import Response, json_response
-from curtailcoin.testservers.generator import Epoch
+from curtailcoin.testservers.epochs import Epoch
+from curtailcoin.testservers.responses import Response, json_response
 
 if TYPE_CHECKING:
     from curtailcoin.testservers.mempool import MempoolTestServer
