@@ -123,24 +123,19 @@ def _sqlite_rows(
     dialect: Dialect, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> list[Sequence[Any]]:
     """Rows with their dates and instants as SQLite's text; each distinct value converted once
-    (a day's rows share one settlement date and a handful of fetch and creation instants)."""
-    converters: list[tuple[int, Callable[[Any], Any], dict[Any, Any]]] = []
-    for index, name in enumerate(columns):
-        convert = _converter(dialect, table.c[name].type)
-        if convert is not None:
-            converters.append((index, convert, {}))
-    if not converters:
-        return rows if isinstance(rows, list) else list(rows)
-    out: list[Sequence[Any]] = []
-    append = out.append
-    for row in rows:
-        values = list(row)
-        for index, convert, seen in converters:
-            value = values[index]
-            if value is not None:
-                try:
-                    values[index] = seen[value]
-                except KeyError:
-                    values[index] = seen[value] = convert(value)
-        append(values)
-    return out
+    (a day's rows share one settlement date and a handful of fetch and creation instants), a
+    column at a time."""
+    data = rows if isinstance(rows, list) else list(rows)
+    converters = [
+        (index, convert)
+        for index, name in enumerate(columns)
+        if (convert := _converter(dialect, table.c[name].type)) is not None
+    ]
+    if not converters or not data:
+        return data
+    by_column: list[Sequence[Any]] = list(zip(*data, strict=True))
+    for index, convert in converters:
+        values = by_column[index]
+        text = {value: None if value is None else convert(value) for value in set(values)}
+        by_column[index] = list(map(text.__getitem__, values))
+    return list(zip(*by_column, strict=True))
