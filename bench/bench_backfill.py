@@ -17,12 +17,14 @@ No timed asserts: the script prints the figures and the ratios.
 
 Usage: python bench/bench_backfill.py [--days 30] [--pg postgresql://postgres@127.0.0.1/postgres]
        [--worker-days 30] [--memory-days 10,30] [--skip-floor] [--skip-workers] [--skip-memory]
+       [--only defaults]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -83,12 +85,18 @@ def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, int, int,
 
 
 def backfill_vs_floor(
-    elexon: ElexonTestServer, mempool: MempoolTestServer, days: int, work: Path
+    elexon: ElexonTestServer,
+    mempool: MempoolTestServer,
+    days: int,
+    work: Path,
+    only: str | None = None,
 ) -> None:
     print(f"\n## 1. Backfill of {days} days vs the floor (latency {LATENCY_S * 1000:.0f} ms)")
     elexon.latency_s = LATENCY_S
     end = START + timedelta(days=days - 1)
-    cases = [
+    cases: list[tuple[str, dict[str, Any]]] = [
+        # the brief's target: defaults (16 requests in flight, no rate cap, 4 dates in flight)
+        ("defaults", {"rate": None, "cap": None, "dates": None, "light": False}),
         ("rate limit binds", {"rate": 20.0, "cap": 8, "dates": 4, "light": False}),
         ("concurrency cap binds", {"rate": 1000.0, "cap": 4, "dates": 4, "light": False}),
         (
@@ -97,24 +105,32 @@ def backfill_vs_floor(
         ),
     ]
     for label, case in cases:
+        if only is not None and label != only:
+            continue
         if case["light"]:
             # small answers: the server's time per request is the latency, not the payload
             for i in range(days):
                 elexon.set_day(START + timedelta(days=i), "light")
         db = work / f"floor-{label.replace(' ', '-').replace(',', '')}.db"
+        limits = {}
+        if case["rate"] is not None:
+            limits["CURTAILCOIN_REQUESTS_PER_SECOND"] = str(case["rate"])
+        if case["cap"] is not None:
+            limits["CURTAILCOIN_CONCURRENCY"] = str(case["cap"])
         env = env_for(
             f"sqlite:///{db}",
             elexon,
             mempool,
             work / label.replace(" ", "-").replace(",", ""),
-            CURTAILCOIN_REQUESTS_PER_SECOND=str(case["rate"]),
-            CURTAILCOIN_CONCURRENCY=str(case["cap"]),
+            **limits,
         )
+        dates = [] if case["dates"] is None else ["--concurrency", str(case["dates"])]
         elexon.clear_requests()
         wall, code, rss, out, err = run_measured(
-            ["backfill", str(START), str(end), "--concurrency", str(case["dates"]), "--json"],
-            env,
+            ["backfill", str(START), str(end), *dates, "--json"], env
         )
+        case = {**case, "rate": case["rate"] or math.inf, "cap": case["cap"] or 16}
+        case["dates"] = case["dates"] or 4
         if code != 0:
             print(f"  {label}: exit {code}\n{err[-2000:]}")
             continue
@@ -283,6 +299,7 @@ def main() -> None:
     )
     parser.add_argument("--worker-days", type=int, default=30)
     parser.add_argument("--skip-floor", action="store_true")
+    parser.add_argument("--only", help="run only this floor case (e.g. defaults)")
     parser.add_argument("--skip-workers", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument(
@@ -297,7 +314,7 @@ def main() -> None:
     ):
         work = Path(tmp)
         if not options.skip_floor:
-            backfill_vs_floor(elexon, mempool, options.days, work)
+            backfill_vs_floor(elexon, mempool, options.days, work, options.only)
         if not options.skip_workers:
             one_vs_two_workers(elexon, mempool, options.pg, options.worker_days, work)
         if not options.skip_memory:

@@ -24,6 +24,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
+
 from curtailcoin.config import Settings
 from curtailcoin.db.engine import get_engine
 from curtailcoin.jobs.local import write_json_atomic
@@ -219,74 +221,115 @@ async def backfill(
         raise BadInput(f"concurrency {concurrency} is not allowed: use 1 or more")
     engine = get_engine(settings.database_url)
     prepare_database(engine)
-    checkpoint = Checkpoint.load(settings, start, end, restart=restart)
-    stats = BackfillStats(total=(end - start).days + 1)
-    own_client = client is None
     shared = client or ElexonClient.from_settings(settings)
-    requests_before = shared.stats.requests
-    locks = DateLocks(engine)  # the reconciliation's per-date locks
-    # One registry refresh up front instead of one per date in flight.
+    run = _Run(
+        settings,
+        Checkpoint.load(settings, start, end, restart=restart),
+        BackfillStats(total=(end - start).days + 1),
+        shared,
+        DateLocks(engine),  # the reconciliation's per-date locks
+        on_date,
+        now,
+        settlement_today(now),
+        shared.stats.requests,
+    )
+    await _refresh_registry(engine, shared, settings)
+    dates = iter_dates(start, end)  # shared: each date goes to exactly one of the lanes
+    try:
+        await asyncio.gather(*(run.lane(dates) for _ in range(concurrency)))
+    except asyncio.CancelledError:
+        run.stats.interrupted = True
+        raise
+    finally:
+        await run.finish(close_client=client is None)
+    return BackfillResult(run.stats, dict(run.checkpoint.failed), run.checkpoint.path)
+
+
+async def _refresh_registry(engine: Engine, client: ElexonClient, settings: Settings) -> None:
+    """One registry refresh up front instead of one per date in flight; an unreachable host
+    ends the run (one line, not a failure per date), another failure keeps the stored list."""
     try:
         await refresh_registry(
-            engine, shared, max_age=timedelta(seconds=settings.bmunit_refresh_max_age_s)
+            engine, client, max_age=timedelta(seconds=settings.bmunit_refresh_max_age_s)
         )
     except UnreachableSourceError:
-        raise  # nothing of the range can be fetched: one line, not a failure per date
+        raise
     except SourceError as exc:
         log.warning("bm unit refresh failed; using the stored list", extra={"error": str(exc)})
 
-    dates = iter_dates(start, end)
-    today = settlement_today(now)
 
-    async def worker() -> None:
-        for day in dates:  # a shared generator: each date goes to exactly one worker
-            if checkpoint.is_done(day):
-                stats.skipped += 1
-                if on_date:
-                    on_date(day, None, stats)
+@dataclass
+class _Run:
+    """One backfill's shared state: every lane fetches through one client (one request budget)
+    and writes through the process's one engine; a date's rows are written in a thread, so the
+    other lanes keep fetching the next dates while it is stored."""
+
+    settings: Settings
+    checkpoint: Checkpoint
+    stats: BackfillStats
+    client: ElexonClient
+    locks: DateLocks
+    on_date: ProgressCallback | None
+    now: datetime | None
+    today: date
+    requests_before: int
+
+    async def lane(self, dates: Iterator[date]) -> None:
+        """Take the next date of the range until none is left."""
+        for day in dates:
+            if self.checkpoint.is_done(day):
+                self.stats.skipped += 1
+                self._report(day, None)
                 continue
-            checkpoint.in_flight.add(day)
-            try:
-                outcome = await ingest_one_date(settings, day, client=shared, locks=locks, now=now)
-            except BadInput as exc:  # pragma: no cover - validated above
-                outcome = DateOutcome(day, ok=False, error=str(exc), transient=False)
-            except UnreachableSourceError:
-                raise
-            except SourceError as exc:
-                outcome = DateOutcome(day, ok=False, error=str(exc))
-            if day == today and outcome.ok and not outcome.skipped:
-                # Today is never "done": its later periods are not published yet.
-                checkpoint.in_flight.discard(day)
-            else:
-                checkpoint.mark(day, None if outcome.ok else outcome.error or "failed")
-            checkpoint.save()
-            stats.periods += outcome.periods_fetched
-            stats.records += outcome.records
-            stats.requests = shared.stats.requests - requests_before
-            if outcome.ok:
-                stats.done += 1
-            else:
-                stats.failed += 1
-                log.error("date failed", extra={"date": day.isoformat(), "error": outcome.error})
-            if on_date:
-                on_date(day, outcome, stats)
+            self.checkpoint.in_flight.add(day)
+            self._settle(day, await self._ingest(day))
 
-    try:
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-    except asyncio.CancelledError:
-        stats.interrupted = True
-        raise
-    finally:
-        stats.finished = time.perf_counter()
-        stats.requests = shared.stats.requests - requests_before
-        if own_client:
-            await shared.aclose()
-        await asyncio.to_thread(locks.close)
-        if not stats.interrupted:
-            checkpoint.finished = not checkpoint.failed
-        checkpoint.in_flight.clear()
-        checkpoint.save()
-    return BackfillResult(stats, dict(checkpoint.failed), checkpoint.path)
+    async def _ingest(self, day: date) -> DateOutcome:
+        try:
+            return await ingest_one_date(
+                self.settings, day, client=self.client, locks=self.locks, now=self.now
+            )
+        except BadInput as exc:  # pragma: no cover - validated above
+            return DateOutcome(day, ok=False, error=str(exc), transient=False)
+        except UnreachableSourceError:
+            raise
+        except SourceError as exc:
+            return DateOutcome(day, ok=False, error=str(exc))
+
+    def _settle(self, day: date, outcome: DateOutcome) -> None:
+        """Checkpoint the date, count it, report it."""
+        if day == self.today and outcome.ok and not outcome.skipped:
+            # Today is never "done": its later periods are not published yet.
+            self.checkpoint.in_flight.discard(day)
+        else:
+            self.checkpoint.mark(day, None if outcome.ok else outcome.error or "failed")
+        self.checkpoint.save()
+        stats = self.stats
+        stats.periods += outcome.periods_fetched
+        stats.records += outcome.records
+        stats.requests = self.client.stats.requests - self.requests_before
+        if outcome.ok:
+            stats.done += 1
+        else:
+            stats.failed += 1
+            log.error("date failed", extra={"date": day.isoformat(), "error": outcome.error})
+        self._report(day, outcome)
+
+    def _report(self, day: date, outcome: DateOutcome | None) -> None:
+        if self.on_date:
+            self.on_date(day, outcome, self.stats)
+
+    async def finish(self, *, close_client: bool) -> None:
+        """Final counters and checkpoint; the client (when the run's own) and locks closed."""
+        self.stats.finished = time.perf_counter()
+        self.stats.requests = self.client.stats.requests - self.requests_before
+        if close_client:
+            await self.client.aclose()
+        await asyncio.to_thread(self.locks.close)
+        if not self.stats.interrupted:
+            self.checkpoint.finished = not self.checkpoint.failed
+        self.checkpoint.in_flight.clear()
+        self.checkpoint.save()
 
 
 async def enqueue_range(settings: Settings, start: date, end: date) -> tuple[int, int]:

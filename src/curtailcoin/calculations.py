@@ -162,6 +162,22 @@ def calculation_rows(
     return rows
 
 
+def insert_calculations(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> int:
+    """Bulk insert ``CALCULATION_COLUMNS`` rows; returns rows written.
+
+    On SQLite the rows go in the order of the covering indexes (model, farm, period): the
+    B-trees then take them page by page instead of all over, about half the time for a heavy
+    day. The stored rows are the same; every reader sums them through an index or ``fsum``.
+    """
+    if conn.dialect.name == "sqlite":
+        rows = sorted(rows, key=_index_order)
+    return bulk_insert(conn, historical_bitcoin_calculations, CALCULATION_COLUMNS, rows)
+
+
+def _index_order(row: tuple[Any, ...]) -> tuple[str, str, int]:
+    return row[3], row[2], row[1]
+
+
 def calculate(
     conn: Connection,
     settlement_date: date,
@@ -183,7 +199,7 @@ def calculate(
         model_specs(conn, models),
         datetime.now(UTC),
     )
-    return bulk_insert(conn, historical_bitcoin_calculations, CALCULATION_COLUMNS, rows)
+    return insert_calculations(conn, rows)
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,12 @@ from typing import Any
 from sqlalchemy import Connection, and_, not_, select
 
 from curtailcoin.calculations import (
-    CALCULATION_COLUMNS,
     calculation_rows,
     clear_bitcoin_calculations,
     energies_of,
+    insert_calculations,
     model_specs,
 )
-from curtailcoin.db.bulk import bulk_insert
 from curtailcoin.db.curtailment_tables import historical_bitcoin_calculations
 from curtailcoin.pipeline.store import BaseRow
 from curtailcoin.summaries import (
@@ -91,7 +90,7 @@ def derive_date(
             model_specs(conn, derived.models),
             datetime.now(UTC),
         )
-        bulk_insert(conn, historical_bitcoin_calculations, CALCULATION_COLUMNS, derived.rows)
+        insert_calculations(conn, derived.rows)
     rebuild_curtailment_summaries(conn, settlement_date, base=base)
     summarised = list(dict.fromkeys([*derived.models, *also_summarise]))
     if summarised:
