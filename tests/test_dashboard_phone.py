@@ -180,7 +180,7 @@ def test_print_hides_controls_and_fits_the_page(desktop: Page, base_url: str) ->
     assert desktop.evaluate(style, "body")[:2] == ["rgb(255, 255, 255)", "rgb(0, 0, 0)"]
     assert desktop.evaluate(style, "#charts")[2] == "page"
     assert len(g["charts"]) == 3
-    ARTIFACTS.mkdir(exist_ok=True)
+    shot(desktop, "dashboard-print")
     desktop.pdf(path=str(ARTIFACTS / "dashboard-print.pdf"))
 
 

@@ -295,7 +295,10 @@
       drawTable();
       return plotlyReady.then(function () {
         if (seq !== renderSeq) { return null; }
-        redraw = function () { return Promise.all([mainChart(mining, hourly), topChart(top, grouped), rateChart(mining, hourly)]); };
+        redraw = function () {
+          if (seq !== renderSeq) { return Promise.resolve(); }  // the next view draws itself
+          return Promise.all([mainChart(mining, hourly), topChart(top, grouped), rateChart(mining, hourly)]);
+        };
         return redraw();
       });
     }).then(function () {
@@ -458,6 +461,7 @@
     if (!window.Plotly) { return note(el, "Charts unavailable: the charting library did not load."); }
     if (el.querySelector(".chart-note")) { el.innerHTML = ""; }
     el.dataset.narrow = String(narrow(el));
+    el.dataset.size = sizeOf(el);
     watch(el);
     return window.Plotly.react(el, data, layout, CONFIG);
   }
@@ -467,6 +471,7 @@
   var redraw = null;
   var resizeQueued = false;
   var observer = window.ResizeObserver ? new ResizeObserver(function () { queueResize(); }) : null;
+  function sizeOf(el) { return el.clientWidth + "x" + el.clientHeight; }
   function watch(el) {
     if (observer && !el.dataset.watched) { el.dataset.watched = "1"; observer.observe(el); }
   }
@@ -482,7 +487,10 @@
       return el.clientWidth > 0 && el.dataset.narrow !== String(narrow(el));
     });
     if (crossed && redraw) { redraw(); return; }
-    charts.forEach(function (el) { if (el.clientWidth > 0) { window.Plotly.Plots.resize(el); } });
+    // The observer also reports each chart once when first watched: only real changes resize.
+    charts.forEach(function (el) {
+      if (el.clientWidth > 0 && el.dataset.size !== sizeOf(el)) { el.dataset.size = sizeOf(el); window.Plotly.Plots.resize(el); }
+    });
   }
   if (window.matchMedia) {
     var printing = window.matchMedia("print");
