@@ -477,8 +477,12 @@ def test_per_farm_btc_value_at_each_dates_price(
     assert body["totals"]["btcValue"] is None
     top = client.get(
         "/api/mining-potential/top-farms",
-        params={"period": "year" if len(value) == 4 else "month", "value": value,
-                "minerModel": model, "limit": 50},
+        params={
+            "period": "year" if len(value) == 4 else "month",
+            "value": value,
+            "minerModel": model,
+            "limit": 50,
+        },
     ).json()
     by_name = {g["name"]: g for g in body["farms"]}
     for t in top:

@@ -278,9 +278,7 @@ def _orphan_calculations(engine: Engine) -> dict[str, Any]:
 def _tamper_farm_month(engine: Engine) -> dict[str, Any]:
     fm = farm_monthly_summaries.c
     with engine.begin() as conn:
-        farm = conn.execute(
-            select(func.min(fm.farm_id)).where(fm.year_month == "2024-03")
-        ).scalar()
+        farm = conn.execute(select(func.min(fm.farm_id)).where(fm.year_month == "2024-03")).scalar()
         conn.execute(
             update(farm_monthly_summaries)
             .where(fm.year_month == "2024-03", fm.farm_id == farm)

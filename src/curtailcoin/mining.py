@@ -11,12 +11,14 @@ subsidy ``R``. Hence
 Nothing here depends on how long the energy took to deliver: the window length drops out, so
 the result is "energy-limited" (no cap on the number of machines). Luck, fees, pool fee and
 uptime are deliberately left out so the figures stay comparable with the seed system's.
+(:func:`hashprice_btc_per_th_day`, per TH/s per day with fees, is the quote miners use.)
 
 BTC is linear in ``E`` and in ``H / P`` (the miner's efficiency, TH/s per W), so for any model
 ``BTC = E × (H / P) × btc_per_mwh_per_th_per_w(D, R)``.
 
 This module is the formula's one home: its constants, its two operation orders (per model:
-:func:`btc`; per unit of efficiency: :func:`btc_per_th_per_w`), each as Python and as SQL. Stored
+:func:`btc`; per unit of efficiency: :func:`btc_per_th_per_w`), each as Python and as SQL (and
+:func:`btc` on numpy arrays, :func:`btc_array`). Stored
 figures are compared bit for bit, so every caller uses these and never writes the formula again;
 the SQL forms apply the same operations in the same order (a test checks they agree exactly on
 SQLite and PostgreSQL).
@@ -80,6 +82,15 @@ def btc_sql(energy: Any, hashrate_th: Any, power_w: Any, difficulty: Any, subsid
     return _btc(energy, power_w, hashrate_th, difficulty, subsidy)
 
 
+def btc_array(
+    energy_mwh: Any, hashrate_th: float, power_w: float, difficulty: Any, subsidy: Any
+) -> Any:
+    """:func:`btc` on numpy arrays, element by element (the site-economics sweep): the same
+    operations in the same order, so each element equals :func:`btc` of its floats bit for
+    bit; a NaN difficulty or subsidy (pending, missing) gives NaN, never a figure."""
+    return _btc(energy_mwh, power_w, hashrate_th, difficulty, subsidy)
+
+
 def btc_per_th_per_w_sql(energy: Any, difficulty: Any, subsidy: Any) -> Any:
     """:func:`btc_per_th_per_w` as a SQL expression."""
     return _factor(energy, difficulty, subsidy)
@@ -137,3 +148,27 @@ def btc_per_mwh_per_th_per_w(difficulty: float, block_subsidy_btc: float) -> flo
     _check("difficulty", difficulty, allow_zero=False)
     _check("block_subsidy_btc", block_subsidy_btc, allow_zero=True)
     return btc_per_th_per_w(1.0, difficulty, block_subsidy_btc)
+
+
+SECONDS_PER_DAY = 86_400.0
+"""Seconds a TH/s hashes in a day (hashprice is per TH/s per day)."""
+
+
+def hashprice_btc_per_th_day(
+    difficulty: float, block_subsidy_btc: float, fees_btc_per_block: float
+) -> float:
+    """Hashprice, the figure miners quote: expected BTC per TH/s per day.
+
+    ``86400 s × 1e12 H/TH ÷ (D × 2^32) × (R + F)``: a day of 1 TH/s is ``86400 × 1e12`` hashes,
+    a block needs ``D × 2^32`` on average (this module's constants), and pays the subsidy ``R``
+    plus the transaction fees ``F`` (BTC per block). Checked as :func:`btc_for_energy` checks.
+    """
+    _check("difficulty", difficulty, allow_zero=False)
+    _check("block_subsidy_btc", block_subsidy_btc, allow_zero=True)
+    _check("fees_btc_per_block", fees_btc_per_block, allow_zero=True)
+    return (
+        SECONDS_PER_DAY
+        * HASHES_PER_TH
+        / (difficulty * HASHES_PER_DIFFICULTY)
+        * (block_subsidy_btc + fees_btc_per_block)
+    )

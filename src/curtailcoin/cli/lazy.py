@@ -63,6 +63,10 @@ COMMANDS: dict[str, LazyCommand] = {
     "prices": LazyCommand(
         "curtailcoin.cli.prices:app", "BTC prices (GBP, USD) per day, cached in the database."
     ),
+    "fees": LazyCommand(
+        "curtailcoin.cli.fees:app",
+        "Transaction fees per block (mempool.space, CSV) and hashprice per day.",
+    ),
     "jobs": LazyCommand(
         "curtailcoin.cli.worker:jobs_app", "The task queue and the worker's schedule."
     ),
@@ -70,6 +74,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "curtailcoin.cli.testserver:app",
         "Run local test servers that speak the Elexon Insights, mempool.space and CoinGecko "
         "formats, with deterministic data and injectable faults (see docs/testservers.md).",
+    ),
+    "scenario": LazyCommand(
+        "curtailcoin.cli.scenario:scenario",
+        "A fleet of miners at a site, run only when it was curtailed: energy, BTC, £, payback.",
     ),
     "reconcile": LazyCommand(
         "curtailcoin.cli.reconcile:app",

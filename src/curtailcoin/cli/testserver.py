@@ -52,6 +52,10 @@ NoPriceDayOption = Annotated[
     list[str] | None,
     typer.Option("--no-price-day", help="A day without a price (YYYY-MM-DD). Repeatable."),
 ]
+NoFeeDayOption = Annotated[
+    list[str] | None,
+    typer.Option("--no-fee-day", help="A UTC day without fee data (YYYY-MM-DD). Repeatable."),
+]
 
 
 def _dates(values: list[str] | None, option: str) -> list[date]:
@@ -179,15 +183,17 @@ def mempool(
     latency_ms: LatencyOption = 0.0,
     seed: SeedOption = 1,
     no_price_day: NoPriceDayOption = None,
+    no_fee_day: NoFeeDayOption = None,
     fault: FaultOption = None,
     verbose: VerboseOption = False,
 ) -> None:
-    """Serve mempool.space difficulty adjustments and BTC prices."""
+    """Serve mempool.space difficulty adjustments, BTC prices and fees per block."""
     _check_server_options(port, latency_ms)
     server = MempoolTestServer(
         seed=seed, latency_s=latency_ms / 1000.0, host=host, port=port, verbose=verbose
     )
     server.set_no_price(*_dates(no_price_day, "--no-price-day"))
+    server.fee_book.set_gap(*_dates(no_fee_day, "--no-fee-day"))
     apply_fault_specs(server, fault)
     run_until_interrupted(server, "CURTAILCOIN_MEMPOOL_BASE_URL")
 

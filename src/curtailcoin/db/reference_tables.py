@@ -1,12 +1,15 @@
-"""Reference data: BM units, difficulty epochs, halvings, miner models, prices."""
+"""Reference data: BM units, difficulty epochs, halvings, miner models, prices, block fees."""
 
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     Float,
+    Index,
     Integer,
     PrimaryKeyConstraint,
     String,
@@ -88,3 +91,37 @@ btc_prices = Table(
     PrimaryKeyConstraint("price_date", "currency"),
     *finite("price"),
 )
+
+
+block_fees = Table(
+    "block_fees",
+    metadata,
+    Column(
+        "resolution_s",
+        Integer,
+        nullable=False,
+        comment="1 = one block (24h, 3d); else the width in s of mempool.space's time bucket",
+    ),
+    Column(
+        "avg_height", Integer, nullable=False, comment="the block's height, or the bucket's mean"
+    ),
+    Column("timestamp_utc", TZ, nullable=False, comment="block time, or the bucket's mean time"),
+    Column("fee_date", Date, nullable=False, comment="UTC day of timestamp_utc"),
+    Column(
+        "avg_fees_sats",
+        BigInteger,
+        nullable=False,
+        comment="fees of the block, or the bucket's mean fees per block (sats)",
+    ),
+    Column(
+        "period",
+        String(8),
+        nullable=False,
+        comment="the mempool.space period (24h … all) the row came from",
+    ),
+    Column("fetched_at", TZ, nullable=False),
+    PrimaryKeyConstraint("resolution_s", "avg_height", "timestamp_utc"),
+    CheckConstraint("avg_fees_sats >= 0", name="avg_fees_sats_non_negative"),
+    CheckConstraint("resolution_s >= 1", name="resolution_s_positive"),
+)
+Index("ix_block_fees_fee_date", block_fees.c.fee_date, block_fees.c.resolution_s)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from sqlalchemy import Engine
+
 from curtailcoin.config import Settings
 from curtailcoin.db.engine import get_engine
 from curtailcoin.jobs.schedule import dates_for_today_tick
@@ -201,7 +203,7 @@ async def ingest_today_tick(
 
 
 async def refresh_reference_job(settings: Settings, *, client: ElexonClient) -> dict[str, Any]:
-    """Refresh the BM unit registry and the difficulty epochs (each independently)."""
+    """Refresh the BM unit registry, the difficulty epochs and the fees (each independently)."""
     from curtailcoin.reference import refresh_difficulty
     from curtailcoin.registry import refresh_registry
     from curtailcoin.sources.mempool import mempool_client
@@ -219,9 +221,25 @@ async def refresh_reference_job(settings: Settings, *, client: ElexonClient) -> 
             out["epochs_changed"] = await refresh_difficulty(engine, mempool)
     except (SourceError, ValueError) as exc:
         errors.append(f"difficulty refresh failed: {exc}")
+    out.update(await _refresh_fees(engine, settings))
     if errors:
         raise JobFailed("; ".join(errors), transient=True)
     return out
+
+
+async def _refresh_fees(engine: Engine, settings: Settings) -> dict[str, Any]:
+    """Fees per block, refreshed with the reference data; a failure is logged and reported in
+    the job's result, never the job's failure (the days stay missing until a later refresh)."""
+    from curtailcoin.fees import last_fee_day, period_to_cover, update_fees
+
+    try:
+        with engine.connect() as conn:
+            period = period_to_cover(last_fee_day(conn), datetime.now(UTC).date())
+        result = await update_fees(engine, settings, period)
+    except (SourceError, ValueError, OSError) as exc:
+        log.warning("fee refresh failed", extra={"error": str(exc)})
+        return {"fees_error": f"fee refresh failed: {exc}"}
+    return {"fee_rows": result.stored, "fee_period": period}
 
 
 async def update_prices_job(settings: Settings, *, now: datetime | None = None) -> Any:

@@ -11,6 +11,8 @@
   "AUD": …, "JPY": …}], "exchangeRates": {"USDEUR": …, "USDGBP": …, …}}``; ``{"prices": [], …}``
   for a day without a price.
 * ``GET /v1/prices`` → ``{"time": <now>, "USD": …, "EUR": …, "GBP": …, …}``.
+* ``GET /v1/mining/blocks/fees/{period}`` and ``/v1/mining/reward-stats/{blockCount}``: see
+  :mod:`curtailcoin.testservers.fees` (``server.fee_book`` holds the fees and the gaps).
 
 :class:`CoinGeckoTestServer`, base URL ``http://127.0.0.1:PORT/api/v3`` (real:
 ``https://api.coingecko.com/api/v3``):
@@ -39,6 +41,7 @@ from curtailcoin.testservers.faults import (
     format_retry_after,
     json_response,
 )
+from curtailcoin.testservers.fees import FeeBook, handle_fee_route
 from curtailcoin.testservers.generator import CURRENCIES, Epoch, PriceBook, load_difficulty_epochs
 
 __all__ = ["CoinGeckoTestServer", "MempoolTestServer"]
@@ -153,6 +156,7 @@ class MempoolTestServer(_PricedServer):
         self._epochs: list[Epoch] = load_difficulty_epochs(seed)
         self._epoch_lock = threading.Lock()
         self._current: dict[str, float] | None = None
+        self.fee_book = FeeBook(seed)
 
     # -- epochs ----------------------------------------------------------------------------
 
@@ -242,6 +246,9 @@ class MempoolTestServer(_PricedServer):
             return self._historical_price(query)
         if path in ("/v1/prices", "/v1/prices/"):
             return self._current_prices()
+        fees = handle_fee_route(self, path)
+        if fees is not None:
+            return fees
         return self.error_response(404, detail="Not Found")
 
     def _historical_price(self, query: Query) -> Response:
