@@ -8,41 +8,17 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
-from curtailcoin.web import create_app
 from test_api_support import Seeded, seed_database
+from test_browser_support import READY, checked_page, chromium, open_view, serve, shot
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-READY = "body[data-ready='1']"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -52,53 +28,20 @@ def seeded_ui(sqlite_database: str) -> Seeded:
 
 @pytest.fixture(scope="module")
 def base_url(seeded_ui: Seeded) -> Iterator[str]:
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(seeded_ui.settings), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serve(seeded_ui.settings) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser(base_url: str) -> Iterator[Browser]:
-    # Seed and start the server first: Playwright's sync API keeps an event loop running.
-    assert Path(CHROMIUM).exists(), "Debian's chromium is required (apt-get install chromium)"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
 def page(browser: Browser, base_url: str) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
-    pg = context.new_page()
-    problems: list[str] = []
-    requests: list[str] = []
-    pg.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    pg.on("pageerror", lambda e: problems.append(str(e)))
-    pg.on("request", lambda r: requests.append(r.url))
-    yield pg
-    context.close()
-    assert problems == [], problems
-    outside = [u for u in requests if not u.startswith(base_url) and not u.startswith("data:")]
-    assert outside == [], f"the dashboard must work offline; it requested {outside}"
-
-
-def _open(page: Page, base_url: str, query: str) -> float:
-    started = time.perf_counter()
-    page.goto(f"{base_url}/{query}")
-    page.wait_for_selector(READY, state="attached", timeout=30_000)
-    return time.perf_counter() - started
+    with checked_page(browser, base_url) as pg:
+        yield pg
 
 
 def _after(page: Page, action: object) -> None:
@@ -117,8 +60,7 @@ def _points(page: Page, chart: str) -> int:
 
 
 def _shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"), full_page=True)
+    shot(page, f"dashboard-{name}")
 
 
 def test_day_view_cards_charts_table(page: Page, base_url: str) -> None:
@@ -126,7 +68,7 @@ def test_day_view_cards_charts_table(page: Page, base_url: str) -> None:
     grouped = httpx.get(
         f"{base_url}/api/farm-tables/grouped-data", params={"value": "2025-01-17"}
     ).json()
-    elapsed = _open(page, base_url, "?timeframe=day&date=2025-01-17")
+    elapsed = open_view(page, base_url, "?timeframe=day&date=2025-01-17")
     print(f"first render with charts: {elapsed:.2f} s")
     assert page.inner_text("#scope-title").startswith("17 Jan 2025")
     assert _card(page, "energy") == f"{api['curtailedEnergy']:,.0f} MWh"
@@ -143,7 +85,7 @@ def test_day_view_cards_charts_table(page: Page, base_url: str) -> None:
 
 
 def test_autumn_clock_change_has_25_hours(page: Page, base_url: str) -> None:
-    _open(page, base_url, "?timeframe=day&date=2025-10-26")
+    open_view(page, base_url, "?timeframe=day&date=2025-10-26")
     assert _points(page, "main") == 25
     # No price stored for this date: shown as missing, never a made-up number.
     assert _card(page, "value") == "Price missing"
@@ -151,7 +93,7 @@ def test_autumn_clock_change_has_25_hours(page: Page, base_url: str) -> None:
 
 
 def test_switch_timeframe_model_and_farm(page: Page, base_url: str) -> None:
-    _open(page, base_url, "?timeframe=day&date=2025-01-17")
+    open_view(page, base_url, "?timeframe=day&date=2025-01-17")
     btc_day = _card(page, "btc")
     _after(page, lambda: page.click("#tf-month"))
     assert page.inner_text("#scope-title").startswith("Jan 2025")
@@ -181,7 +123,7 @@ def test_switch_timeframe_model_and_farm(page: Page, base_url: str) -> None:
 
 
 def test_table_expands_sorts_and_downloads_csv(page: Page, base_url: str) -> None:
-    _open(page, base_url, "?timeframe=day&date=2025-01-17")
+    open_view(page, base_url, "?timeframe=day&date=2025-01-17")
     first = page.locator("#farm-table tbody tr.group").first
     units = int(first.locator("td").nth(1).inner_text())
     assert page.locator("#farm-table tbody tr.unit").count() == 0
@@ -206,13 +148,13 @@ def test_table_expands_sorts_and_downloads_csv(page: Page, base_url: str) -> Non
 
 
 def test_empty_and_incomplete_states(page: Page, base_url: str) -> None:
-    _open(page, base_url, "?timeframe=day&date=2024-06-01")
+    open_view(page, base_url, "?timeframe=day&date=2024-06-01")
     assert page.is_visible("#empty")
     assert "No data for" in page.inner_text("#empty-title")
     assert "curtailcoin reingest 2024-06-01" in page.inner_text("#empty-text")
     assert not page.is_visible("#charts")
     _shot(page, "empty")
-    _open(page, base_url, "?timeframe=day&date=2025-01-19")
+    open_view(page, base_url, "?timeframe=day&date=2025-01-19")
     banner = page.inner_text("#banners")
     assert "Data incomplete for this date" in banner and "10 of 48" in banner
     _shot(page, "incomplete")

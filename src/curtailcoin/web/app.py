@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from curtailcoin import __version__
 from curtailcoin.config import Settings, get_settings
-from curtailcoin.web import dashboard
+from curtailcoin.web import about, dashboard
 from curtailcoin.web.cache import CacheMiddleware, ResponseCache
 from curtailcoin.web.deps import AppContext
 from curtailcoin.web.errors import ApiError
@@ -93,7 +93,9 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
-        is_page = path == "/" or path.startswith("/static/") or path.startswith("/vendor/")
+        is_page = (
+            path in ("/", "/about") or path.startswith("/static/") or path.startswith("/vendor/")
+        )
 
         async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -226,6 +228,7 @@ def create_app(settings: Settings | None = None, *, cache: bool = True) -> FastA
     for module in ROUTERS:
         app.include_router(module.router)
     app.include_router(dashboard.router)
+    app.include_router(about.router)
     if cache:
         ctx: AppContext = app.state.ctx
         app.state.cache = ResponseCache(lambda: ctx.engine)

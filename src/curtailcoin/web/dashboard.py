@@ -1,4 +1,8 @@
-"""The dashboard page, its static files, and Plotly's JavaScript from the installed package."""
+"""The dashboard page, its static files, and Plotly's JavaScript from the installed package.
+
+``TEMPLATES`` (the package's Jinja2 templates) and :func:`asset_version` also serve the
+methodology page (``curtailcoin.web.about``).
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from curtailcoin.settlement import FIRST_SETTLEMENT_DATE, settlement_today
 
 router = APIRouter(include_in_schema=False)
 
-_env = Environment(
+TEMPLATES = Environment(
     loader=PackageLoader("curtailcoin.web", "templates"),
     autoescape=select_autoescape(["html"]),
 )
@@ -92,7 +96,7 @@ def page(request: Request) -> HTMLResponse:
     # The settlement date and default miner model let the script request the first view's data
     # straight away, in parallel with /api/data-range (no database access here).
     ctx = getattr(request.app.state, "ctx", None)
-    html = _env.get_template("dashboard.html").render(
+    html = TEMPLATES.get_template("dashboard.html").render(
         version=__version__,
         v=asset_version(),
         today=settlement_today().isoformat(),

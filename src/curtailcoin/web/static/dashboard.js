@@ -295,7 +295,11 @@
       drawTable();
       return plotlyReady.then(function () {
         if (seq !== renderSeq) { return null; }
-        return Promise.all([mainChart(mining, hourly), topChart(top, grouped), rateChart(mining, hourly)]);
+        redraw = function () {
+          if (seq !== renderSeq) { return Promise.resolve(); }  // the next view draws itself
+          return Promise.all([mainChart(mining, hourly), topChart(top, grouped), rateChart(mining, hourly)]);
+        };
+        return redraw();
       });
     }).then(function () {
       if (seq !== renderSeq) { return; }
@@ -420,19 +424,32 @@
   }
 
   // --- charts -------------------------------------------------------------------------------
-  var CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d", "toggleSpikelines"] };
-  function baseLayout(extra) {
+  // The mode bar shows on hover (a tap on touch screens) in the chart's top-right corner; the
+  // legend sits above the plot only where the chart is wide enough to keep it clear of the bar.
+  var CONFIG = { displaylogo: false, responsive: true, displayModeBar: "hover",
+    modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d", "toggleSpikelines"] };
+  var NARROW_PX = 640;
+  function narrow(el) { return el.clientWidth > 0 && el.clientWidth < NARROW_PX; }
+  function legendFor(el) {
+    return narrow(el)
+      ? { orientation: "h", x: 0, xanchor: "left", yref: "container", y: 0, yanchor: "bottom", font: { size: 11 } }
+      : { orientation: "h", x: 0, y: 1.12, font: { size: 12 } };
+  }
+  function baseLayout(extra, el) {
     var layout = {
+      autosize: true,
       font: { family: FONT, size: 12, color: COLORS.ink },
       margin: { l: 58, r: 58, t: 12, b: 46 },
       paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
-      legend: { orientation: "h", x: 0, y: 1.12, font: { size: 12 } },
+      legend: legendFor(el),
       hovermode: "x unified",
       xaxis: { gridcolor: COLORS.grid, linecolor: "#cbd5e1", tickfont: { size: 11 } },
       yaxis: { gridcolor: COLORS.grid, zeroline: false, tickfont: { size: 11 } },
       bargap: 0.18
     };
     Object.keys(extra || {}).forEach(function (k) { layout[k] = extra[k]; });
+    // Below the plot the legend needs room of its own (two rows) under the axis labels.
+    if (narrow(el)) { layout.margin = Object.assign({}, layout.margin, { b: layout.margin.b + 46 }); }
     return layout;
   }
   function note(el, text) {
@@ -443,8 +460,44 @@
   function plot(el, data, layout) {
     if (!window.Plotly) { return note(el, "Charts unavailable: the charting library did not load."); }
     if (el.querySelector(".chart-note")) { el.innerHTML = ""; }
+    el.dataset.narrow = String(narrow(el));
+    el.dataset.size = sizeOf(el);
+    watch(el);
     return window.Plotly.react(el, data, layout, CONFIG);
   }
+
+  // Charts follow their container, not only the window: a card grid that reflows, a rotated
+  // phone, print layout. Crossing NARROW_PX redraws (the legend moves); otherwise a resize.
+  var redraw = null;
+  var resizeQueued = false;
+  var observer = window.ResizeObserver ? new ResizeObserver(function () { queueResize(); }) : null;
+  function sizeOf(el) { return el.clientWidth + "x" + el.clientHeight; }
+  function watch(el) {
+    if (observer && !el.dataset.watched) { el.dataset.watched = "1"; observer.observe(el); }
+  }
+  function queueResize() {
+    if (resizeQueued) { return; }
+    resizeQueued = true;
+    window.requestAnimationFrame(function () { resizeQueued = false; resizeCharts(); });
+  }
+  function resizeCharts() {
+    if (!window.Plotly) { return; }
+    var charts = document.querySelectorAll(".chart.js-plotly-plot");
+    var crossed = Array.prototype.some.call(charts, function (el) {
+      return el.clientWidth > 0 && el.dataset.narrow !== String(narrow(el));
+    });
+    if (crossed && redraw) { redraw(); return; }
+    // The observer also reports each chart once when first watched: only real changes resize.
+    charts.forEach(function (el) {
+      if (el.clientWidth > 0 && el.dataset.size !== sizeOf(el)) { el.dataset.size = sizeOf(el); window.Plotly.Plots.resize(el); }
+    });
+  }
+  if (window.matchMedia) {
+    var printing = window.matchMedia("print");
+    if (printing.addEventListener) { printing.addEventListener("change", resizeCharts); }
+  }
+  window.addEventListener("beforeprint", resizeCharts);
+  window.addEventListener("afterprint", resizeCharts);
 
   function series(mining, hourly) {
     if (state.timeframe === "day") {
@@ -480,13 +533,14 @@
       data.splice(1, 0, { type: "bar", name: "Curtailed, data incomplete", x: xs, y: s.map(function (p) { return p.complete ? null : p.energy; }),
         marker: { color: COLORS.windDim }, hovertemplate: "%{y:,.1f} MWh (incomplete)<extra></extra>" });
     }
+    var el = $("chart-main");
     var layout = baseLayout({
       yaxis: { title: { text: "MWh", font: { size: 12 } }, gridcolor: COLORS.grid, zeroline: false, rangemode: "tozero" },
       yaxis2: { title: { text: "BTC", font: { size: 12, color: COLORS.btc } }, overlaying: "y", side: "right", showgrid: false, rangemode: "tozero", tickfont: { color: COLORS.btc } },
       xaxis: { type: "category", gridcolor: "rgba(0,0,0,0)", tickfont: { size: 11 } },
       barmode: "overlay"
-    });
-    return plot($("chart-main"), data, layout);
+    }, el);
+    return plot(el, data, layout);
   }
 
   function topChart(top, grouped) {
@@ -503,17 +557,19 @@
     $("top-sub").textContent = "Paid to farms vs Bitcoin value (£, at each date's price)" + (missing ? " — Bitcoin value unavailable where a price is missing" : "");
     if (!items.length) { return note($("chart-top"), "No curtailment in this period."); }
     items = items.slice().reverse();
-    var names = items.map(function (i) { return i.name.length > 28 ? i.name.slice(0, 27) + "…" : i.name; });
+    var el = $("chart-top");
+    var maxName = narrow(el) ? 18 : 28;
+    var names = items.map(function (i) { return i.name.length > maxName ? i.name.slice(0, maxName - 1) + "…" : i.name; });
     var data = [
       { type: "bar", orientation: "h", name: "Paid to farms", y: names, x: items.map(function (i) { return i.pay; }),
         marker: { color: COLORS.pay }, hovertemplate: "£%{x:,.0f}<extra>Paid to farms</extra>" },
       { type: "bar", orientation: "h", name: "Bitcoin value", y: names, x: items.map(function (i) { return i.value; }),
         marker: { color: COLORS.btc }, hovertemplate: "£%{x:,.0f}<extra>Bitcoin value</extra>" }
     ];
-    var layout = baseLayout({ barmode: "group", hovermode: "y unified", margin: { l: 190, r: 20, t: 12, b: 40 },
+    var layout = baseLayout({ barmode: "group", hovermode: "y unified", margin: { l: narrow(el) ? 10 : 190, r: 20, t: 12, b: 40 },
       xaxis: { gridcolor: COLORS.grid, tickprefix: "£", tickformat: "~s", zeroline: true, zerolinecolor: "#cbd5e1" },
-      yaxis: { automargin: true, tickfont: { size: 11 } } });
-    return plot($("chart-top"), data, layout);
+      yaxis: { automargin: true, tickfont: { size: 11 } } }, el);
+    return plot(el, data, layout);
   }
 
   function rateChart(mining, hourly) {
@@ -532,9 +588,10 @@
       { type: "scatter", mode: "lines+markers", name: "Bitcoin value £/MWh", x: x, y: val, connectgaps: false,
         line: { color: COLORS.btc, width: 2.2 }, marker: { size: 5 }, hovertemplate: "£%{y:,.2f}/MWh<extra>Bitcoin</extra>" }
     ];
+    var el = $("chart-rate");
     var layout = baseLayout({ xaxis: { type: "category", gridcolor: "rgba(0,0,0,0)", tickfont: { size: 11 } },
-      yaxis: { gridcolor: COLORS.grid, tickprefix: "£", zeroline: true, zerolinecolor: "#cbd5e1" }, margin: { l: 58, r: 20, t: 12, b: 46 } });
-    return plot($("chart-rate"), data, layout);
+      yaxis: { gridcolor: COLORS.grid, tickprefix: "£", zeroline: true, zerolinecolor: "#cbd5e1" }, margin: { l: 58, r: 20, t: 12, b: 46 } }, el);
+    return plot(el, data, layout);
   }
 
   // --- table --------------------------------------------------------------------------------
