@@ -41,6 +41,9 @@ RANGES = {
     "~100k": (date(2024, 9, 15), date(2024, 12, 31)),
     "~1M": (START, END),
 }
+# Peak RSS of the export's own process. Linux carries ``ru_maxrss`` across exec from the forked
+# copy of the parent (this benchmark, large after generating), so the probe reports
+# ``getrusage`` and the kernel's ``VmHWM`` (reset at exec) and the table shows the smaller.
 PROBE = """
 import resource, sys, time
 from curtailcoin.cli.main import run
@@ -48,7 +51,12 @@ started = time.perf_counter()
 code = run(sys.argv[1:])
 wall = time.perf_counter() - started
 peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(f"BENCH {code} {wall:.3f} {peak_kib}", file=sys.stderr)
+try:
+    with open("/proc/self/status") as f:
+        hwm = [int(x.split()[1]) for x in f if x.startswith("VmHWM:")][0]
+except OSError:
+    hwm = peak_kib
+print(f"BENCH {code} {wall:.3f} {min(peak_kib, hwm)}", file=sys.stderr)
 """
 
 

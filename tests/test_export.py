@@ -202,3 +202,21 @@ def test_unwritable_output_is_bad_input(cli: Any, tmp_path: Path) -> None:
     code, _, err = cli("daily", "--from", FIRST, "--to", LAST, "-o", str(tmp_path))
     assert code == 2 and "is a directory" in err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_failed_export_leaves_no_file_behind(tmp_path: Path, fmt: str) -> None:
+    """The output is a temporary file until complete: an error mid-way removes it."""
+    from curtailcoin.exports.writer import write_export
+    from curtailcoin.tabular import Field
+
+    def chunks() -> Any:
+        yield [(1.5,), (None,)]
+        raise RuntimeError("connection lost")
+
+    target = tmp_path / f"out.{fmt}"
+    target.write_text("previous")
+    with pytest.raises(RuntimeError, match="connection lost"):
+        write_export(target, fmt, [Field("x_mwh", "float")], chunks())  # type: ignore[arg-type]
+    assert [p.name for p in tmp_path.iterdir()] == ["out." + fmt]
+    assert target.read_text() == "previous"  # never half a file under the output's name
