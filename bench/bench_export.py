@@ -5,7 +5,7 @@ Three years of synthetic records (2022–2024: ~1.0 M curtailment records, writt
 by ``reconcile.synthetic.generate``, no HTTP; calculations for one model) are exported through
 the installed command, each run in a fresh process that reports its own peak RSS
 (``resource.getrusage``). The exports stream (a server-side cursor on PostgreSQL, ``fetchmany``
-on SQLite, 50k-row chunks, Parquet row groups), so peak RSS should barely move from ~100k rows
+on SQLite, 20k-row chunks, Parquet row groups), so peak RSS should barely move from ~100k rows
 (the last 108 days) to ~1M (three years) while the output grows tenfold; a one-day export is the
 baseline (interpreter, SQLAlchemy, pyarrow).
 

@@ -12,7 +12,7 @@ import typer
 
 from curtailcoin.cli.common import date_argument, engine_for, fail, settings_and_logging
 
-CHUNK_ROWS = 50_000
+CHUNK_ROWS = 20_000
 
 
 def _one_of(value: str, allowed: tuple[str, ...], what: str) -> str:
