@@ -33,7 +33,8 @@ from curtailcoin.config import Settings
 from curtailcoin.db.engine import dispose_all, get_engine
 from curtailcoin.pipeline import FetchedDate, fetch_date, prepare_database, resolve_model_keys
 from curtailcoin.sources.elexon import ElexonClient
-from curtailcoin.testservers import ElexonTestServer, MempoolTestServer
+from curtailcoin.testservers.elexon import ElexonTestServer
+from curtailcoin.testservers.mempool import MempoolTestServer
 
 DAY = date(2025, 1, 17)
 TARGET_S = 0.4

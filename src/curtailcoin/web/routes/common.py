@@ -1,5 +1,5 @@
-"""Declarations the routers share: the documented error and CSV responses, and the path and
-query parameters that mean the same in every route."""
+"""Declarations the routers share: the documented error and CSV / Parquet responses, and the
+path and query parameters that mean the same in every route."""
 
 from __future__ import annotations
 
@@ -16,8 +16,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 CSV_OK: dict[int | str, dict[str, Any]] = {
     200: {
-        "content": {"text/csv": {"schema": {"type": "string"}}},
-        "description": "JSON, or CSV with format=csv",
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}},
+        },
+        "description": "JSON, or CSV with format=csv, or Parquet with format=parquet",
     },
 }
 
@@ -46,8 +49,10 @@ ModelQ = Annotated[
         description="Miner model key (see /api/miner-models); default the first tracked model",
     ),
 ]
+Format = Literal["json", "csv", "parquet"]
 FormatQ = Annotated[
-    Literal["json", "csv"], Query(description="json (default) or csv for a download")
+    Format,
+    Query(description="json (default), or csv or parquet for a download (same columns)"),
 ]
 TimeframeQ = Annotated[
     str | None,

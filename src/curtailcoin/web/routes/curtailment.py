@@ -68,9 +68,9 @@ def summary_monthly(
     year, month = pv.parse_month(year_month, ("path", "yearMonth"))
     lead, farm = resolve.filters(conn, lead_party, farm_id)
     result = curtailment.monthly_summary(conn, month_scope(year, month, lead, farm))
-    if format == "csv":
+    if format != "json":
         return table_response(
-            f"curtailment-{result.year_month}.csv", DAY_SUMMARY_COLUMNS, result.days
+            format, f"curtailment-{result.year_month}", DAY_SUMMARY_COLUMNS, result.days
         )
     return result
 
@@ -92,9 +92,9 @@ def summary_yearly(
     number = pv.parse_year(year, ("path", "year"))
     lead, farm = resolve.filters(conn, lead_party, farm_id)
     result = curtailment.yearly_summary(conn, year_scope(number, lead, farm))
-    if format == "csv":
+    if format != "json":
         return table_response(
-            f"curtailment-{result.year}.csv", MONTH_SUMMARY_COLUMNS, result.months
+            format, f"curtailment-{result.year}", MONTH_SUMMARY_COLUMNS, result.months
         )
     return result
 
@@ -121,8 +121,8 @@ def curtailment_hourly(
     result = curtailment.hourly(
         conn, day_scope(day, lead, farm), model, ctx.settings.tracked_models
     )
-    if format == "csv":
+    if format != "json":
         return table_response(
-            f"hourly-{day}-{model.key}.csv", hour_columns(model.key), result.hours
+            format, f"hourly-{day}-{model.key}", hour_columns(model.key), result.hours
         )
     return result

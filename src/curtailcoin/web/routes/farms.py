@@ -50,8 +50,10 @@ def mining_farms(
 ) -> Any:
     scope = resolve.scope(conn, timeframe, date, ("timeframe", "date"), None, None)
     result = farms.farms_by_lead_party(conn, scope)
-    if format == "csv":
-        return table_response(f"lead-parties-{scope.label}.csv", LEAD_PARTY_FARMS_COLUMNS, result)
+    if format != "json":
+        return table_response(
+            format, f"lead-parties-{scope.label}", LEAD_PARTY_FARMS_COLUMNS, result
+        )
     return result
 
 
@@ -74,9 +76,9 @@ def top_farms(
     model = resolve.model(conn, ctx, miner_model)
     scope = resolve.scope(conn, period, value, ("period", "value"), None, None)
     result = farms.top_farms(conn, scope, model, ctx.settings.tracked_models, limit)
-    if format == "csv":
+    if format != "json":
         return table_response(
-            f"top-farms-{scope.label}-{model.key}.csv", top_farm_columns(model.key), result
+            format, f"top-farms-{scope.label}-{model.key}", top_farm_columns(model.key), result
         )
     return result
 
@@ -102,9 +104,10 @@ def grouped_data(
     model = resolve.model(conn, ctx, miner_model)
     scope = resolve.scope(conn, timeframe, value, ("timeframe", "value"), lead, farm)
     result = farms.grouped_data(conn, scope, model, ctx.settings.tracked_models)
-    if format == "csv":
+    if format != "json":
         return table_response(
-            f"farms-{scope.label}-{model.key}.csv",
+            format,
+            f"farms-{scope.label}-{model.key}",
             farm_table_columns(model.key),
             farm_table_lines(result),
         )

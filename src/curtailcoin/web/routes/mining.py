@@ -18,6 +18,7 @@ from curtailcoin.web.routes.common import (
     ERRORS,
     DatePath,
     FarmIdQ,
+    Format,
     FormatQ,
     LeadPartyQ,
     ModelQ,
@@ -36,16 +37,17 @@ def _mining(
     scope_args: tuple[pv.Timeframe, str, tuple[str, str]],
     filters: tuple[str | None, str | None],
     miner_model: str | None,
-    format: str,
+    format: Format,
 ) -> Any:
     timeframe, value, loc = scope_args
     lead, farm = resolve.filters(conn, *filters)
     model = resolve.model(conn, ctx, miner_model)
     scope = resolve.fixed_scope(timeframe, value, loc, lead, farm)
     result = mining_potential(conn, scope, model, ctx.settings.tracked_models)
-    if format == "csv":
+    if format != "json":
         return table_response(
-            f"mining-potential-{scope.label}-{model.key}.csv",
+            format,
+            f"mining-potential-{scope.label}-{model.key}",
             mining_columns("date" if timeframe == "month" else "month", model.key),
             result.rows,
         )

@@ -40,6 +40,6 @@ def prices(
     if (last - first).days > 3660:
         raise pv.InputError(("query", "from"), "the range is longer than 10 years")
     items = price_list(conn, first, last)
-    if format == "csv":
-        return table_response(f"btc-prices-{first}-{last}.csv", PRICE_COLUMNS, items)
+    if format != "json":
+        return table_response(format, f"btc-prices-{first}-{last}", PRICE_COLUMNS, items)
     return {"from": first.isoformat(), "to": last.isoformat(), "prices": items}

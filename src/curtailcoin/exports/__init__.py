@@ -1,0 +1,1 @@
+"""Exports of any date range to CSV or Parquet, streamed (``curtailcoin export``)."""
