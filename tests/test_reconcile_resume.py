@@ -20,8 +20,8 @@ from sqlalchemy import Engine
 from curtailcoin.config import Settings
 from curtailcoin.db.engine import get_engine
 from curtailcoin.db.schema import curtailment_records
+from curtailcoin.reconcile.commands import process_date_range
 from curtailcoin.reconcile.definitions import get_reconciliation_status
-from curtailcoin.reconcile.unified import process_date_range
 from curtailcoin.testservers import ElexonTestServer
 from test_reconcile_support import checkpoint_path, cli, count, popen, snapshot
 

@@ -24,7 +24,8 @@ from curtailcoin.db.schema import (
     settlement_periods,
     yearly_summaries,
 )
-from curtailcoin.reconcile.unified import RunSummary, process_date_range
+from curtailcoin.reconcile.commands import process_date_range
+from curtailcoin.reconcile.outcome import RunSummary
 from entrypoint import CURTAILCOIN
 
 EXE = CURTAILCOIN

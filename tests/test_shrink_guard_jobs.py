@@ -9,7 +9,7 @@ from curtailcoin.config import get_settings
 from curtailcoin.db.schema import curtailment_records, suspect_dates
 from curtailcoin.jobs.work import JobFailed, ingest_date_job
 from curtailcoin.pipeline import reingest_date
-from curtailcoin.reconcile.unified import reconcile_all
+from curtailcoin.reconcile.commands import reconcile_all
 from curtailcoin.settlement import parse_date
 from curtailcoin.sources.elexon import ElexonClient
 from curtailcoin.testservers import ElexonTestServer
