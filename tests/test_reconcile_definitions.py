@@ -25,11 +25,11 @@ from curtailcoin.db.summary_tables import (
 )
 from curtailcoin.network import NetworkTimeline
 from curtailcoin.prices import store
+from curtailcoin.reconcile.analyze import analyze_reconciliation_status, fix_commands
 from curtailcoin.reconcile.expected import expected_conditions
-from curtailcoin.reconcile.fix import recalculate
+from curtailcoin.reconcile.recalculate import recalculate
 from curtailcoin.reconcile.report import ReconciliationStatus
 from curtailcoin.reconcile.status import get_reconciliation_status
-from curtailcoin.reconcile.unified import analyze_reconciliation_status, fix_commands
 from curtailcoin.reference import load_timeline
 from curtailcoin.settlement import PERIOD, day_start_utc, periods_in_day
 from curtailcoin.sources.prices import DailyPrice

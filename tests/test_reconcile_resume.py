@@ -20,8 +20,8 @@ from sqlalchemy import Engine
 from curtailcoin.config import Settings
 from curtailcoin.db.curtailment_tables import curtailment_records
 from curtailcoin.db.engine import get_engine
+from curtailcoin.reconcile.commands import process_date_range
 from curtailcoin.reconcile.status import get_reconciliation_status
-from curtailcoin.reconcile.unified import process_date_range
 from curtailcoin.testservers.elexon import ElexonTestServer
 from test_reconcile_support import checkpoint_path, cli, count, popen, snapshot
 

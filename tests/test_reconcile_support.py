@@ -26,7 +26,8 @@ from curtailcoin.db.summary_tables import (
     monthly_summaries,
     yearly_summaries,
 )
-from curtailcoin.reconcile.unified import RunSummary, process_date_range
+from curtailcoin.reconcile.commands import process_date_range
+from curtailcoin.reconcile.outcome import RunSummary
 from entrypoint import CURTAILCOIN
 
 EXE = CURTAILCOIN

@@ -10,7 +10,7 @@ from curtailcoin.db.coordination_tables import suspect_dates
 from curtailcoin.db.curtailment_tables import curtailment_records
 from curtailcoin.jobs.work import JobFailed, ingest_date_job
 from curtailcoin.pipeline import reingest_date
-from curtailcoin.reconcile.unified import reconcile_all
+from curtailcoin.reconcile.commands import reconcile_all
 from curtailcoin.settlement import parse_date
 from curtailcoin.sources.elexon import ElexonClient
 from curtailcoin.testservers.elexon import ElexonTestServer

@@ -19,9 +19,10 @@ from curtailcoin.config import Settings
 from curtailcoin.db.engine import get_engine
 from curtailcoin.jobs.schedule import dates_for_today_tick
 from curtailcoin.pipeline import BadInput, ReingestResult, prepare_database, reingest_date
+from curtailcoin.reconcile import commands as reconcile_commands
 from curtailcoin.reconcile import daily as reconcile_daily
-from curtailcoin.reconcile import unified as reconcile_unified
 from curtailcoin.reconcile.locks import DateLocks
+from curtailcoin.reconcile.outcome import RunSummary
 from curtailcoin.reconcile.retry import LockBusyError
 from curtailcoin.settlement import periods_started, settlement_today
 from curtailcoin.sources.elexon import ElexonClient
@@ -283,12 +284,12 @@ async def weekly_reconciliation_job(
 ) -> dict[str, Any]:
     """The unified reconciliation: every stored date with a problem, found and fixed."""
     engine = get_engine(settings.database_url)
-    summary = await reconcile_unified.process_date_range(engine, settings)
+    summary = await reconcile_commands.process_date_range(engine, settings)
     _raise_if_failed(summary, "unified reconciliation")
     return summary.to_json()
 
 
-def _raise_if_failed(summary: reconcile_unified.RunSummary, what: str) -> None:
+def _raise_if_failed(summary: RunSummary, what: str) -> None:
     failed = summary.failed
     if failed:
         first = min(failed)

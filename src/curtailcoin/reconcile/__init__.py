@@ -5,9 +5,13 @@
   :mod:`.report`), read by :mod:`.aggregates` and checked by :mod:`.period_scan`,
   :mod:`.calc_check`, :mod:`.summary_check`, :mod:`.farm_day_check`, :mod:`.farm_month_check`;
 * :mod:`.source` — the source drift check against Elexon, every period of a date;
-* :mod:`.fix` — what fixes what (reingest, recalculate, resummarise), under a per-date lock;
+* :mod:`.fix_date` — what fixes what on one date (refetch; :mod:`.recalculate`: recalculate,
+  resummarise), under the date's lock, retried when transient;
+* :mod:`.critical`, :mod:`.spot_fix` — the careful reprocessing of a date, one farm-period;
+* :mod:`.runner` — dates in flight and the checkpoint; :mod:`.commands` — the seed's
+  ``unified_reconciliation.ts`` commands; :mod:`.analyze` — causes and fixing commands;
+* :mod:`.context`, :mod:`.outcome` — what a run shares, what it did;
 * :mod:`.daily` — the seed's ``daily_reconciliation_check.ts``;
-* :mod:`.unified` — the seed's ``unified_reconciliation.ts``;
 * :mod:`.checkpoints`, :mod:`.locks`, :mod:`.retry` — resumability, concurrency, errors.
 
 Names are resolved on first use (PEP 562): importing one submodule (the per-date lock, say)
@@ -21,27 +25,27 @@ from typing import Any
 
 _HOMES: dict[str, str] = {
     "DateLocks": "locks",
-    "DateOutcome": "fix",
+    "DateOutcome": "outcome",
     "DateReport": "report",
-    "ReconcileContext": "fix",
+    "ReconcileContext": "context",
     "ReconciliationStatus": "report",
-    "RunSummary": "unified",
-    "analyze_reconciliation_status": "unified",
+    "RunSummary": "outcome",
+    "analyze_reconciliation_status": "analyze",
     "check_date_reconciliation_status": "status",
-    "find_dates_with_missing_calculations": "unified",
-    "fix_date_comprehensive": "fix",
+    "find_dates_with_missing_calculations": "commands",
+    "fix_date_comprehensive": "fix_date",
     "get_reconciliation_status": "status",
     "is_timeout_error": "retry",
     "load_checkpoint": "checkpoints",
-    "process_critical_date": "fix",
-    "process_date": "fix",
-    "process_date_range": "unified",
-    "process_dates": "unified",
-    "reconcile_all": "unified",
+    "process_critical_date": "critical",
+    "process_date": "fix_date",
+    "process_date_range": "commands",
+    "process_dates": "runner",
+    "reconcile_all": "commands",
     "reset_checkpoint": "checkpoints",
     "run_daily_check": "daily",
     "save_checkpoint": "checkpoints",
-    "spot_fix": "fix",
+    "spot_fix": "spot_fix",
     "with_retry": "retry",
 }
 

@@ -27,8 +27,9 @@ from curtailcoin.reconcile.checkpoints import (
     load_checkpoint,
     save_checkpoint,
 )
-from curtailcoin.reconcile.fix import DateOutcome, ReconcileContext, process_date
-from curtailcoin.reconcile.unified import RunSummary
+from curtailcoin.reconcile.context import ReconcileContext
+from curtailcoin.reconcile.fix_date import process_date
+from curtailcoin.reconcile.outcome import DateOutcome, RunSummary
 from curtailcoin.settlement import settlement_today
 from curtailcoin.sources.elexon import ElexonClient
 
@@ -116,8 +117,8 @@ async def run_daily_check(
                         cp.failedDates.append({"date": iso, "reason": outcome.reason or ""})
                     save_checkpoint(path, cp.to_json())
             summary.requests = ctx.requests
-            summary.retries = ctx.counters.retries + ctx.client.stats.retries
-            summary.timeouts = ctx.counters.timeouts + ctx.client.stats.timeouts
+            summary.retries = ctx.retries
+            summary.timeouts = ctx.timeouts
         finally:
             await ctx.aclose()
         if cp is not None:
