@@ -11,19 +11,26 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import typer
 
 from curtailcoin.cli.common import date_argument, fail, settings_and_logging
+from curtailcoin.pipeline.inputs import BadInput
 
 if TYPE_CHECKING:
+    from curtailcoin.config import Settings
+    from curtailcoin.economics.inputs import Assumptions
     from curtailcoin.economics.results import (
         DurationPoint,
         DurationResult,
+        Level,
         ScenarioResult,
         SizingResult,
     )
+    from curtailcoin.economics.site import Site
 
 
 def _money(value: float | None) -> str:
@@ -234,87 +241,176 @@ def scenario(
     names the size with the shortest payback; --duration-curve shows the hours with at least
     x MW curtailed. Exit 2 on bad input (one line, nothing written).
     """
+    settings = settings_and_logging(False, "scenario")
+    start = date_argument(start_text, "--from")
+    end = date_argument(end_text, "--to") if end_text is not None else None
+    if as_json and as_csv:
+        fail("--json and --csv: choose one output")
+    try:
+        site = _site(bm_unit, lead_party, all_wind)
+        if fees not in ("none", "actual"):
+            raise BadInput(f"--fees {fees!r} is not allowed: use none or actual")
+        level = _level(by)
+        request = _Request(
+            site=site,
+            model=model,
+            start=start,
+            end=end,
+            miners=miners,
+            mw=mw,
+            assumptions=_assumptions(
+                uptime,
+                pool_fee,
+                fees,
+                energy_cost,
+                capex_per_miner,
+                capex_per_th,
+                opex_per_month,
+                btc_price,
+            ),
+            level=level,
+            grid=_sizes(sizes) if sizing else None,
+            duration=duration,
+        )
+        outcome = _run(settings, request)
+    except BadInput as exc:
+        fail(str(exc))
+    _emit(outcome, as_json=as_json, as_csv=as_csv, duration=duration)
+
+
+@dataclass
+class _Request:
+    """What the command was asked, checked (``grid`` set: a sizing sweep)."""
+
+    site: Site
+    model: str
+    start: date
+    end: date | None
+    miners: int | None
+    mw: float | None
+    assumptions: Assumptions
+    level: Level
+    grid: list[float] | None
+    duration: bool
+
+
+@dataclass
+class _Outcome:
+    result: ScenarioResult | None = None
+    sized: SizingResult | None = None
+    curve: DurationResult | None = None
+
+
+def _site(bm_unit: list[str], lead_party: str | None, all_wind: bool) -> Site:
+    from curtailcoin.economics.site import site_of
+
+    return site_of(bm_unit, lead_party, all_wind)
+
+
+def _level(by: str) -> Level:
+    from curtailcoin.economics.scenario import LEVELS
+
+    for level in LEVELS:
+        if by == level:
+            return level
+    raise BadInput(f"--by {by!r} is not allowed: use {', '.join(LEVELS)}")
+
+
+def _assumptions(
+    uptime: float,
+    pool_fee: float,
+    fees: str,
+    energy_cost: float,
+    capex_per_miner: float | None,
+    capex_per_th: float | None,
+    opex_per_month: float,
+    btc_price: float | None,
+) -> Assumptions:
+    from curtailcoin.economics.inputs import Assumptions
+
+    return Assumptions(
+        uptime_pct=uptime,
+        pool_fee_pct=pool_fee,
+        fees="actual" if fees == "actual" else "none",
+        energy_cost_gbp_per_mwh=energy_cost,
+        capex_gbp_per_miner=capex_per_miner,
+        capex_gbp_per_th=capex_per_th,
+        opex_gbp_per_month=opex_per_month,
+        btc_price_gbp=btc_price,
+    )
+
+
+def _run(settings: Settings, r: _Request) -> _Outcome:
+    """Run what was asked at one read snapshot (``BadInput`` on what the data refuses)."""
     from curtailcoin.cli.common import engine_for
     from curtailcoin.db.engine import read_snapshot
-    from curtailcoin.economics.inputs import Assumptions
-    from curtailcoin.economics.results import to_json
     from curtailcoin.economics.scenario import (
-        LEVELS,
         ScenarioRequest,
         SizingRequest,
         run_duration_curve,
         run_scenario,
         run_sizing,
     )
-    from curtailcoin.economics.site import site_of
-    from curtailcoin.pipeline.inputs import BadInput
     from curtailcoin.settlement import settlement_today
 
-    settings = settings_and_logging(False, "scenario")
-    start = date_argument(start_text, "--from")
-    end = date_argument(end_text, "--to") if end_text is not None else settlement_today()
-    if as_json and as_csv:
-        fail("--json and --csv: choose one output")
-    try:
-        site = site_of(bm_unit, lead_party, all_wind)
-        if fees not in ("none", "actual"):
-            raise BadInput(f"--fees {fees!r} is not allowed: use none or actual")
-        if by not in LEVELS:
-            raise BadInput(f"--by {by!r} is not allowed: use {', '.join(LEVELS)}")
-        assumptions = Assumptions(
-            uptime_pct=uptime,
-            pool_fee_pct=pool_fee,
-            fees="actual" if fees == "actual" else "none",
-            energy_cost_gbp_per_mwh=energy_cost,
-            capex_gbp_per_miner=capex_per_miner,
-            capex_gbp_per_th=capex_per_th,
-            opex_gbp_per_month=opex_per_month,
-            btc_price_gbp=btc_price,
-        )
-        grid = _sizes(sizes) if sizing else []
-        if not sizing and not duration and (miners is None) == (mw is None):
-            raise BadInput("fleet size: give exactly one of --miners N or --mw X")
-    except BadInput as exc:
-        fail(str(exc))
-    engine = engine_for(settings)
-    sized: SizingResult | None = None
-    curve: DurationResult | None = None
-    result: ScenarioResult | None = None
-    try:
-        with read_snapshot(engine) as conn:
-            if sizing:
-                sized = run_sizing(conn, SizingRequest(site, model, start, end, grid, assumptions))
-            elif duration and miners is None and mw is None:
-                curve = run_duration_curve(conn, site, start, end)
-            else:
-                request = ScenarioRequest(site, model, start, end, miners, mw, assumptions, by)
-                result = run_scenario(conn, request)
-                if duration:
-                    curve = run_duration_curve(conn, site, start, end)
-    except BadInput as exc:
-        fail(str(exc))
+    no_fleet = r.miners is None and r.mw is None
+    if r.grid is None and not r.duration and (r.miners is None) == (r.mw is None):
+        raise BadInput("fleet size: give exactly one of --miners N or --mw X")
+    end = r.end if r.end is not None else settlement_today()
+    out = _Outcome()
+    with read_snapshot(engine_for(settings)) as conn:
+        if r.grid is not None:
+            request = SizingRequest(r.site, r.model, r.start, end, r.grid, r.assumptions)
+            out.sized = run_sizing(conn, request)
+            return out
+        if not no_fleet:
+            out.result = run_scenario(
+                conn,
+                ScenarioRequest(
+                    r.site, r.model, r.start, end, r.miners, r.mw, r.assumptions, r.level
+                ),
+            )
+        if r.duration:
+            out.curve = run_duration_curve(conn, r.site, r.start, end)
+    return out
+
+
+def _emit(out: _Outcome, *, as_json: bool, as_csv: bool, duration: bool) -> None:
     if as_json:
-        if result is not None:
-            out = to_json(result)
-            if curve is not None:
-                out["duration_curve"] = to_json(curve.duration_curve)
-        else:
-            out = to_json(sized if sized is not None else curve)
-        print(json.dumps(out))
-        return
-    if as_csv:
-        if result is not None:
-            _write_csv([*result.rows, result.total])
-        elif sized is not None:
-            _write_csv(sized.duration_curve if duration else sized.sizes)
-        elif curve is not None:
-            _write_csv(curve.duration_curve)
-        return
-    if result is not None:
-        _print_scenario(result)
-    if sized is not None:
-        _print_sizing(sized)
+        _print_json(out)
+    elif as_csv:
+        _print_csv(out, duration)
+    else:
+        _print_tables(out, duration)
+
+
+def _print_json(out: _Outcome) -> None:
+    from curtailcoin.economics.results import to_json
+
+    if out.result is not None:
+        data = to_json(out.result)
+        if out.curve is not None:
+            data["duration_curve"] = to_json(out.curve.duration_curve)
+    else:
+        data = to_json(out.sized if out.sized is not None else out.curve)
+    print(json.dumps(data))
+
+
+def _print_csv(out: _Outcome, duration: bool) -> None:
+    if out.result is not None:
+        _write_csv([*out.result.rows, out.result.total])
+    elif out.sized is not None:
+        _write_csv(out.sized.duration_curve if duration else out.sized.sizes)
+    elif out.curve is not None:
+        _write_csv(out.curve.duration_curve)
+
+
+def _print_tables(out: _Outcome, duration: bool) -> None:
+    if out.result is not None:
+        _print_scenario(out.result)
+    if out.sized is not None:
+        _print_sizing(out.sized)
         if duration:
-            _print_duration(sized.duration_curve, sized.site)
-    if curve is not None:
-        _print_duration(curve.duration_curve, curve.site)
+            _print_duration(out.sized.duration_curve, out.sized.site)
+    if out.curve is not None:
+        _print_duration(out.curve.duration_curve, out.curve.site)
