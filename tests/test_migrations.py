@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 
 import psycopg
@@ -15,7 +16,15 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import CheckConstraint, Engine, inspect, text
 
 from conftest import PG_ADMIN_URL, _pg_url
-from curtailcoin.db.engine import HEAD_REVISION, alembic_config, make_engine, read_snapshot, upgrade
+from curtailcoin.db.engine import (
+    HEAD_REVISION,
+    alembic_config,
+    current_revision,
+    make_engine,
+    read_snapshot,
+    run_migrations,
+    upgrade,
+)
 from curtailcoin.db.schema import metadata
 from curtailcoin.db.versions import range_versions, total_version
 
@@ -47,26 +56,136 @@ def test_migrated_schema_equals_metadata(engine: Engine) -> None:
         assert found == expected, table.name
 
 
+BlankEngines = Callable[[], Engine]
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def blank_engine(
+def blank_engines(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Engine]:
-    """A database with no schema at all (not the session's migrated one)."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('mig') / 'old.db'}")
-        yield engine
-        engine.dispose()
-        return
-    name = f"cc_mig_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    engine = make_engine(_pg_url(name))
-    try:
-        yield engine
-    finally:
-        engine.dispose()
+) -> Iterator[BlankEngines]:
+    """Make databases with no schema at all (not the session's migrated one), dropped after."""
+    made: list[tuple[Engine, str | None]] = []
+
+    def make() -> Engine:
+        if request.param == "sqlite":
+            engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('mig') / 'old.db'}")
+            made.append((engine, None))
+            return engine
+        name = f"cc_mig_{uuid.uuid4().hex[:10]}"
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        engine = make_engine(_pg_url(name))
+        made.append((engine, name))
+        return engine
+
+    try:
+        yield make
+    finally:
+        for engine, name in made:
+            engine.dispose()
+            if name is not None:
+                with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def blank_engine(blank_engines: BlankEngines) -> Engine:
+    """One database with no schema at all."""
+    return blank_engines()
+
+
+#: What a schema is made of, per catalog query: each row a tuple of text (PostgreSQL).
+_PG_CATALOG = {
+    "columns": (
+        "SELECT table_name, column_name, ordinal_position, data_type, character_maximum_length, "
+        "numeric_precision, datetime_precision, is_nullable, column_default, "
+        "col_description(quote_ident(table_name)::regclass, ordinal_position) "
+        "FROM information_schema.columns WHERE table_schema = current_schema()"
+    ),
+    "constraints": (
+        "SELECT c.relname, k.conname, k.contype, pg_get_constraintdef(k.oid) "
+        "FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema()"
+    ),
+    "indexes": (
+        "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+    ),
+    "relations": (
+        "SELECT c.relname, c.relkind, obj_description(c.oid, 'pg_class') FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema()"
+    ),
+    "triggers": (
+        "SELECT c.relname, t.tgname, pg_get_triggerdef(t.oid) FROM pg_trigger t "
+        "JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = current_schema() AND NOT t.tgisinternal"
+    ),
+    "functions": (
+        "SELECT p.proname, pg_get_function_identity_arguments(p.oid), pg_get_functiondef(p.oid) "
+        "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        "WHERE n.nspname = current_schema()"
+    ),
+    "types": (
+        "SELECT t.typname, t.typtype, string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) "
+        "FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
+        "LEFT JOIN pg_enum e ON e.enumtypid = t.oid WHERE n.nspname = current_schema() "
+        "GROUP BY t.typname, t.typtype"
+    ),
+    "version": "SELECT version_num FROM alembic_version",
+}
+
+
+def _normalised_sql(sql: str | None) -> str | None:
+    """sqlite_master's SQL without identifier quotes and with single spaces.
+
+    Alembic's batch steps on SQLite rewrite a table as ``CREATE TABLE "name"``; nothing else
+    of a statement may differ.
+    """
+    return None if sql is None else re.sub(r"\s+", " ", sql.replace('"', "")).strip()
+
+
+def _catalog(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
+    """Every object of the database's schema, as sorted rows per kind, and its version row."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            rows = conn.exec_driver_sql("SELECT type, name, tbl_name, sql FROM sqlite_master")
+            objects = sorted((t, n, tb, _normalised_sql(sql)) for t, n, tb, sql in rows)
+            version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+            return {"objects": objects, "version": [tuple(r) for r in version]}
+        return {
+            kind: sorted(tuple(str(v) for v in row) for row in conn.exec_driver_sql(query))
+            for kind, query in _PG_CATALOG.items()
+        }
+
+
+def test_a_fresh_database_gets_exactly_the_migrated_schema(blank_engines: BlankEngines) -> None:
+    """The fast path (``db.fresh_schema``) builds what every migration builds, to the catalog.
+
+    A new migration adding what ``metadata`` does not hold (a trigger, a view, a function, a
+    comment, data) fails here until ``db.fresh_schema`` adds it too.
+    """
+    fresh, migrated = blank_engines(), blank_engines()
+    upgrade(fresh)  # no tables: the head schema directly, stamped at head
+    with migrated.begin() as conn:
+        run_migrations(conn)  # every migration, one after the other
+    assert current_revision(fresh) == current_revision(migrated) == HEAD_REVISION
+    fresh_catalog, migrated_catalog = _catalog(fresh), _catalog(migrated)
+    assert fresh_catalog.keys() == migrated_catalog.keys()
+    for kind, rows in migrated_catalog.items():
+        assert rows, kind  # each query sees what it describes
+        assert fresh_catalog[kind] == rows, kind
+    for table in ("miner_models", "difficulty_epochs", "halvings", "bm_units", "btc_prices"):
+        with fresh.connect() as a, migrated.connect() as b:  # no migration seeds rows
+            query = f"SELECT count(*) FROM {table}"
+            assert a.exec_driver_sql(query).scalar() == b.exec_driver_sql(query).scalar() == 0
+
+
+def test_a_database_with_tables_upgrades_through_the_migrations(blank_engine: Engine) -> None:
+    upgrade(blank_engine, "0008")
+    assert current_revision(blank_engine) == "0008"
+    upgrade(blank_engine)
+    assert current_revision(blank_engine) == HEAD_REVISION
+    with blank_engine.connect() as conn:
+        assert inspect(conn).has_table("block_fees")  # 0009 ran on the existing schema
 
 
 def test_0007_removes_non_finite_rows_and_marks_their_periods_failed(blank_engine: Engine) -> None:

@@ -1,5 +1,8 @@
 """Engines for SQLite (embedded default) and PostgreSQL, migrated on first use.
 
+An empty database is given the head schema directly (``db.fresh_schema``) and stamped at head;
+one with tables upgrades through the migrations.
+
 Alembic is imported only to migrate: a database already at :data:`HEAD_REVISION` is recognised
 by one query of ``alembic_version`` (reading the migration scripts costs a command more than
 its own work; ``tests/test_migrations.py`` checks the constant against the scripts).
@@ -96,17 +99,33 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Run the Alembic migrations up to ``revision`` on this engine's database."""
-    from alembic import command
+    """Bring this engine's database to ``revision``.
 
-    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    A database without any table, upgraded to head, gets the head schema directly
+    (``db.fresh_schema``: milliseconds instead of every migration); any other runs the
+    Alembic migrations.
+    """
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             # Several processes (workers on several machines) may start on a database that
             # needs migrating: one migrates, the others wait here and then find it at head.
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(1129530701)")
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+        if revision in ("head", HEAD_REVISION):
+            from curtailcoin.db.fresh_schema import create_fresh_schema, has_no_tables
+
+            if has_no_tables(conn):
+                create_fresh_schema(conn, HEAD_REVISION)
+                return
+        run_migrations(conn, revision)
+
+
+def run_migrations(conn: Connection, revision: str = "head") -> None:
+    """Run the Alembic migrations up to ``revision`` on ``conn`` (inside its transaction)."""
+    from alembic import command
+
+    cfg = alembic_config(conn.engine.url.render_as_string(hide_password=False))
+    cfg.attributes["connection"] = conn
+    command.upgrade(cfg, revision)
 
 
 def get_engine(url: str, *, migrate: bool = True) -> Engine:
