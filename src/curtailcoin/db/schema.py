@@ -3,7 +3,8 @@
 Importing this module registers every table on :data:`metadata` (Alembic's target and the
 schema that ``tests/test_migrations.py`` compares the migrated database with). Tables are
 defined, and imported from, their group's module: ``db.reference_tables``,
-``db.curtailment_tables``, ``db.summary_tables``, ``db.coordination_tables``.
+``db.curtailment_tables``, ``db.generation_tables``, ``db.summary_tables``,
+``db.coordination_tables``.
 
 Table and column names of the seed system are kept (``curtailment_records``,
 ``historical_bitcoin_calculations``, the six summary tables) so its users' SQL still reads.
@@ -16,6 +17,7 @@ from __future__ import annotations
 from curtailcoin.db import (  # noqa: F401  (each registers its tables on metadata)
     coordination_tables,
     curtailment_tables,
+    generation_tables,
     reference_tables,
     summary_tables,
 )
