@@ -35,6 +35,7 @@ from curtailcoin.web.routes import (
     prices,
     reconciliation,
     reference,
+    scenario,
 )
 
 log = logging.getLogger("curtailcoin.web")
@@ -62,13 +63,28 @@ TAGS = [
     {"name": "curtailment", "description": "Curtailment by local clock hour"},
     {"name": "mining potential", "description": "Bitcoin the curtailed energy could have mined"},
     {"name": "farms", "description": "Lead parties and their BM units"},
+    {
+        "name": "site economics",
+        "description": "A fleet of miners at a site run only when it was curtailed: scenario, "
+        "sizing sweep, duration curve (docs/economics.md)",
+    },
     {"name": "reference", "description": "Miner models, lead parties, prices, data range"},
     {"name": "service", "description": "Health and data completeness"},
     {"name": "ingestion", "description": "Token-protected reingestion"},
 ]
 
 # In the order of the OpenAPI document's paths.
-ROUTERS = (health, reference, curtailment, mining, farms, prices, reconciliation, ingest)
+ROUTERS = (
+    health,
+    reference,
+    curtailment,
+    mining,
+    farms,
+    scenario,
+    prices,
+    reconciliation,
+    ingest,
+)
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
