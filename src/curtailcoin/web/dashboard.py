@@ -84,19 +84,16 @@ def static_asset(name: str) -> Asset | None:
 @lru_cache(maxsize=1)
 def asset_version() -> str:
     digest = hashlib.sha256(__version__.encode())
-    for name in ("dashboard.css", "dashboard.js"):
+    for name in ("dashboard.css", "dashboard.js", "sizing.js"):
         asset = static_asset(name)
         if asset is not None:
             digest.update(asset.body)
     return digest.hexdigest()[:12]
 
 
-@router.get("/", response_class=HTMLResponse)
-def page(request: Request) -> HTMLResponse:
-    # The settlement date and default miner model let the script request the first view's data
-    # straight away, in parallel with /api/data-range (no database access here).
+def _render(request: Request, template: str) -> HTMLResponse:
     ctx = getattr(request.app.state, "ctx", None)
-    html = TEMPLATES.get_template("dashboard.html").render(
+    html = TEMPLATES.get_template(template).render(
         version=__version__,
         v=asset_version(),
         today=settlement_today().isoformat(),
@@ -104,6 +101,19 @@ def page(request: Request) -> HTMLResponse:
         default_model=ctx.default_model if ctx is not None else "",
     )
     return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/", response_class=HTMLResponse)
+def page(request: Request) -> HTMLResponse:
+    # The settlement date and default miner model let the script request the first view's data
+    # straight away, in parallel with /api/data-range (no database access here).
+    return _render(request, "dashboard.html")
+
+
+@router.get("/sizing", response_class=HTMLResponse)
+def sizing_page(request: Request) -> HTMLResponse:
+    """The "Site sizing" view: a fleet at a site (``/api/scenario``, ``/api/scenario/sizing``)."""
+    return _render(request, "sizing.html")
 
 
 @router.get("/vendor/plotly.min.js")
