@@ -110,7 +110,9 @@ class SecurityHeaders:
             return
         path: str = scope.get("path", "")
         is_page = (
-            path in ("/", "/about", "/sizing") or path.startswith("/static/") or path.startswith("/vendor/")
+            path in ("/", "/about", "/sizing")
+            or path.startswith("/static/")
+            or path.startswith("/vendor/")
         )
 
         async def wrapped(message: Message) -> None:
