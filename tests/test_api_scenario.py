@@ -241,10 +241,10 @@ def test_fees_actual_without_fee_history_is_a_422(client: TestClient, lead: str)
     answer = client.get(
         "/api/scenario", params={**BASE, "leadParty": lead, "mw": "20", "fees": "actual"}
     )
-    if answer.status_code == 200:  # a fee history is stored: every period has BTC or a reason
-        assert answer.json()["total"]["btc"] is not None
-    else:
-        assert answer.status_code == 422 and answer.json()["detail"][0]["loc"][-1] == "fees"
+    # the seeded database holds no fee history: refused, naming the parameter
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"][0]["loc"][-1] == "fees"
+    assert answer.json()["error"].startswith("fees")
 
 
 def test_sizing_and_duration_curve_equal_the_economics_calls(

@@ -2,39 +2,30 @@
 fleet sizes, and the site's curtailment duration curve — the CLI's ``curtailcoin scenario``
 calls (``economics.scenario``) behind validated query parameters.
 
-Every input is checked before the site's energies are read, each failure a 422 naming the
-parameter (``BadInput`` of the economics package turned into the API's ``InputError`` at the
-parameter it concerns). Work per request is bounded: at most :data:`MAX_RANGE_DAYS` days and
-``MAX_SIZES`` sizes (one ``sizes × periods`` array, no query per size).
+Every input is checked (``web.scenario_params``) before the site's energies are read, each
+failure a 422 naming the parameter; work per request is bounded (≤ 10 years, ≤ 200 sizes: one
+``sizes × periods`` array, no query per size).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
-from sqlalchemy import Connection
+from fastapi import APIRouter, Query
 
-from curtailcoin.economics.inputs import Assumptions
 from curtailcoin.economics.scenario import (
     ScenarioRequest,
     SizingRequest,
     fleet_of,
-    resolve_model,
     run_duration_curve,
     run_scenario,
     run_sizing,
 )
-from curtailcoin.economics.site import Site, check_site, site_of
-from curtailcoin.economics.sizing import MAX_SIZES, size_grid
-from curtailcoin.pipeline.inputs import BadInput
-from curtailcoin.web import params as pv
+from curtailcoin.web import scenario_params as sp
 from curtailcoin.web.csvout import table_response
 from curtailcoin.web.deps import Conn, Ctx
-from curtailcoin.web.routes.common import CSV_OK, DATE_DOC, ERRORS, FormatQ
+from curtailcoin.web.routes.common import CSV_OK, ERRORS, FormatQ
+from curtailcoin.web.scenario_params import AssumptionsD, ModelQ, SiteRangeD, SizesQ, ThresholdsQ
 from curtailcoin.web.scenario_schemas import DurationOut, Grain, ScenarioOut, SizingOut
 from curtailcoin.web.service.scenario import (
     DURATION_COLUMNS,
@@ -47,188 +38,6 @@ from curtailcoin.web.service.scenario import (
 
 router = APIRouter()
 TAG = "site economics"
-
-MAX_RANGE_DAYS = 3653
-"""Ten years: the longest range one request reads."""
-MAX_UNITS = 50
-MAX_THRESHOLDS = 200
-
-T = TypeVar("T")
-
-
-def _at(name: str, call: Callable[[], T]) -> T:
-    """``call()``, its ``BadInput`` answered as a 422 at query parameter ``name``."""
-    try:
-        return call()
-    except BadInput as exc:
-        message = str(exc)
-        if not message.startswith(name):
-            message = f"{name}: {message}"
-        raise pv.InputError(("query", name), message) from None
-
-
-# --- shared parameters -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SiteRange:
-    site: Site
-    start: date
-    end: date
-
-
-def site_range(
-    conn: Conn,
-    start_text: Annotated[
-        str, Query(alias="from", pattern=pv.DATE_PATTERN, description="First " + DATE_DOC)
-    ],
-    end_text: Annotated[
-        str, Query(alias="to", pattern=pv.DATE_PATTERN, description="Last " + DATE_DOC)
-    ],
-    farm_id: Annotated[
-        list[str] | None,
-        Query(
-            alias="farmId",
-            description="A BM unit of the site (Elexon id; repeat for several units)",
-        ),
-    ] = None,
-    lead_party: Annotated[
-        str | None,
-        Query(
-            alias="leadParty",
-            max_length=pv.NAME_MAX,
-            description="Every BM unit of this lead party (exact name, see /api/lead-parties)",
-        ),
-    ] = None,
-    all_wind: Annotated[
-        bool, Query(alias="allWind", description="Every wind BM unit (the whole GB fleet)")
-    ] = False,
-) -> SiteRange:
-    """The site (exactly one of farmId…, leadParty, allWind; known to the database) and the
-    range (at most :data:`MAX_RANGE_DAYS` days)."""
-    start = pv.parse_day(start_text, ("query", "from"))
-    end = pv.parse_day(end_text, ("query", "to"))
-    if end < start:
-        raise pv.InputError(("query", "to"), f"to {end} is before from {start}: allowed to >= from")
-    if (end - start).days + 1 > MAX_RANGE_DAYS:
-        raise pv.InputError(
-            ("query", "to"),
-            f"from {start} to {end} is {(end - start).days + 1} days: allowed up to "
-            f"{MAX_RANGE_DAYS} days (10 years) per request",
-        )
-    units = [pv.check_name(u, ("query", "farmId"), 64) or "" for u in farm_id or []]
-    if len(units) > MAX_UNITS:
-        raise pv.InputError(
-            ("query", "farmId"), f"{len(units)} farmId values: allowed up to {MAX_UNITS}"
-        )
-    lead = pv.check_name(lead_party, ("query", "leadParty"))
-    given = [n for n, on in (("farmId", units), ("leadParty", lead), ("allWind", all_wind)) if on]
-    if len(given) != 1:
-        raise pv.InputError(
-            ("query", given[-1] if given else "farmId"),
-            f"site: {' and '.join(given) or 'none'} given: allowed exactly one of farmId "
-            "(repeatable), leadParty or allWind=true",
-        )
-    name = given[0]
-    site = _at(name, lambda: site_of(units, lead, all_wind))
-    _at(name, lambda: check_site(conn, site))
-    return SiteRange(site, start, end)
-
-
-def assumptions(
-    uptime: Annotated[
-        float, Query(ge=0, le=100, allow_inf_nan=False, description="Uptime, % (0..100)")
-    ] = 100.0,
-    pool_fee: Annotated[
-        float,
-        Query(alias="poolFee", ge=0, le=100, allow_inf_nan=False, description="Pool fee, %"),
-    ] = 0.0,
-    fees: Annotated[
-        Literal["none", "actual"],
-        Query(description="Transaction fees: none (subsidy only) or actual (stored history)"),
-    ] = "none",
-    energy_cost: Annotated[
-        float,
-        Query(
-            alias="energyCost",
-            ge=-1e6,
-            le=1e6,
-            allow_inf_nan=False,
-            description="Cost of the curtailed energy used, £/MWh (negative: paid to take it)",
-        ),
-    ] = 0.0,
-    capex_per_miner: Annotated[
-        float | None,
-        Query(alias="capexPerMiner", ge=0, allow_inf_nan=False, description="Capex, £ per miner"),
-    ] = None,
-    capex_per_th: Annotated[
-        float | None,
-        Query(alias="capexPerTh", ge=0, allow_inf_nan=False, description="Capex, £ per TH/s"),
-    ] = None,
-    opex_per_month: Annotated[
-        float,
-        Query(alias="opexPerMonth", ge=0, allow_inf_nan=False, description="Opex, £ per month"),
-    ] = 0.0,
-    price: Annotated[
-        Literal["stored", "constant"],
-        Query(description="BTC/GBP price: stored (each date's) or constant (btcPrice)"),
-    ] = "stored",
-    btc_price: Annotated[
-        float | None,
-        Query(
-            alias="btcPrice",
-            gt=0,
-            allow_inf_nan=False,
-            description="The constant BTC price, £/BTC (with price=constant only)",
-        ),
-    ] = None,
-) -> Assumptions:
-    if price == "constant" and btc_price is None:
-        raise pv.InputError(("query", "btcPrice"), "price=constant needs btcPrice (£/BTC, > 0)")
-    if price == "stored" and btc_price is not None:
-        raise pv.InputError(("query", "btcPrice"), "btcPrice is allowed with price=constant only")
-    if capex_per_miner is not None and capex_per_th is not None:
-        raise pv.InputError(
-            ("query", "capexPerTh"), "capexPerMiner and capexPerTh: give one or the other"
-        )
-    return _at(
-        "uptime",
-        lambda: Assumptions(
-            uptime_pct=uptime,
-            pool_fee_pct=pool_fee,
-            fees=fees,
-            energy_cost_gbp_per_mwh=energy_cost,
-            capex_gbp_per_miner=capex_per_miner,
-            capex_gbp_per_th=capex_per_th,
-            opex_gbp_per_month=opex_per_month,
-            btc_price_gbp=btc_price,
-        ),
-    )
-
-
-SiteRangeD = Annotated[SiteRange, Depends(site_range)]
-AssumptionsD = Annotated[Assumptions, Depends(assumptions)]
-ModelQ = Annotated[
-    str | None,
-    Query(
-        alias="minerModel",
-        max_length=40,
-        description="Miner model key (see /api/miner-models); default the first tracked model",
-    ),
-]
-
-
-def _model_key(conn: Connection, text: str | None, default: str) -> str:
-    key = pv.check_name(text, ("query", "minerModel"), 40) or default
-    return _at("minerModel", lambda: resolve_model(conn, key)).key
-
-
-def _run(name: str, call: Callable[[], T]) -> T:
-    """The economics call; a ``BadInput`` left (fee history absent) concerns ``name``."""
-    return _at(name, call)
-
-
-# --- routes ----------------------------------------------------------------------------------
 
 
 @router.get(
@@ -257,9 +66,9 @@ def scenario(
     ] = "month",
     format: FormatQ = "json",
 ) -> Any:
-    key = _model_key(conn, miner_model, ctx.default_model)
-    model = resolve_model(conn, key)
-    _at("mw" if mw is not None else "miners", lambda: fleet_of(model, miners, mw))
+    model = sp.model_of(conn, miner_model, ctx.default_model)
+    key = model.key
+    sp.at("mw" if mw is not None else "miners", lambda: fleet_of(model, miners, mw))
     request = ScenarioRequest(
         where.site,
         key,
@@ -270,7 +79,7 @@ def scenario(
         assumed,
         "year" if grain == "total" else grain,
     )
-    result = _run("fees", lambda: run_scenario(conn, request))
+    result = sp.at("fees", lambda: run_scenario(conn, request))  # refused: no fee history
     unpriced = UnpricedDates.read(conn, where.start, where.end, assumed.btc_price_gbp is not None)
     out = scenario_out(result, grain, unpriced)
     if format != "json":
@@ -278,66 +87,6 @@ def scenario(
         name = f"scenario-{where.start}-{where.end}-{key}-{grain}"
         return table_response(format, name, rollup_columns(grain), rows)
     return out
-
-
-def _sizes(text: str) -> list[float]:
-    """``MIN:MAX:COUNT`` (MW) or a comma-separated list of MW."""
-    if ":" in text:
-        parts = text.split(":")
-        try:
-            if len(parts) != 3:
-                raise ValueError
-            low, high, count = float(parts[0]), float(parts[1]), int(parts[2])
-        except ValueError:
-            raise BadInput(
-                f"sizes {text[:40]!r} is not allowed: MIN:MAX:COUNT in MW (e.g. 1:500:50) or "
-                "a comma-separated list of MW"
-            ) from None
-        return size_grid(low, high, count)
-    try:
-        values = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise BadInput(
-            f"sizes {text[:40]!r} is not allowed: MW numbers separated by commas, or MIN:MAX:COUNT"
-        ) from None
-    if not 1 <= len(values) <= MAX_SIZES:
-        raise BadInput(f"sizes: {len(values)} sizes are not allowed: use 1..{MAX_SIZES}")
-    return values
-
-
-def _thresholds(text: str | None) -> list[float] | None:
-    if text is None:
-        return None
-    try:
-        values = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise BadInput(
-            f"thresholds {text[:40]!r} is not allowed: MW numbers separated by commas"
-        ) from None
-    if not 1 <= len(values) <= MAX_THRESHOLDS:
-        raise BadInput(f"thresholds: {len(values)} are not allowed: use 1..{MAX_THRESHOLDS}")
-    for x in values:
-        if not (x == x and abs(x) != float("inf") and x >= 0):
-            raise BadInput(f"threshold {x!r} MW is not allowed: use a number >= 0")
-    return values
-
-
-SizesQ = Annotated[
-    str,
-    Query(
-        max_length=4000,
-        description=f"Fleet sizes, MW: MIN:MAX:COUNT (COUNT ≤ {MAX_SIZES}) or a comma-separated "
-        "list",
-    ),
-]
-ThresholdsQ = Annotated[
-    str | None,
-    Query(
-        max_length=4000,
-        description="Duration-curve thresholds, MW, comma-separated (default 50 up to the "
-        "site's largest)",
-    ),
-]
 
 
 @router.get(
@@ -358,14 +107,14 @@ def sizing(
     thresholds: ThresholdsQ = None,
     format: FormatQ = "json",
 ) -> Any:
-    key = _model_key(conn, miner_model, ctx.default_model)
-    grid = _at("sizes", lambda: _sizes(sizes))
-    model = resolve_model(conn, key)
+    model = sp.model_of(conn, miner_model, ctx.default_model)
+    key = model.key
+    grid = sp.at("sizes", lambda: sp.parse_sizes(sizes))
     for size in grid:
-        _at("sizes", lambda size=size: fleet_of(model, None, size))  # type: ignore[misc]
-    limits = _at("thresholds", lambda: _thresholds(thresholds))
+        sp.at("sizes", lambda size=size: fleet_of(model, None, size))  # type: ignore[misc]
+    limits = sp.at("thresholds", lambda: sp.parse_thresholds(thresholds))
     request = SizingRequest(where.site, key, where.start, where.end, grid, assumed, limits)
-    result = _run("fees", lambda: run_sizing(conn, request))
+    result = sp.at("fees", lambda: run_sizing(conn, request))
     unpriced = UnpricedDates.read(conn, where.start, where.end, assumed.btc_price_gbp is not None)
     out = sizing_out(result, unpriced)
     if format != "json":
@@ -388,7 +137,7 @@ def duration(
     thresholds: ThresholdsQ = None,
     format: FormatQ = "json",
 ) -> Any:
-    limits = _at("thresholds", lambda: _thresholds(thresholds))
+    limits = sp.at("thresholds", lambda: sp.parse_thresholds(thresholds))
     result = run_duration_curve(conn, where.site, where.start, where.end, limits)
     out = DurationOut.model_validate(
         {
