@@ -332,3 +332,13 @@ def test_openapi_lists_the_routes_with_units(client: TestClient) -> None:
     params = {p["name"]: p for p in doc["paths"]["/api/scenario"]["get"]["parameters"]}
     assert "£/MWh" in params["energyCost"]["description"]
     assert "%" in params["uptime"]["description"]
+
+
+def test_sizing_page_is_served_from_the_package_with_the_csp(client: TestClient) -> None:
+    page = client.get("/sizing")
+    assert page.status_code == 200
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert "/static/sizing.js?v=" in page.text and "http" not in page.text.split("<body")[0]
+    script = client.get("/static/sizing.js")
+    assert script.status_code == 200 and "/api/scenario/sizing" in script.text
+    assert 'href="/sizing"' in client.get("/").text

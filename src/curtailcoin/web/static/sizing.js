@@ -292,7 +292,7 @@
       (z.best ? "best size " + num(z.best.sizeMw, 1) + " MW (" + z.best.paybackMonths + " months)" : "no best size: " + z.bestReason) +
       "; dashed: the chosen size";
     return plot(el, traces, layout(el, {
-      xaxis: { title: { text: "Fleet size (MW)" }, anchor: "y3", gridcolor: COLORS.grid, tickfont: { size: 11 } },
+      xaxis: { title: { text: "Fleet size (MW)", standoff: 6 }, automargin: true, anchor: "y3", gridcolor: COLORS.grid, tickfont: { size: 11 } },
       yaxis: { title: { text: "BTC" }, domain: [0.38, 1], gridcolor: COLORS.grid, zeroline: false },
       yaxis2: { title: { text: "£/MW" }, overlaying: "y", side: "right", showgrid: false, zeroline: false },
       yaxis3: { title: { text: "months" }, domain: [0, 0.28], gridcolor: COLORS.grid, zeroline: false, rangemode: "tozero" },
