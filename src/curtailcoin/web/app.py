@@ -35,6 +35,7 @@ from curtailcoin.web.routes import (
     prices,
     reconciliation,
     reference,
+    wind_generation,
 )
 
 log = logging.getLogger("curtailcoin.web")
@@ -68,7 +69,17 @@ TAGS = [
 ]
 
 # In the order of the OpenAPI document's paths.
-ROUTERS = (health, reference, curtailment, mining, farms, prices, reconciliation, ingest)
+ROUTERS = (
+    health,
+    reference,
+    curtailment,
+    mining,
+    farms,
+    wind_generation,
+    prices,
+    reconciliation,
+    ingest,
+)
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
