@@ -360,4 +360,3 @@ def test_wind_generation_check_and_status(client: TestClient, generation: Any) -
     assert "HTTP 503" in agws["lastError"]
     assert b1610["dataset"] == "B1610" and b1610["datesFetched"] == 1
     assert b1610["failedDates"] == 0 and b1610["lastError"] is None
-

@@ -103,7 +103,9 @@ def test_a_listing_that_changes_a_lead_party_reattributes_its_dates(
     before, changed_day = date(2025, 1, 16), DAY
     _reingest(engine, before)
     _reingest(engine, changed_day)
-    farm = sorted(set(_farm_parties(engine, before)) & set(_farm_parties(engine, changed_day)))[0]
+    both = sorted(set(_farm_parties(engine, before)) & set(_farm_parties(engine, changed_day)))
+    with engine.connect() as conn:
+        farm = next(f for f in both if len(history_of(conn, f)) == 1)
     old = next(iter(_farm_parties(engine, before)[farm]))
     v = date_versions.c
     with engine.connect() as conn:
@@ -138,6 +140,10 @@ def test_a_listing_that_changes_a_lead_party_reattributes_its_dates(
     # a reingest of the date keeps the new attribution (store time reads the history)
     _reingest(engine, changed_day)
     assert _farm_parties(engine, changed_day)[farm] == {"New Lead Party Ltd"}
+    # a listing older than the history's latest row changes nothing
+    with engine.begin() as conn:
+        store_units(conn, [{**unit, "leadPartyName": "Stale Ltd"}], "api", _noon(before))
+        assert history_of(conn, farm)[-1] == (DAY, "New Lead Party Ltd")
     # listing the old party again on a later day opens a third row; earlier dates keep theirs
     with engine.begin() as conn:
         store_units(conn, [{**unit}], "api", _noon(date(2025, 2, 1)))

@@ -34,6 +34,7 @@ from curtailcoin.db.reference_tables import bm_unit_lead_parties, bm_units
 from curtailcoin.db.summary_tables import farm_daily_summaries
 from curtailcoin.farm_months import rebuild_farm_monthly
 from curtailcoin.settlement import FIRST_SETTLEMENT_DATE, year_month
+from curtailcoin.summaries import lock_rollups
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -110,7 +111,9 @@ def record_listing(
         if row is not None and row.lead_party_name == party:
             confirmed.append(unit_id)
             continue
-        valid_from = FIRST_SETTLEMENT_DATE if row is None else max(day, row.valid_from)
+        if row is not None and day < row.valid_from:
+            continue  # a listing older than what the history holds changes nothing
+        valid_from = FIRST_SETTLEMENT_DATE if row is None else day
         if row is not None and row.valid_from == valid_from:
             conn.execute(  # a second change on the row's own day replaces it
                 update(bm_unit_lead_parties)
@@ -215,6 +218,8 @@ def reattribute(conn: Connection, since: Mapping[str, date]) -> list[date]:
             affected.update(days)
     if affected:
         now = datetime.now(UTC)
+        for year in sorted({day.year for day in affected}):
+            lock_rollups(conn, year)
         for ym in sorted({year_month(day) for day in affected}):
             rebuild_farm_monthly(conn, ym, now)
         v = date_versions.c
