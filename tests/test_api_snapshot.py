@@ -39,6 +39,8 @@ ROUTES: list[tuple[str, dict[str, str]]] = [
     ("/api/farm-tables/grouped-data", {"value": "2025-01"}),
     ("/api/mining-potential/top-farms", {"period": "day", "value": "2025-01-18"}),
     ("/api/reconciliation/status", {"from": "2025-01-15", "to": "2025-01-20"}),
+    ("/api/curtailment/hourly-comparison/2025-01-18", {}),
+    ("/api/curtailment/monthly-comparison/2025-01", {}),
 ]
 
 

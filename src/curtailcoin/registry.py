@@ -17,6 +17,12 @@ from sqlalchemy import Connection, Engine, select
 
 from curtailcoin.db.reference_tables import bm_units
 from curtailcoin.db.upsert import upsert
+from curtailcoin.lead_parties import (
+    apply_listing,
+    history_is_empty,
+    seed_history,
+    snapshot_listed_at,
+)
 from curtailcoin.reference import last_refreshed, mark_refreshed
 from curtailcoin.sources.elexon import ElexonClient, parse_bm_units
 
@@ -35,9 +41,17 @@ def _capacity_mw(value: Any) -> float | None:
         return None
 
 
-def store_units(conn: Connection, units: Iterable[dict[str, Any]], source: str) -> int:
-    """Upsert units; ``is_wind`` only ever turns on. Returns how many units were written."""
+def store_units(
+    conn: Connection,
+    units: Iterable[dict[str, Any]],
+    source: str,
+    listed_at: datetime | None = None,
+) -> int:
+    """Upsert units (``is_wind`` only ever turns on) and add the listing to the lead-party
+    history (``lead_parties``: a changed lead party re-attributes the records of the dates it
+    now covers, in this transaction). Returns how many units were written."""
     now = datetime.now(UTC)
+    units = list(units)
     existing_wind = {
         row.elexon_bm_unit
         for row in conn.execute(select(bm_units.c.elexon_bm_unit).where(bm_units.c.is_wind))
@@ -66,13 +80,19 @@ def store_units(conn: Connection, units: Iterable[dict[str, Any]], source: str) 
             }
         )
     upsert(conn, bm_units, rows, ["elexon_bm_unit"])
+    if not history_is_empty(conn):
+        listed = [(r["elexon_bm_unit"], r["lead_party_name"], r["lead_party_id"]) for r in rows]
+        apply_listing(conn, listed, listed_at or now, source)
     return len(rows)
 
 
 def ensure_snapshot(conn: Connection) -> None:
-    """Load the shipped snapshot when the registry has never been filled."""
+    """Load the shipped snapshot when the registry has never been filled, and the lead-party
+    history when it is empty (the shipped lists, then the registry's rows)."""
     if conn.execute(select(bm_units.c.elexon_bm_unit).limit(1)).first() is None:
-        store_units(conn, load_snapshot(), "snapshot")
+        store_units(conn, load_snapshot(), "snapshot", snapshot_listed_at())
+    if history_is_empty(conn):
+        seed_history(conn)
 
 
 async def refresh_registry(
@@ -95,7 +115,8 @@ async def refresh_registry(
 
 
 def wind_units(conn: Connection) -> dict[str, str | None]:
-    """Wind BM unit id → lead party name."""
+    """Wind BM unit id → its latest listed lead party (a record's lead party is the one in force
+    on its date: ``lead_parties.attribution``)."""
     rows = conn.execute(
         select(bm_units.c.elexon_bm_unit, bm_units.c.lead_party_name).where(bm_units.c.is_wind)
     )

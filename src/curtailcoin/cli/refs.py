@@ -20,7 +20,10 @@ difficulty_app = typer.Typer(help="Bitcoin difficulty epochs.", no_args_is_help=
 
 @bmunits_app.command("refresh")
 def bmunits_refresh(verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
-    """Refresh the registry from Elexon's /reference/bmunits/all now."""
+    """Refresh the registry from Elexon's /reference/bmunits/all now.
+
+    A changed lead party is kept in the history from today; today's stored records move to it.
+    """
     settings = settings_and_logging(verbose)
     engine = engine_for(settings)
     prepare_database(engine)

@@ -37,6 +37,29 @@ bm_units = Table(
     Column("source", String(32), nullable=False, comment="snapshot | api"),
 )
 
+#: Lead parties over time (migration 0011): each listing of the registry (a shipped list, the
+#: snapshot, every API refresh) that shows a unit under a new lead party opens a row in force from
+#: ``valid_from``; records are attributed to the row in force on their settlement date.
+bm_unit_lead_parties = Table(
+    "bm_unit_lead_parties",
+    metadata,
+    Column("bm_unit_id", String(64), nullable=False, comment="Elexon BM unit id"),
+    Column(
+        "valid_from",
+        Date,
+        nullable=False,
+        comment="first settlement date in force (the unit's first row: the first settlement date)",
+    ),
+    Column("lead_party_name", Text, comment="as listed (NULL when the listing had none)"),
+    Column("lead_party_id", String(32)),
+    Column(
+        "first_seen_at", TZ, nullable=False, comment="the listing that first showed this lead party"
+    ),
+    Column("last_seen_at", TZ, nullable=False, comment="the latest listing that confirmed it"),
+    Column("source", String(64), nullable=False, comment="list:<date> | snapshot | api"),
+    PrimaryKeyConstraint("bm_unit_id", "valid_from"),
+)
+
 difficulty_epochs = Table(
     "difficulty_epochs",
     metadata,

@@ -31,6 +31,7 @@ from curtailcoin.db.curtailment_tables import (
     curtailment_records,
     settlement_periods,
 )
+from curtailcoin.lead_parties import attribution
 from curtailcoin.network import NetworkTimeline
 from curtailcoin.settlement import period_end_utc, period_start_utc, periods_in_day
 from curtailcoin.sources.elexon import PeriodResult, StackLine
@@ -149,15 +150,16 @@ def _line_row(line: StackLine, fetched_at: datetime) -> tuple[Any, ...]:
 
 
 def _record_row(
-    line: StackLine, wind: Mapping[str, str | None], fetched_at: datetime
+    line: StackLine, parties: Mapping[str, str | None], fetched_at: datetime
 ) -> tuple[Any, ...]:
-    """A ``curtailment_records`` row in ``RECORD_COLUMNS`` order."""
+    """A ``curtailment_records`` row in ``RECORD_COLUMNS`` order (``parties``: each wind unit's
+    lead party on the line's date, ``lead_parties.attribution``)."""
     assert line.bm_unit_id is not None
     return (
         line.settlement_date,
         line.settlement_period,
         line.bm_unit_id,
-        wind[line.bm_unit_id],
+        parties[line.bm_unit_id],
         line.volume,
         payment_gbp(line),
         line.original_price,
@@ -274,6 +276,7 @@ def replace_periods(
     if not whole_date:
         status_delete = status_delete.where(settlement_periods.c.settlement_period.in_(periods))
     conn.execute(status_delete)
+    parties = attribution(conn, settlement_date, wind)
 
     line_rows: list[tuple[Any, ...]] = []
     record_rows: list[tuple[Any, ...]] = []
@@ -288,7 +291,7 @@ def replace_periods(
             if line.bm_unit_id in wind:
                 line_rows.append(_line_row(line, fetched_at))
                 if is_curtailment(line, wind):
-                    record_rows.append(_record_row(line, wind, fetched_at))
+                    record_rows.append(_record_row(line, parties, fetched_at))
     bulk_insert(conn, bid_stack_lines, LINE_COLUMNS, line_rows)
     bulk_insert(conn, curtailment_records, RECORD_COLUMNS, record_rows)
     conn.execute(settlement_periods.insert(), status_rows)
@@ -349,12 +352,13 @@ def replace_farm_period(
     fetched_at = result.fetched_at or datetime.now(UTC)
     mine = [line for line in result.lines if line.bm_unit_id == farm]
     if farm in wind:
+        parties = attribution(conn, settlement_date, wind)
         bulk_insert(conn, bid_stack_lines, LINE_COLUMNS, [_line_row(x, fetched_at) for x in mine])
         bulk_insert(
             conn,
             curtailment_records,
             RECORD_COLUMNS,
-            [_record_row(x, wind, fetched_at) for x in mine if is_curtailment(x, wind)],
+            [_record_row(x, parties, fetched_at) for x in mine if is_curtailment(x, wind)],
         )
     conn.execute(
         delete(settlement_periods).where(

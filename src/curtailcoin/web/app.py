@@ -36,6 +36,7 @@ from curtailcoin.web.routes import (
     reconciliation,
     reference,
     scenario,
+    wind_generation,
 )
 
 log = logging.getLogger("curtailcoin.web")
@@ -81,6 +82,7 @@ ROUTERS = (
     mining,
     farms,
     scenario,
+    wind_generation,
     prices,
     reconciliation,
     ingest,

@@ -1,4 +1,5 @@
-"""Curtailment routes: a date's, month's or year's totals, and a date by local clock hour."""
+"""Curtailment routes: a date's, month's or year's totals, a date by local clock hour, and the
+rate comparisons (£/MWh paid vs £/MWh of Bitcoin) per hour of a date or per day of a month."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from curtailcoin.web.csvout import (
     table_response,
 )
 from curtailcoin.web.deps import Conn, Ctx
+from curtailcoin.web.legacy_schemas import RateComparison
 from curtailcoin.web.queries.scope import day_scope, month_scope, year_scope
 from curtailcoin.web.routes import resolve
 from curtailcoin.web.routes.common import (
@@ -28,7 +30,7 @@ from curtailcoin.web.routes.common import (
     YearPath,
 )
 from curtailcoin.web.schemas import DailySummary, HourlyCurtailment, MonthlySummary, YearlySummary
-from curtailcoin.web.service import curtailment
+from curtailcoin.web.service import comparison, curtailment
 
 router = APIRouter()
 
@@ -126,3 +128,49 @@ def curtailment_hourly(
             format, f"hourly-{day}-{model.key}", hour_columns(model.key), result.hours
         )
     return result
+
+
+@router.get(
+    "/api/curtailment/hourly-comparison/{date}",
+    response_model=RateComparison,
+    tags=["curtailment"],
+    summary="Per local hour: £/MWh paid to farms vs £/MWh of Bitcoin (the date's price)",
+    responses=ERRORS,
+)
+def curtailment_hourly_comparison(
+    ctx: Ctx,
+    conn: Conn,
+    date: DatePath,
+    lead_party: LeadPartyQ = None,
+    farm_id: FarmIdQ = None,
+    miner_model: ModelQ = None,
+) -> RateComparison:
+    day = pv.parse_day(date, ("path", "date"))
+    lead, farm = resolve.filters(conn, lead_party, farm_id)
+    model = resolve.model(conn, ctx, miner_model)
+    return comparison.hourly_comparison(
+        conn, day_scope(day, lead, farm), model, ctx.settings.tracked_models
+    )
+
+
+@router.get(
+    "/api/curtailment/monthly-comparison/{yearMonth}",
+    response_model=RateComparison,
+    tags=["curtailment"],
+    summary="Per day of a month: £/MWh paid to farms vs £/MWh of Bitcoin (each day's price)",
+    responses=ERRORS,
+)
+def curtailment_monthly_comparison(
+    ctx: Ctx,
+    conn: Conn,
+    year_month: MonthPath,
+    lead_party: LeadPartyQ = None,
+    farm_id: FarmIdQ = None,
+    miner_model: ModelQ = None,
+) -> RateComparison:
+    year, month = pv.parse_month(year_month, ("path", "yearMonth"))
+    lead, farm = resolve.filters(conn, lead_party, farm_id)
+    model = resolve.model(conn, ctx, miner_model)
+    return comparison.monthly_comparison(
+        conn, month_scope(year, month, lead, farm), model, ctx.settings.tracked_models
+    )

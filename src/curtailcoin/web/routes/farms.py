@@ -1,4 +1,5 @@
-"""Farm routes: lead parties with their BM units, the top lead parties, and the farm table."""
+"""Farm routes: lead parties with their BM units, the top lead parties, the farm table, and a
+date's curtailed lead parties."""
 
 from __future__ import annotations
 
@@ -15,9 +16,12 @@ from curtailcoin.web.csvout import (
     top_farm_columns,
 )
 from curtailcoin.web.deps import Conn, Ctx
+from curtailcoin.web.legacy_schemas import CurtailedLeadParty
+from curtailcoin.web.queries.scope import day_scope
 from curtailcoin.web.routes import resolve
 from curtailcoin.web.routes.common import (
     CSV_OK,
+    DATE_DOC,
     ERRORS,
     FarmIdQ,
     FormatQ,
@@ -112,3 +116,18 @@ def grouped_data(
             farm_table_lines(result),
         )
     return result
+
+
+@router.get(
+    "/api/production/curtailed-lead-parties",
+    response_model=list[CurtailedLeadParty],
+    tags=["farms"],
+    summary="Lead parties with curtailment on a date: BM unit count, MWh and £, by energy",
+    responses=ERRORS,
+)
+def curtailed_lead_parties(
+    conn: Conn,
+    date: Annotated[str, Query(pattern=pv.DATE_PATTERN, description=DATE_DOC)],
+) -> list[CurtailedLeadParty]:
+    day = pv.parse_day(date, ("query", "date"))
+    return farms.curtailed_lead_parties(conn, day_scope(day, None, None))

@@ -139,3 +139,55 @@ def mining_yearly(
     return _mining(
         ctx, conn, ("year", year, ("path", "year")), (lead_party, farm_id), miner_model, format
     )
+
+
+@router.get(
+    "/api/curtailment/mining-potential",
+    response_model=MiningPotential,
+    tags=["mining potential"],
+    summary="The earlier system's path of /api/mining-potential/daily (default: latest date)",
+    responses=ERRORS,
+)
+def curtailment_mining_potential(
+    ctx: Ctx,
+    conn: Conn,
+    date: Annotated[
+        str | None,
+        Query(
+            pattern=pv.DATE_PATTERN,
+            description=DATE_DOC + "; default the latest date with curtailment",
+        ),
+    ] = None,
+    lead_party: LeadPartyQ = None,
+    farm_id: FarmIdQ = None,
+    miner_model: ModelQ = None,
+) -> Any:
+    lead, farm = resolve.filters(conn, lead_party, farm_id)
+    model = resolve.model(conn, ctx, miner_model)
+    scope = resolve.scope(conn, "day", date, ("timeframe", "date"), lead, farm)
+    return mining_potential(conn, scope, model, ctx.settings.tracked_models)
+
+
+@router.get(
+    "/api/curtailment/monthly-mining-potential/{yearMonth}",
+    response_model=MiningPotential,
+    tags=["mining potential"],
+    summary="The earlier system's path of /api/mining-potential/monthly/{yearMonth}",
+    responses=ERRORS,
+)
+def curtailment_monthly_mining_potential(
+    ctx: Ctx,
+    conn: Conn,
+    year_month: MonthPath,
+    lead_party: LeadPartyQ = None,
+    farm_id: FarmIdQ = None,
+    miner_model: ModelQ = None,
+) -> Any:
+    return _mining(
+        ctx,
+        conn,
+        ("month", year_month, ("path", "yearMonth")),
+        (lead_party, farm_id),
+        miner_model,
+        "json",
+    )

@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 
 from curtailcoin.miners import MinerModel
 from curtailcoin.prices import missing_reason
+from curtailcoin.web.legacy_schemas import CurtailedLeadParty
 from curtailcoin.web.queries.farms import FarmBtc, FarmRow, farm_btc, farm_totals
 from curtailcoin.web.queries.scope import Scope
 from curtailcoin.web.schemas import (
@@ -42,6 +43,22 @@ def farms_by_lead_party(conn: Connection, scope: Scope) -> list[LeadPartyFarms]:
         group.curtailed_energy += farm.totals.energy_mwh
         group.total_payment += farm.totals.payment_gbp
     return sorted(groups.values(), key=lambda g: (-g.curtailed_energy, g.name))
+
+
+def curtailed_lead_parties(conn: Connection, scope: Scope) -> list[CurtailedLeadParty]:
+    """The earlier system's ``/api/production/curtailed-lead-parties``: lead parties with
+    curtailment in the scope, their BM unit count and totals, by energy."""
+    return [
+        CurtailedLeadParty(
+            lead_party_name=g.lead_party,
+            name=g.name,
+            farm_count=len(g.farm_ids),
+            farm_ids=g.farm_ids,
+            total_curtailed_energy=g.curtailed_energy,
+            total_payment=g.total_payment,
+        )
+        for g in farms_by_lead_party(conn, scope)
+    ]
 
 
 def _value_missing_reason(btc: dict[str, FarmBtc], prices: PriceBook) -> str | None:
