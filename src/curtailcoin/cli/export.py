@@ -193,25 +193,10 @@ def scenario(
     scenario's figures (available_mwh, used_mwh, btc, revenue_gbp, margin_gbp …) and a
     missing_reason. Exit 2 on bad input, with nothing written.
     """
+    options = o.ScenarioOptions.given(locals())
     from curtailcoin.exports.tables import ExportRequest
 
     first, last = _range(start, end)
-    options = o.ScenarioOptions(
-        bm_unit,
-        lead_party,
-        all_wind,
-        model,
-        miners,
-        mw,
-        uptime,
-        pool_fee,
-        fees,
-        energy_cost,
-        capex_per_miner,
-        capex_per_th,
-        opex_per_month,
-        btc_price,
-    )
     try:
         request = options.request(first, last, o.level_of(grain, "--grain"))
     except BadInput as exc:

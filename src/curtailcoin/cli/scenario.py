@@ -234,27 +234,12 @@ def scenario(
     names the size with the shortest payback; --duration-curve shows the hours with at least
     x MW curtailed. Exit 2 on bad input (one line, nothing written).
     """
+    options = o.ScenarioOptions.given(locals())
     settings = settings_and_logging(False, "scenario")
     start = date_argument(start_text, "--from")
     end = date_argument(end_text, "--to") if end_text is not None else None
     if as_json and as_csv:
         fail("--json and --csv: choose one output")
-    options = o.ScenarioOptions(
-        bm_unit,
-        lead_party,
-        all_wind,
-        model,
-        miners,
-        mw,
-        uptime,
-        pool_fee,
-        fees,
-        energy_cost,
-        capex_per_miner,
-        capex_per_th,
-        opex_per_month,
-        btc_price,
-    )
     try:
         site = options.site()
         assumptions = options.assumptions()

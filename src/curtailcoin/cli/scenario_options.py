@@ -9,9 +9,10 @@ opened. Light: Typer only; the economics modules are imported when the values ar
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -59,6 +60,11 @@ class ScenarioOptions:
     capex_per_th: float | None
     opex_per_month: float
     btc_price: float | None
+
+    @classmethod
+    def given(cls, values: Mapping[str, Any]) -> ScenarioOptions:
+        """The options from a command's parameters (``locals()``), by their names."""
+        return cls(**{name: values[name] for name in cls.__dataclass_fields__})
 
     def site(self) -> Site:
         from curtailcoin.economics.site import site_of
