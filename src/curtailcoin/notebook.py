@@ -22,6 +22,24 @@ from sqlalchemy import Connection, Engine, select
 from curtailcoin.config import get_settings
 from curtailcoin.db.engine import get_engine, read_snapshot
 from curtailcoin.db.summary_tables import farm_monthly_summaries
+from curtailcoin.economics.inputs import Assumptions
+from curtailcoin.economics.results import Level, to_json
+from curtailcoin.economics.scenario import (
+    LEVELS,
+    ScenarioRequest,
+    SizingRequest,
+    evaluate_scenario,
+    run_duration_curve,
+    run_sizing,
+)
+from curtailcoin.economics.site import Site, site_of
+from curtailcoin.exports.scenario import (
+    SIZING_VALUES,
+    missing_reason,
+    scenario_fields,
+    scenario_row,
+    sizing_reason,
+)
 from curtailcoin.exports.tables import TABLES, ExportRequest
 from curtailcoin.miners import MinerModel
 from curtailcoin.parquet import record_batch, schema
@@ -53,6 +71,27 @@ def _by(value: str) -> By:
     if value not in _KEY:
         raise ValueError(f"by={value!r}: allowed day, month, year")
     return value
+
+
+def _level(value: str) -> Level:
+    for level in LEVELS:
+        if value == level:
+            return level
+    raise ValueError(f"grain={value!r}: allowed {', '.join(LEVELS)}")
+
+
+def _site(bm_units: str | Sequence[str], lead_party: str | None, all_wind: bool) -> Site:
+    """The site: BM unit(s), a lead party or all wind (``BadInput``, a ``ValueError``)."""
+    return site_of([bm_units] if isinstance(bm_units, str) else bm_units, lead_party, all_wind)
+
+
+def _assumptions(given: dict[str, Any]) -> Assumptions:
+    """``Assumptions`` from keywords, an unknown one named with the allowed."""
+    allowed = list(Assumptions.__dataclass_fields__)
+    for name in given:
+        if name not in allowed:
+            raise ValueError(f"unknown assumption {name!r}: allowed {', '.join(allowed)}")
+    return Assumptions(**given)
 
 
 def _frame(fields: Sequence[Field], chunks: Any) -> pd.DataFrame:
@@ -204,6 +243,112 @@ class Database:
         if model not in catalogue:
             raise ValueError(f"unknown model {model!r}: allowed {', '.join(sorted(catalogue))}")
         return catalogue[model]
+
+    def scenario(
+        self,
+        model: str,
+        start: DateLike,
+        end: DateLike,
+        *,
+        miners: int | None = None,
+        mw: float | None = None,
+        bm_units: str | Sequence[str] = (),
+        lead_party: str | None = None,
+        all_wind: bool = False,
+        grain: str = "day",
+        **assumptions: Any,
+    ) -> pd.DataFrame:
+        """The site scenario (``economics``, docs/economics.md): a fleet of ``miners`` (or
+        ``mw`` MW) of ``model`` at a site (``bm_units``, a ``lead_party`` or ``all_wind``), run
+        only when it was curtailed; one row per ``grain`` (period, day, month, year) with the
+        columns of ``curtailcoin export scenario`` and a ``missing_reason``. ``assumptions``:
+        keywords of :class:`~curtailcoin.economics.inputs.Assumptions` (``uptime_pct``,
+        ``capex_gbp_per_miner`` …). ``frame.attrs``: ``total`` (the whole range, the same
+        columns), ``payback``, ``fleet``, ``price``, ``assumptions``, ``site``."""
+        first, last = self._range(start, end)
+        level = _level(grain)
+        request = ScenarioRequest(
+            _site(bm_units, lead_party, all_wind),
+            model,
+            first,
+            last,
+            miners,
+            mw,
+            _assumptions(assumptions),
+            level,
+        )
+        with read_snapshot(self.engine) as conn:
+            result = evaluate_scenario(conn, request).result()
+        frame = _frame(scenario_fields(level), [[scenario_row(level, r) for r in result.rows]])
+        total = to_json(result.total)
+        total.pop("key")
+        total["missing_reason"] = missing_reason(result.total)
+        frame.attrs.update(
+            total=total,
+            payback=to_json(result.payback),
+            fleet=to_json(result.fleet),
+            price=to_json(result.price),
+            assumptions=to_json(result.assumptions),
+            site=result.site,
+        )
+        return frame
+
+    def sizing(
+        self,
+        model: str,
+        start: DateLike,
+        end: DateLike,
+        sizes_mw: Sequence[float],
+        *,
+        bm_units: str | Sequence[str] = (),
+        lead_party: str | None = None,
+        all_wind: bool = False,
+        **assumptions: Any,
+    ) -> pd.DataFrame:
+        """The scenario over each fleet size of ``sizes_mw`` (MW): one row per size (``size_mw``,
+        ``miners``, ``btc``, ``utilisation``, ``revenue_gbp``, ``revenue_per_mw_gbp``,
+        ``margin_gbp``, ``payback_months`` …) and a ``missing_reason``; £ figures NaN when no
+        BTC of the range has a price. ``frame.attrs``: ``best`` (the size with the shortest
+        payback, or None) and ``best_reason``."""
+        first, last = self._range(start, end)
+        site, a = _site(bm_units, lead_party, all_wind), _assumptions(assumptions)
+        with read_snapshot(self.engine) as conn:
+            result = run_sizing(conn, SizingRequest(site, model, first, last, list(sizes_mw), a))
+            # every size runs in the same periods: one size's total says what is missing
+            probe = ScenarioRequest(site, model, first, last, None, sizes_mw[0], a, "year")
+            reason, unvalued = sizing_reason(evaluate_scenario(conn, probe).maker.total())
+        frame = pd.DataFrame([to_json(p) for p in result.sizes]).astype({"payback_months": "Int64"})
+        if unvalued:
+            frame[list(SIZING_VALUES)] = math.nan
+        frame["missing_reason"] = reason
+        frame.attrs.update(
+            best=None if result.best is None else to_json(result.best),
+            best_reason=result.best_reason,
+        )
+        return frame
+
+    def duration_curve(
+        self,
+        start: DateLike,
+        end: DateLike,
+        *,
+        bm_units: str | Sequence[str] = (),
+        lead_party: str | None = None,
+        all_wind: bool = False,
+        thresholds_mw: Sequence[float] | None = None,
+    ) -> pd.DataFrame:
+        """The site's curtailment duration curve: per threshold ``mw``, the ``hours`` (over the
+        range) and ``hours_per_year`` with at least that many MW curtailed (default: 50
+        thresholds up to the site's largest)."""
+        first, last = self._range(start, end)
+        site = _site(bm_units, lead_party, all_wind)
+        with read_snapshot(self.engine) as conn:
+            result = run_duration_curve(
+                conn, site, first, last, None if thresholds_mw is None else list(thresholds_mw)
+            )
+        return pd.DataFrame(
+            [to_json(p) for p in result.duration_curve], columns=["mw", "hours", "hours_per_year"]
+        )
 
     def prices(self, start: DateLike, end: DateLike) -> pd.DataFrame:
         """The stored daily price of 1 BTC in GBP and in USD (a date's UTC close; NaN if none)."""

@@ -84,7 +84,7 @@ COMMANDS: dict[str, LazyCommand] = {
         "Reconciliation: find and fix incomplete, missing, stale and drifted data.",
     ),
     "export": LazyCommand(
-        "curtailcoin.cli.export:export",
+        "curtailcoin.cli.export:app",
         "Export a table of any date range to CSV or Parquet, streamed.",
     ),
 }

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from curtailcoin.cli import scenario_options as o
 from curtailcoin.cli.common import date_argument, fail, settings_and_logging
 from curtailcoin.pipeline.inputs import BadInput
 
@@ -199,32 +200,24 @@ def _write_csv(rows: list[Any]) -> None:
 
 
 def scenario(
-    bm_unit: list[str] = typer.Option(
-        [], "--bm-unit", help="A BM unit of the site (repeat for several units)."
-    ),
-    lead_party: str | None = typer.Option(None, "--lead-party", help="Every unit of a lead party."),
-    all_wind: bool = typer.Option(False, "--all-wind", help="Every wind BM unit."),
-    model: str = typer.Option("S19J_PRO", "--model", help="Miner model key (catalogue or own)."),
-    miners: int | None = typer.Option(None, "--miners", help="Fleet size in miners."),
-    mw: float | None = typer.Option(None, "--mw", help="Fleet size in MW (whole miners)."),
+    bm_unit: list[str] = o.BM_UNIT,
+    lead_party: str | None = o.LEAD_PARTY,
+    all_wind: bool = o.ALL_WIND,
+    model: str = o.MODEL,
+    miners: int | None = o.MINERS,
+    mw: float | None = o.MW,
     start_text: str = typer.Option(..., "--from", help="First settlement date, YYYY-MM-DD."),
     end_text: str | None = typer.Option(
         None, "--to", help="Last settlement date, YYYY-MM-DD (default today)."
     ),
-    uptime: float = typer.Option(100.0, "--uptime", help="Uptime in % (0..100)."),
-    pool_fee: float = typer.Option(0.0, "--pool-fee", help="Pool fee in % (0..100)."),
-    fees: str = typer.Option("none", "--fees", help="Transaction fees: none | actual."),
-    energy_cost: float = typer.Option(
-        0.0, "--energy-cost", help="Cost of the curtailed energy used, £/MWh."
-    ),
-    capex_per_miner: float | None = typer.Option(
-        None, "--capex-per-miner", help="Capex, £ per miner."
-    ),
-    capex_per_th: float | None = typer.Option(None, "--capex-per-th", help="Capex, £ per TH/s."),
-    opex_per_month: float = typer.Option(0.0, "--opex-per-month", help="Opex, £ per month."),
-    btc_price: float | None = typer.Option(
-        None, "--btc-price", help="A constant BTC price in £ (default: each date's price)."
-    ),
+    uptime: float = o.UPTIME,
+    pool_fee: float = o.POOL_FEE,
+    fees: str = o.FEES,
+    energy_cost: float = o.ENERGY_COST,
+    capex_per_miner: float | None = o.CAPEX_PER_MINER,
+    capex_per_th: float | None = o.CAPEX_PER_TH,
+    opex_per_month: float = o.OPEX_PER_MONTH,
+    btc_price: float | None = o.BTC_PRICE,
     by: str = typer.Option("month", "--by", help="Rows per period | day | month | year."),
     sizing: bool = typer.Option(False, "--sizing", help="Sweep fleet sizes (--sizes) instead."),
     sizes: str = typer.Option("1:500:50", "--sizes", help="Sizes to sweep, MIN:MAX:COUNT in MW."),
@@ -241,16 +234,15 @@ def scenario(
     names the size with the shortest payback; --duration-curve shows the hours with at least
     x MW curtailed. Exit 2 on bad input (one line, nothing written).
     """
+    options = o.ScenarioOptions.given(locals())
     settings = settings_and_logging(False, "scenario")
     start = date_argument(start_text, "--from")
     end = date_argument(end_text, "--to") if end_text is not None else None
     if as_json and as_csv:
         fail("--json and --csv: choose one output")
     try:
-        site = _site(bm_unit, lead_party, all_wind)
-        if fees not in ("none", "actual"):
-            raise BadInput(f"--fees {fees!r} is not allowed: use none or actual")
-        level = _level(by)
+        site = options.site()
+        assumptions = options.assumptions()
         request = _Request(
             site=site,
             model=model,
@@ -258,17 +250,8 @@ def scenario(
             end=end,
             miners=miners,
             mw=mw,
-            assumptions=_assumptions(
-                uptime,
-                pool_fee,
-                fees,
-                energy_cost,
-                capex_per_miner,
-                capex_per_th,
-                opex_per_month,
-                btc_price,
-            ),
-            level=level,
+            assumptions=assumptions,
+            level=o.level_of(by, "--by"),
             grid=_sizes(sizes) if sizing else None,
             duration=duration,
         )
@@ -299,45 +282,6 @@ class _Outcome:
     result: ScenarioResult | None = None
     sized: SizingResult | None = None
     curve: DurationResult | None = None
-
-
-def _site(bm_unit: list[str], lead_party: str | None, all_wind: bool) -> Site:
-    from curtailcoin.economics.site import site_of
-
-    return site_of(bm_unit, lead_party, all_wind)
-
-
-def _level(by: str) -> Level:
-    from curtailcoin.economics.scenario import LEVELS
-
-    for level in LEVELS:
-        if by == level:
-            return level
-    raise BadInput(f"--by {by!r} is not allowed: use {', '.join(LEVELS)}")
-
-
-def _assumptions(
-    uptime: float,
-    pool_fee: float,
-    fees: str,
-    energy_cost: float,
-    capex_per_miner: float | None,
-    capex_per_th: float | None,
-    opex_per_month: float,
-    btc_price: float | None,
-) -> Assumptions:
-    from curtailcoin.economics.inputs import Assumptions
-
-    return Assumptions(
-        uptime_pct=uptime,
-        pool_fee_pct=pool_fee,
-        fees="actual" if fees == "actual" else "none",
-        energy_cost_gbp_per_mwh=energy_cost,
-        capex_gbp_per_miner=capex_per_miner,
-        capex_gbp_per_th=capex_per_th,
-        opex_gbp_per_month=opex_per_month,
-        btc_price_gbp=btc_price,
-    )
 
 
 def _run(settings: Settings, r: _Request) -> _Outcome:

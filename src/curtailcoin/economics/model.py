@@ -17,7 +17,7 @@ Roll-ups are ``math.fsum`` sums of the period figures (correctly rounded, order-
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -189,6 +189,85 @@ def _group_keys(cal: Calendar, level: Level) -> list[tuple[str, int, int]]:
     return groups
 
 
+class RollupMaker:
+    """The roll-ups of one evaluated scenario: rows of any level made one at a time (an export
+    streams them), the total and the payback; the period figures are held once, as lists."""
+
+    def __init__(
+        self,
+        periods: SitePeriods,
+        figures: PeriodFigures,
+        fleet: Fleet,
+        assumptions: Assumptions,
+        latest_gbp: float | None,
+        cal: Calendar | None = None,
+    ) -> None:
+        self.periods, self.figures, self.fleet = periods, figures, fleet
+        self.assumptions, self.latest_gbp = assumptions, latest_gbp
+        self.cal = cal or Calendar.of(periods.start, periods.end)
+        self.sums = _Sums.of(periods, figures)
+        # period slice of each day: periods of day i are bounds[i]:bounds[i + 1]
+        self.bounds: list[int] = np.searchsorted(
+            periods.day, np.arange(len(self.cal.dates) + 1)
+        ).tolist()
+        self.cum_periods: list[int] = np.concatenate([[0], np.cumsum(self.cal.periods)]).tolist()
+        self.opex_list: list[float] = (
+            assumptions.opex_gbp_per_month * self.cal.month_share
+        ).tolist()
+
+    def group(self, key: str, d0: int, d1: int) -> Rollup:
+        """The roll-up of the days ``d0:d1`` of the range."""
+        fleet = self.fleet
+        capacity = fleet.capacity_mwh_per_period * (self.cum_periods[d1] - self.cum_periods[d0])
+        return _rollup(
+            key,
+            self.sums,
+            self.bounds[d0],
+            self.bounds[d1],
+            capacity,
+            fleet.capacity_mw,
+            math.fsum(self.opex_list[d0:d1]),
+            self.assumptions,
+            self.latest_gbp,
+        )
+
+    def _period_rows(self) -> Iterator[Rollup]:
+        unknown = np.isnan(self.figures.btc).tolist()
+        unpriced = np.isnan(self.figures.revenue_gbp).tolist()
+        cal, fleet = self.cal, self.fleet
+        for i in range(len(self.sums.used)):
+            d = int(self.periods.day[i])
+            yield _rollup(
+                f"{cal.dates[d].isoformat()}/{int(self.periods.period[i])}",
+                self.sums,
+                i,
+                i + 1,
+                fleet.capacity_mwh_per_period,
+                fleet.capacity_mw,
+                self.opex_list[d] / int(cal.periods[d]),
+                self.assumptions,
+                self.latest_gbp,
+                unknown[i],
+                unpriced[i],
+            )
+
+    def rows(self, level: Level) -> Iterator[Rollup]:
+        """The rows at ``level``, one at a time: a period row per period with curtailment; a
+        day, month or year row for each of the range, curtailed or not."""
+        if level == "period":
+            return self._period_rows()
+        return (self.group(*g) for g in _group_keys(self.cal, level))
+
+    def total(self) -> Rollup:
+        return self.group("total", 0, len(self.cal.dates))
+
+    def payback(self, months: Sequence[Rollup] | None = None) -> Payback:
+        """The payback over the range's months (``months``: the month rows, when made)."""
+        if months is None:
+            months = list(self.rows("month"))
+        return payback(months, self.assumptions.capex_gbp(self.fleet))
+
+
 def rollups(
     periods: SitePeriods,
     figures: PeriodFigures,
@@ -198,58 +277,10 @@ def rollups(
     latest_gbp: float | None,
     cal: Calendar | None = None,
 ) -> Rollups:
-    """The rows at ``level`` (a period row per period with curtailment; a day, month or year
-    row for each of the range, curtailed or not), the total and the payback."""
-    cal = cal or Calendar.of(periods.start, periods.end)
-    sums = _Sums.of(periods, figures)
-    c_period = fleet.capacity_mwh_per_period
-    opex_day = assumptions.opex_gbp_per_month * cal.month_share
-    # period slice of each day: periods of day i are bounds[i]:bounds[i + 1]
-    bounds = np.searchsorted(periods.day, np.arange(len(cal.dates) + 1)).tolist()
-    cum_periods = np.concatenate([[0], np.cumsum(cal.periods)]).tolist()
-    opex_list = opex_day.tolist()
-
-    def group(key: str, d0: int, d1: int) -> Rollup:
-        capacity = c_period * (cum_periods[d1] - cum_periods[d0])
-        opex = math.fsum(opex_list[d0:d1])
-        return _rollup(
-            key,
-            sums,
-            bounds[d0],
-            bounds[d1],
-            capacity,
-            fleet.capacity_mw,
-            opex,
-            assumptions,
-            latest_gbp,
-        )
-
-    if level == "period":
-        unknown = np.isnan(figures.btc).tolist()
-        unpriced = np.isnan(figures.revenue_gbp).tolist()
-        rows = []
-        for i in range(len(sums.used)):
-            d = int(periods.day[i])
-            rows.append(
-                _rollup(
-                    f"{cal.dates[d].isoformat()}/{int(periods.period[i])}",
-                    sums,
-                    i,
-                    i + 1,
-                    c_period,
-                    fleet.capacity_mw,
-                    opex_list[d] / int(cal.periods[d]),
-                    assumptions,
-                    latest_gbp,
-                    unknown[i],
-                    unpriced[i],
-                )
-            )
-    else:
-        rows = [group(*g) for g in _group_keys(cal, level)]
-    months = rows if level == "month" else [group(*g) for g in _group_keys(cal, "month")]
-    total = group("total", 0, len(cal.dates))
-    return Rollups(rows, total, payback(months, assumptions.capex_gbp(fleet)))
+    """The rows at ``level`` (see :meth:`RollupMaker.rows`), the total and the payback."""
+    maker = RollupMaker(periods, figures, fleet, assumptions, latest_gbp, cal)
+    rows = list(maker.rows(level))
+    return Rollups(rows, maker.total(), maker.payback(rows if level == "month" else None))
 
 
 def payback(months: Sequence[Rollup], capex_gbp: float) -> Payback:

@@ -7,6 +7,7 @@ model. The CLI prints the typed result; an API route returns ``to_json(result)``
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -23,11 +24,12 @@ from curtailcoin.economics.inputs import (
     fleet_spec,
     miners_for_mw,
 )
-from curtailcoin.economics.model import evaluate, rollups
+from curtailcoin.economics.model import RollupMaker, evaluate
 from curtailcoin.economics.results import (
     DurationResult,
     Level,
     PriceBasis,
+    Rollup,
     ScenarioResult,
     SizingResult,
 )
@@ -159,13 +161,47 @@ def _inputs(
     )
 
 
-def run_scenario(
+@dataclass(frozen=True)
+class EvaluatedScenario:
+    """A scenario read and evaluated once: its rows of any level on demand (one at a time, so an
+    export streams them), its total, payback and the typed result."""
+
+    request: ScenarioRequest
+    fleet: Fleet
+    inputs: _Inputs
+    maker: RollupMaker
+
+    def rows(self, level: Level | None = None) -> Iterator[Rollup]:
+        """The rows at ``level`` (default the request's), made as they are consumed."""
+        return self.maker.rows(self.request.level if level is None else level)
+
+    def result(self, level: Level | None = None) -> ScenarioResult:
+        """The rows at ``level`` (default the request's), the total and the payback."""
+        level = self.request.level if level is None else level
+        rows = list(self.rows(level))
+        request, a = self.request, self.request.assumptions
+        return ScenarioResult(
+            site=request.site.label,
+            site_units=self.inputs.units,
+            start=request.start,
+            end=request.end,
+            fleet=fleet_spec(self.fleet, a),
+            assumptions=a.assumed(),
+            price=self.inputs.price,
+            level=level,
+            rows=rows,
+            total=self.maker.total(),
+            payback=self.maker.payback(rows if level == "month" else None),
+        )
+
+
+def evaluate_scenario(
     conn: Connection,
     request: ScenarioRequest,
     fee_source: FeeSource | None = None,
     now: datetime | None = None,
-) -> ScenarioResult:
-    """The scenario's rows at ``request.level``, its total and its payback."""
+) -> EvaluatedScenario:
+    """Check the request (``BadInput``), read the site, prices and fees once, run the model."""
     if request.level not in LEVELS:
         raise BadInput(f"level {request.level!r} is not allowed: use {', '.join(LEVELS)}")
     model = resolve_model(conn, request.model)
@@ -173,20 +209,18 @@ def run_scenario(
     a = request.assumptions
     data = _inputs(conn, request.site, request.start, request.end, a, fee_source, now)
     figures = evaluate(data.periods, fleet, a, data.price_gbp_by_day, data.fees)
-    out = rollups(data.periods, figures, fleet, a, request.level, data.latest_gbp, data.calendar)
-    return ScenarioResult(
-        site=request.site.label,
-        site_units=data.units,
-        start=request.start,
-        end=request.end,
-        fleet=fleet_spec(fleet, a),
-        assumptions=a.assumed(),
-        price=data.price,
-        level=request.level,
-        rows=out.rows,
-        total=out.total,
-        payback=out.payback,
-    )
+    maker = RollupMaker(data.periods, figures, fleet, a, data.latest_gbp, data.calendar)
+    return EvaluatedScenario(request, fleet, data, maker)
+
+
+def run_scenario(
+    conn: Connection,
+    request: ScenarioRequest,
+    fee_source: FeeSource | None = None,
+    now: datetime | None = None,
+) -> ScenarioResult:
+    """The scenario's rows at ``request.level``, its total and its payback."""
+    return evaluate_scenario(conn, request, fee_source, now).result()
 
 
 def run_sizing(

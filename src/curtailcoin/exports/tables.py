@@ -2,9 +2,9 @@
 filters that apply to it, and the rows of a request in chunks.
 
 A table is anything with ``fields(request)`` and ``chunks(conn, request, size)``: the stored
-tables are :class:`SqlTable` (one ordered ``SELECT``, streamed); a ``scenario`` export (the site
-scenario of ``economics``, built elsewhere) is one more entry of :data:`TABLES` whose chunks come
-from its engine, without a change to the writer or the command.
+tables are :class:`SqlTable` (one ordered ``SELECT``, streamed); the ``scenario`` export
+(:class:`~curtailcoin.exports.scenario.ScenarioTable`, the site scenario of ``economics``) is one
+more entry of :data:`TABLES` whose rows come from the scenario model, through the same writer.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from sqlalchemy import Connection, Select, and_, select
 
@@ -28,8 +28,12 @@ from curtailcoin.db.summary_tables import (
     monthly_summaries,
     yearly_summaries,
 )
+from curtailcoin.exports.scenario import ScenarioTable
 from curtailcoin.settlement import year_month
 from curtailcoin.tabular import Field
+
+if TYPE_CHECKING:
+    from curtailcoin.economics.scenario import ScenarioRequest
 
 Filter = Literal["lead_party", "bm_unit", "model"]
 OPTION: dict[Filter, str] = {
@@ -41,13 +45,15 @@ OPTION: dict[Filter, str] = {
 
 @dataclass(frozen=True)
 class ExportRequest:
-    """A date range (both ends inclusive, settlement dates) and the optional filters."""
+    """A date range (both ends inclusive, settlement dates) and the optional filters; the
+    ``scenario`` export's site, fleet, assumptions and grain (its range is this one's)."""
 
     start: date
     end: date
     lead_party: str | None = None
     bm_unit: str | None = None
     model: str | None = None
+    scenario: ScenarioRequest | None = None
 
     def given(self) -> list[Filter]:
         """The filters this request sets."""
@@ -307,6 +313,6 @@ TABLES: dict[str, ExportTable] = {
     "farms": SqlTable(
         _with_model(FARM_FIELDS), _farm_days, frozenset({"lead_party", "bm_unit", "model"})
     ),
-    # "scenario": the site scenario (economics), an ExportTable of its own, once it exists.
+    "scenario": ScenarioTable(),
 }
 """Every export by its name, in the order ``--help`` lists them."""
