@@ -1,0 +1,84 @@
+"""Roll-ups of the curtailment share and of the all-bids measure (migration 0012).
+
+The share's denominator is wind generation (``db.generation_tables``): 52k national periods and
+~15M BM-unit periods in three years. The share endpoints read these roll-ups instead: one row
+per date (national generation with its period count, and each dataset's fetch status and
+reason), per BM unit and date, and per BM unit and month. ``curtailcoin.share_summaries``
+rebuilds a date's rows, its month's and the date's all-bids row inside the writer's transaction.
+Completeness is decided when read (a period count against the periods expected now), so a
+stored row never goes stale with the clock.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Date, Float, Integer, PrimaryKeyConstraint, String, Table, Text
+
+from curtailcoin.db.metadata import TZ, finite, metadata
+
+generation_daily_summaries = Table(
+    "generation_daily_summaries",
+    metadata,
+    Column("summary_date", Date, primary_key=True),
+    Column("national_status", String(24), comment="the date's AGWS fetch status (NULL: none)"),
+    Column("national_error", Text, comment="why the date's AGWS figures are missing"),
+    Column(
+        "national_period_count",
+        Integer,
+        nullable=False,
+        comment="periods with both onshore and offshore wind figures",
+    ),
+    Column(
+        "onshore_wind_mwh", Float, nullable=False, comment="Σ AGWS onshore wind of those periods"
+    ),
+    Column(
+        "offshore_wind_mwh", Float, nullable=False, comment="Σ AGWS offshore wind of those periods"
+    ),
+    Column("unit_status", String(24), comment="the date's B1610 fetch status (NULL: none)"),
+    Column("unit_error", Text, comment="why the date's B1610 figures are missing"),
+    Column("updated_at", TZ, nullable=False),
+    *finite("onshore_wind_mwh", "offshore_wind_mwh"),
+)
+
+farm_generation_daily_summaries = Table(
+    "farm_generation_daily_summaries",
+    metadata,
+    Column("summary_date", Date, nullable=False),
+    Column("farm_id", String(64), nullable=False, comment="Elexon BM unit id"),
+    Column(
+        "generated_mwh",
+        Float,
+        nullable=False,
+        comment="Σ B1610 metered generation (MWh; negative = net import)",
+    ),
+    Column("period_count", Integer, nullable=False, comment="periods with a B1610 figure"),
+    Column("updated_at", TZ, nullable=False),
+    PrimaryKeyConstraint("summary_date", "farm_id"),
+    *finite("generated_mwh"),
+)
+
+farm_generation_monthly_summaries = Table(
+    "farm_generation_monthly_summaries",
+    metadata,
+    Column("year_month", String(7), nullable=False),
+    Column("farm_id", String(64), nullable=False, comment="Elexon BM unit id"),
+    Column("generated_mwh", Float, nullable=False, comment="Σ of the month's farm-day rows"),
+    Column("period_count", Integer, nullable=False, comment="Σ of the month's farm-day rows"),
+    Column("updated_at", TZ, nullable=False),
+    PrimaryKeyConstraint("year_month", "farm_id"),
+    *finite("generated_mwh"),
+)
+
+all_bids_daily_summaries = Table(
+    "all_bids_daily_summaries",
+    metadata,
+    Column("summary_date", Date, primary_key=True),
+    Column(
+        "curtailed_energy_mwh",
+        Float,
+        nullable=False,
+        comment="−Σ volume of every wind bid-stack line with volume < 0, any soFlag (MWh, ≥ 0)",
+    ),
+    Column("line_count", Integer, nullable=False, comment="those lines"),
+    Column("updated_at", TZ, nullable=False),
+    *finite("curtailed_energy_mwh"),
+)
