@@ -253,7 +253,8 @@ def rebuild_curtailment_summaries(
     conn: Connection, settlement_date: date, *, base: Sequence[Any] | None = None
 ) -> None:
     """Daily row of the date (zeros for a fetched date without curtailment), its farm-day
-    rows and its all-bids row, then month, year. ``base``: the date's :func:`farm_day_base` rows, when held."""
+    rows and its all-bids row, then month, year. ``base``: the date's :func:`farm_day_base`
+    rows, when held."""
     lock_rollups(conn, settlement_date.year)
     now = datetime.now(UTC)
     if base is None:  # read once: the farm-day rows and the day's

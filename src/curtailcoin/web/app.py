@@ -35,6 +35,7 @@ from curtailcoin.web.routes import (
     prices,
     reconciliation,
     reference,
+    share,
 )
 
 log = logging.getLogger("curtailcoin.web")
@@ -62,13 +63,27 @@ TAGS = [
     {"name": "curtailment", "description": "Curtailment by local clock hour"},
     {"name": "mining potential", "description": "Bitcoin the curtailed energy could have mined"},
     {"name": "farms", "description": "Lead parties and their BM units"},
+    {
+        "name": "curtailment share",
+        "description": "Curtailed ÷ (generated + curtailed) wind energy, national and per farm",
+    },
     {"name": "reference", "description": "Miner models, lead parties, prices, data range"},
     {"name": "service", "description": "Health and data completeness"},
     {"name": "ingestion", "description": "Token-protected reingestion"},
 ]
 
 # In the order of the OpenAPI document's paths.
-ROUTERS = (health, reference, curtailment, mining, farms, prices, reconciliation, ingest)
+ROUTERS = (
+    health,
+    reference,
+    curtailment,
+    share,
+    mining,
+    farms,
+    prices,
+    reconciliation,
+    ingest,
+)
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
