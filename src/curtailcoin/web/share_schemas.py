@@ -8,7 +8,7 @@ outturn generation plus it. A row whose generation or curtailment is not complet
 
 from __future__ import annotations
 
-from datetime import date
+import datetime as dt
 from typing import Literal
 
 from pydantic import Field
@@ -29,7 +29,7 @@ Grain = Literal["period", "day", "month", "year"]
 
 class ShareRow(ApiModel):
     period: str = Field(description="The row: YYYY-MM-DD, YYYY-MM-DD Pnn, YYYY-MM or YYYY")
-    date: date | None = Field(description="Settlement date (day and period rows)")
+    date: dt.date | None = Field(description="Settlement date (day and period rows)")
     settlement_period: int | None = Field(description="Settlement period (period rows)")
     curtailed_energy_mwh: float = Field(description=CURTAILED)
     generated_energy_mwh: float | None = Field(
@@ -43,8 +43,8 @@ class ShareRow(ApiModel):
 
 
 class CurtailmentShare(ApiModel):
-    from_date: date = Field(alias="from", description="First settlement date (inclusive)")
-    to_date: date = Field(alias="to", description="Last settlement date (inclusive)")
+    from_date: dt.date = Field(alias="from", description="First settlement date (inclusive)")
+    to_date: dt.date = Field(alias="to", description="Last settlement date (inclusive)")
     grain: Grain
     rows: list[ShareRow]
     total: ShareRow = Field(description="The whole range")
@@ -66,8 +66,8 @@ class FarmShareRow(ApiModel):
 
 
 class FarmShares(ApiModel):
-    from_date: date = Field(alias="from", description="First settlement date (inclusive)")
-    to_date: date = Field(alias="to", description="Last settlement date (inclusive)")
+    from_date: dt.date = Field(alias="from", description="First settlement date (inclusive)")
+    to_date: dt.date = Field(alias="to", description="Last settlement date (inclusive)")
     by: Literal["leadParty", "bmUnit"]
     lead_party: str | None = Field(description="The leadParty filter, if any")
     rows: list[FarmShareRow] = Field(description="Largest curtailment first")
