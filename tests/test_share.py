@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
+import os
+import subprocess
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -22,6 +25,7 @@ from sqlalchemy import text
 from conftest import BACKENDS
 from curtailcoin.web import create_app
 from curtailcoin.web.queries.share import split_range
+from entrypoint import CURTAILCOIN
 from support.generation import store_generation
 from test_api_support import Seeded, seed_database
 
@@ -359,3 +363,72 @@ def test_split_range() -> None:
         [],
         [(date(2025, 1, 17), date(2025, 1, 20))],
     )
+
+
+def run_cli(seeded: Seeded, tmp_path: Any, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "CURTAILCOIN_DATABASE_URL": seeded.url,
+        "CURTAILCOIN_CONFIG_FILE": str(tmp_path / "none.toml"),
+        "CURTAILCOIN_CHECKPOINT_DIR": str(tmp_path / "checkpoints"),
+        "COLUMNS": "200",
+    }
+    return subprocess.run(
+        [CURTAILCOIN, "share", *args], capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+def test_cli_share(seeded: Seeded, client: TestClient, tmp_path: Any) -> None:
+    span = ("--from", "2025-01-17", "--to", "2025-01-19")
+    as_json = run_cli(seeded, tmp_path, *span, "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    api = get(client, "/api/curtailment-share", **{"from": "2025-01-17", "to": "2025-01-19"})
+    assert json.loads(as_json.stdout) == api
+    as_csv = run_cli(seeded, tmp_path, *span, "--csv")
+    table = list(csv.reader(io.StringIO(as_csv.stdout)))
+    assert table[0][:2] == ["period", "date"] and [r[0] for r in table[1:]] == [
+        "2025-01-17",
+        "2025-01-18",
+        "2025-01-19",
+    ]
+    shown = run_cli(seeded, tmp_path, *span)
+    assert shown.returncode == 0 and "AGWS failed: HTTP 503" in shown.stdout
+    farms = run_cli(
+        seeded,
+        tmp_path,
+        "--from",
+        "2025-01-17",
+        "--to",
+        "2025-01-17",
+        "--farms",
+        "--by",
+        "bmUnit",
+        "--json",
+    )
+    assert (
+        json.loads(farms.stdout)["rows"]
+        == get(
+            client,
+            "/api/curtailment-share/farms",
+            **{"from": "2025-01-17", "to": "2025-01-17"},
+            by="bmUnit",
+        )["rows"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("--from", "2025-01-18", "--to", "2025-01-17"), "before --from"),
+        (("--from", "2025-01-17", "--to", "2025-01-17", "--grain", "week"), "--grain 'week'"),
+        (("--from", "2025-01-01", "--to", "2025-03-01", "--grain", "period"), "at most 31 days"),
+        (("--from", "2025-02-30", "--to", "2025-03-01"), "--from"),
+    ],
+)
+def test_cli_share_bad_input(
+    seeded: Seeded, tmp_path: Any, args: tuple[str, ...], words: str
+) -> None:
+    result = run_cli(seeded, tmp_path, *args)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    message = (result.stdout + result.stderr).strip()
+    assert words in message and len(message.splitlines()) == 1, message

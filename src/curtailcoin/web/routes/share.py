@@ -14,12 +14,10 @@ from curtailcoin.web.deps import Conn
 from curtailcoin.web.routes import resolve
 from curtailcoin.web.routes.common import CSV_OK, DATE_DOC, ERRORS, FormatQ, LeadPartyQ
 from curtailcoin.web.service import share
+from curtailcoin.web.service.share import MAX_PERIOD_DAYS
 from curtailcoin.web.share_schemas import CurtailmentShare, FarmShareRow, FarmShares, ShareRow
 
 router = APIRouter()
-
-#: the longest range of a per-period answer (a month's periods)
-MAX_PERIOD_DAYS = 31
 
 FromQ = Annotated[str, Query(alias="from", pattern=pv.DATE_PATTERN, description=DATE_DOC)]
 ToQ = Annotated[

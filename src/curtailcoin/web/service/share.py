@@ -28,6 +28,9 @@ from curtailcoin.web.share_schemas import (
     ShareRow,
 )
 
+#: the longest range of a per-period answer (a month's periods)
+MAX_PERIOD_DAYS = 31
+
 _KEYS: dict[str, Callable[[date], str]] = {
     "day": date.isoformat,
     "month": year_month,
