@@ -20,62 +20,29 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 
 from conftest import BACKENDS
 from curtailcoin.web import create_app
 from curtailcoin.web.queries.share import split_range
 from entrypoint import CURTAILCOIN
 from support.generation import store_generation
-from test_api_support import Seeded, seed_database
-
-HEAVY, CALM, PARTIAL = date(2025, 1, 17), date(2025, 1, 18), date(2025, 1, 19)
-SPRING, AUTUMN = date(2025, 3, 30), date(2025, 10, 26)
-SHORT_UNIT_PERIOD = 48  # the first curtailed unit of HEAVY has no B1610 figure for it
-FAILED = ("failed", "HTTP 503 after 5 attempts")
-
-
-def rows(seeded: Seeded, sql: str, **params: Any) -> list[Any]:
-    with seeded.engine.connect() as conn:
-        return list(conn.execute(text(sql), params))
-
-
-def national(day: date, periods: int, *, hole: int | None = None) -> dict[int, tuple[Any, Any]]:
-    return {
-        p: (None if p == hole else 900.0 + 7.5 * p, 1500.0 + 11.25 * (p % 13))
-        for p in range(1, periods + 1)
-    }
-
-
-def curtailed_units(seeded: Seeded, day: date) -> list[str]:
-    return [
-        r[0]
-        for r in rows(
-            seeded,
-            "SELECT DISTINCT farm_id FROM curtailment_records WHERE settlement_date = :d "
-            "ORDER BY farm_id",
-            d=day,
-        )
-    ]
+from test_api_support import Seeded
+from test_share_support import (
+    CALM,
+    FAILED,
+    HEAVY,
+    SPRING,
+    curtailed_units,
+    national,
+    rows,
+    seed_share,
+)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def seeded(request: pytest.FixtureRequest) -> Seeded:
     fixture = "pg_database" if request.param == "postgresql" else "sqlite_database"
-    data = seed_database(request.getfixturevalue(fixture))
-    units = curtailed_units(data, HEAVY)
-    heavy_units = {
-        (farm, p): 40.0 + (i % 7) * 3.5 + p * 0.25
-        for i, farm in enumerate(units)
-        for p in range(1, 49)
-        if not (farm == units[0] and p == SHORT_UNIT_PERIOD)
-    }
-    with data.engine.begin() as conn:
-        store_generation(conn, HEAVY, national=national(HEAVY, 48), units=heavy_units)
-        store_generation(conn, CALM, national_fetch=FAILED, unit_fetch=("fetched_empty", None))
-        store_generation(conn, PARTIAL, national=national(PARTIAL, 48))
-        store_generation(conn, SPRING, national=national(SPRING, 46, hole=10))
-    return data
+    return seed_share(request.getfixturevalue(fixture))
 
 
 @pytest.fixture(scope="module")
