@@ -13,12 +13,20 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from test_api_support import Seeded
-from test_browser_support import DESKTOP, PHONE, READY, checked_page, chromium, serve, shot
+from test_browser_support import (
+    DESKTOP,
+    PHONE,
+    READY,
+    SHARE_READY,
+    checked_page,
+    chromium,
+    open_view,
+    serve,
+    shot,
+)
 from test_share_support import seed_share
 
 pytestmark = pytest.mark.browser
-
-SHARE_READY = "#share-panel[data-ready='1']"
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +47,7 @@ def browser(base_url: str) -> Iterator[Browser]:
 
 
 def open_share(page: Page, base_url: str, query: str) -> None:
-    page.goto(f"{base_url}/{query}")
-    page.wait_for_selector(READY, state="attached", timeout=30_000)
-    page.wait_for_selector(SHARE_READY, state="attached", timeout=30_000)
+    open_view(page, base_url, query)  # waits for the share view too
 
 
 def test_day_share_chart_table_and_all_bids(browser: Browser, base_url: str) -> None:

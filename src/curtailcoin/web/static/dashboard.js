@@ -267,7 +267,9 @@
     var tf = state.timeframe;
     var requests = dataPaths(state).map(load);
     // The curtailment-share view (share.js) follows the same scope.
-    window.__ccView = { timeframe: tf, value: value, leadParty: state.leadParty, today: range.today, plotly: plotlyReady };
+    window.__ccView = { timeframe: tf, value: value, leadParty: state.leadParty, today: range.today, plotly: plotlyReady,
+      draw: function (el, data, extra) { return plot(el, data, baseLayout(extra, el)); },
+      note: note };
     document.dispatchEvent(new CustomEvent("cc:view", { detail: window.__ccView }));
     $("csv-download").href = "/api/farm-tables/grouped-data" + qs({ timeframe: tf, value: value, minerModel: state.model, leadParty: state.leadParty, format: "csv" });
     $("main-csv").href = tf === "day"
@@ -491,7 +493,7 @@
     var crossed = Array.prototype.some.call(charts, function (el) {
       return el.clientWidth > 0 && el.dataset.narrow !== String(narrow(el));
     });
-    if (crossed && redraw) { redraw(); return; }
+    if (crossed && redraw) { redraw(); document.dispatchEvent(new CustomEvent("cc:redraw")); return; }
     // The observer also reports each chart once when first watched: only real changes resize.
     charts.forEach(function (el) {
       if (el.clientWidth > 0 && el.dataset.size !== sizeOf(el)) { el.dataset.size = sizeOf(el); window.Plotly.Plots.resize(el); }

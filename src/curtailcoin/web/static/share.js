@@ -3,8 +3,9 @@
   "use strict";
 
   var $ = function (id) { return document.getElementById(id); };
-  var COLORS = { gen: "#94a3b8", curtailed: "#0ea5e9", share: "#f7931a", grid: "#eef2f7", ink: "#334155" };
+  var COLORS = { gen: "#94a3b8", curtailed: "#0ea5e9", share: "#f7931a", grid: "#eef2f7" };
   var seq = 0;
+  var drawn = null;  // the chart's last data, redrawn when the dashboard redraws its own
   var fmt = new Intl.NumberFormat("en-GB", { maximumFractionDigits: 0 });
 
   function esc(s) {
@@ -49,26 +50,24 @@
     return '<span class="missing">Share missing</span> — ' + esc(t.missingReason) + ". " + esc(mwh(t.curtailedEnergyMwh)) + " MWh curtailed.";
   }
 
-  function chart(el, body, plotlyLoaded) {
-    return plotlyLoaded.then(function (ok) {
-      if (!ok || !window.Plotly) { el.innerHTML = '<div class="chart-note">Charts unavailable: the charting library did not load.</div>'; return null; }
+  // Drawn with the dashboard's own chart helpers (layout, narrow-screen legend, resizing).
+  function chart(el, body, view) {
+    return view.plotly.then(function (ok) {
+      if (!ok || !window.Plotly) { return view.note(el, "Charts unavailable: the charting library did not load."); }
       var x = body.rows.map(function (r) { return r.settlementPeriod ? "P" + r.settlementPeriod : r.period; });
       var data = [
         { type: "bar", name: "Generated (MWh)", x: x, y: body.rows.map(function (r) { return r.generatedEnergyMwh; }), marker: { color: COLORS.gen } },
         { type: "bar", name: "Curtailed (MWh)", x: x, y: body.rows.map(function (r) { return r.curtailedEnergyMwh; }), marker: { color: COLORS.curtailed } },
         { type: "scatter", mode: "lines+markers", name: "Share (%)", yaxis: "y2", x: x, connectgaps: false,
           y: body.rows.map(function (r) { return r.curtailmentShare === null ? null : r.curtailmentShare * 100; }),
-          text: body.rows.map(function (r) { return r.missingReason || ""; }), line: { color: COLORS.share, width: 2 } }
+          line: { color: COLORS.share, width: 2 } }
       ];
-      var layout = {
-        autosize: true, barmode: "stack", hovermode: "x unified",
-        margin: { l: 58, r: 58, t: 12, b: 46 }, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
-        font: { size: 12, color: COLORS.ink }, legend: { orientation: "h", x: 0, y: 1.12 },
-        xaxis: { gridcolor: COLORS.grid, type: "category", automargin: true },
-        yaxis: { title: { text: "MWh" }, gridcolor: COLORS.grid, rangemode: "tozero" },
-        yaxis2: { title: { text: "share %" }, overlaying: "y", side: "right", rangemode: "tozero", showgrid: false }
-      };
-      return window.Plotly.react(el, data, layout, { displaylogo: false, responsive: true, displayModeBar: "hover" });
+      return view.draw(el, data, {
+        barmode: "stack",
+        xaxis: { gridcolor: COLORS.grid, type: "category", automargin: true, tickfont: { size: 11 } },
+        yaxis: { title: { text: "MWh" }, gridcolor: COLORS.grid, rangemode: "tozero", tickfont: { size: 11 } },
+        yaxis2: { title: { text: "share %" }, overlaying: "y", side: "right", rangemode: "tozero", showgrid: false, tickfont: { size: 11 } }
+      });
     });
   }
 
@@ -93,7 +92,8 @@
       if (mine !== seq) { return null; }
       $("share-total").innerHTML = total(res[0]);
       table(res[1]);
-      return chart($("chart-share"), res[0], view.plotly);
+      drawn = { body: res[0], view: view };
+      return chart($("chart-share"), res[0], view);
     }).then(function () {
       if (mine === seq) { panel.dataset.ready = "1"; }
     }).catch(function (err) {
@@ -104,6 +104,9 @@
   }
 
   document.addEventListener("cc:view", function (event) { show(event.detail); });
+  document.addEventListener("cc:redraw", function () {
+    if (drawn) { chart($("chart-share"), drawn.body, drawn.view); }
+  });
   // This script loads asynchronously: the dashboard may have shown its first view already.
   if (window.__ccView) { show(window.__ccView); }
 })();
