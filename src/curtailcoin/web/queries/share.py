@@ -1,6 +1,6 @@
 """The curtailment share's inputs over a date range, from the roll-ups (``db.share_tables``).
 
-National: per date the headline (``daily_summaries``), the all-bids measure, the national wind
+National: per date the headline (``daily_summaries``), the national wind
 generation roll-up and the stack's successful periods; per period ``settlement_periods`` and
 ``national_wind_generation`` (a short range only). Per BM unit: curtailment and metered
 generation from the farm-month roll-ups for the range's whole months and the farm-day rows for
@@ -21,7 +21,6 @@ from curtailcoin.db.curtailment_tables import settlement_periods
 from curtailcoin.db.generation_tables import national_wind_generation
 from curtailcoin.db.reference_tables import bm_units
 from curtailcoin.db.share_tables import (
-    all_bids_daily_summaries,
     farm_generation_daily_summaries,
     farm_generation_monthly_summaries,
     generation_daily_summaries,
@@ -43,7 +42,6 @@ class DayInputs:
     """A date's share inputs (``None`` / 0: nothing stored for it)."""
 
     curtailed_mwh: float = 0.0
-    all_bids_mwh: float | None = None
     onshore_mwh: float = 0.0
     offshore_mwh: float = 0.0
     national_periods: int = 0
@@ -70,13 +68,6 @@ def national_days(conn: Connection, first: date, last: date) -> dict[date, DayIn
         )
     ):
         at(day).curtailed_mwh = float(energy)
-    a = all_bids_daily_summaries.c
-    for day, energy in conn.execute(
-        select(a.summary_date, a.curtailed_energy_mwh).where(
-            a.summary_date >= first, a.summary_date <= last
-        )
-    ):
-        at(day).all_bids_mwh = float(energy)
     for row in conn.execute(
         select(
             g.summary_date,
