@@ -3,7 +3,7 @@
 Seeds like ``bench_api.py`` (about a million curtailment records 2023-01-01 .. 2025-12-31 in
 bulk SQL, the summaries, the farm-day summaries), then the generation side: AGWS for every
 settlement period and both datasets' fetch rows of every date; the roll-ups the endpoints read
-(national per date, per BM unit and date, per BM unit and month, all-bids per date) in bulk SQL
+(national per date, per BM unit and date, per BM unit and month, the stack per date) in bulk SQL
 from those rows, as the rebuilds would give them; the farm-month curtailment roll-ups through
 ``farm_months.rebuild_months``. Also times the ingestion's hook, ``rebuild_generation_summaries``,
 on a day of B1610 rows for every wind unit (48 periods each).
@@ -73,10 +73,13 @@ GENERATION_SQL = [
        SELECT to_char(summary_date, 'YYYY-MM'), farm_id, sum(generated_mwh), sum(period_count),
               now()
        FROM farm_generation_daily_summaries GROUP BY 1, 2""",
-    """INSERT INTO all_bids_daily_summaries (summary_date, curtailed_energy_mwh, line_count,
-        updated_at)
-       SELECT summary_date, total_curtailed_energy * 1.03, record_count, now()
-       FROM daily_summaries""",
+    """INSERT INTO stack_daily_summaries (summary_date, all_bids_curtailed_energy_mwh,
+        all_bids_line_count, successful_period_count, updated_at)
+       SELECT d.summary_date, d.total_curtailed_energy * 1.03, d.record_count, p.n, now()
+       FROM daily_summaries d JOIN (
+         SELECT settlement_date, count(*) AS n FROM settlement_periods
+         WHERE fetch_status IN ('fetched_with_data', 'fetched_empty') GROUP BY 1) p
+       ON p.settlement_date = d.summary_date""",
 ]
 
 

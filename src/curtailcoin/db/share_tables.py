@@ -1,12 +1,13 @@
-"""Roll-ups of the curtailment share and of the all-bids measure (migration 0012).
+"""Roll-ups of the curtailment share and of the stack per date (migration 0012).
 
 The share's denominator is wind generation (``db.generation_tables``): 52k national periods and
 ~15M BM-unit periods in three years. The share endpoints read these roll-ups instead: one row
 per date (national generation with its period count, and each dataset's fetch status and
 reason), per BM unit and date, and per BM unit and month. ``curtailcoin.share_summaries``
-rebuilds a date's rows, its month's and the date's all-bids row inside the writer's transaction.
-Completeness is decided when read (a period count against the periods expected now), so a
-stored row never goes stale with the clock.
+rebuilds a date's rows and its month's inside the writer's transaction;
+``curtailcoin.stack_daily`` the date's stack row (the all-bids measure and its successful
+periods) with the date's other summaries. Completeness is decided when read (a period count
+against the periods expected now), so a stored row never goes stale with the clock.
 """
 
 from __future__ import annotations
@@ -68,17 +69,23 @@ farm_generation_monthly_summaries = Table(
     *finite("generated_mwh"),
 )
 
-all_bids_daily_summaries = Table(
-    "all_bids_daily_summaries",
+stack_daily_summaries = Table(
+    "stack_daily_summaries",
     metadata,
     Column("summary_date", Date, primary_key=True),
     Column(
-        "curtailed_energy_mwh",
+        "all_bids_curtailed_energy_mwh",
         Float,
         nullable=False,
         comment="−Σ volume of every wind bid-stack line with volume < 0, any soFlag (MWh, ≥ 0)",
     ),
-    Column("line_count", Integer, nullable=False, comment="those lines"),
+    Column("all_bids_line_count", Integer, nullable=False, comment="those lines"),
+    Column(
+        "successful_period_count",
+        Integer,
+        nullable=False,
+        comment="periods fetched_with_data or fetched_empty (the share's completeness check)",
+    ),
     Column("updated_at", TZ, nullable=False),
-    *finite("curtailed_energy_mwh"),
+    *finite("all_bids_curtailed_energy_mwh"),
 )

@@ -8,9 +8,10 @@ The curtailment share (``curtailed ÷ (generated + curtailed)``) at three years 
 roll-ups of the generation tables of 0010: ``generation_daily_summaries`` (national wind per
 date with its period count and each dataset's fetch status and reason),
 ``farm_generation_daily_summaries`` and ``farm_generation_monthly_summaries`` (metered
-generation per BM unit). ``all_bids_daily_summaries`` holds the all-bids measure per date
-(every wind bid-stack line with volume < 0, whatever its soFlag), filled here from the stored
-``bid_stack_lines`` of every date that has a daily summary. A write of a date's generation
+generation per BM unit). ``stack_daily_summaries`` holds per date the all-bids measure (every
+wind bid-stack line with volume < 0, whatever its soFlag) and the periods fetched successfully,
+filled here from the stored ``bid_stack_lines`` and ``settlement_periods`` of every date that
+has a daily summary. A write of a date's generation
 roll-up bumps the date's ``date_versions`` counter (the triggers of 0008, for one more table).
 
 Self-contained: no import of live module code.
@@ -161,29 +162,40 @@ def upgrade() -> None:
         *_finite("farm_generation_monthly_summaries", "generated_mwh"),
     )
     op.create_table(
-        "all_bids_daily_summaries",
+        "stack_daily_summaries",
         sa.Column("summary_date", sa.Date(), nullable=False),
         sa.Column(
-            "curtailed_energy_mwh",
+            "all_bids_curtailed_energy_mwh",
             sa.Float(),
             nullable=False,
             comment="−Σ volume of every wind bid-stack line with volume < 0, any soFlag (MWh, ≥ 0)",
         ),
-        sa.Column("line_count", sa.Integer(), nullable=False, comment="those lines"),
+        sa.Column("all_bids_line_count", sa.Integer(), nullable=False, comment="those lines"),
+        sa.Column(
+            "successful_period_count",
+            sa.Integer(),
+            nullable=False,
+            comment="periods fetched_with_data or fetched_empty (the share's completeness check)",
+        ),
         sa.Column("updated_at", TZ, nullable=False),
-        sa.PrimaryKeyConstraint("summary_date", name=op.f("pk_all_bids_daily_summaries")),
-        *_finite("all_bids_daily_summaries", "curtailed_energy_mwh"),
+        sa.PrimaryKeyConstraint("summary_date", name=op.f("pk_stack_daily_summaries")),
+        *_finite("stack_daily_summaries", "all_bids_curtailed_energy_mwh"),
     )
     postgresql = op.get_bind().dialect.name == "postgresql"
     for table, column in TRACKED.items():
         for statement in (_postgresql if postgresql else _sqlite)(table, column):
             op.execute(statement)
     op.execute(
-        "INSERT INTO all_bids_daily_summaries "
-        "(summary_date, curtailed_energy_mwh, line_count, updated_at) "
-        "SELECT d.summary_date, COALESCE(-SUM(b.volume), 0) + 0.0, COUNT(b.volume), "
-        "CURRENT_TIMESTAMP FROM daily_summaries d LEFT JOIN bid_stack_lines b "
-        "ON b.settlement_date = d.summary_date AND b.volume < 0 GROUP BY d.summary_date"
+        "INSERT INTO stack_daily_summaries (summary_date, all_bids_curtailed_energy_mwh, "
+        "all_bids_line_count, successful_period_count, updated_at) "
+        "SELECT d.summary_date, "
+        "COALESCE((SELECT -SUM(b.volume) FROM bid_stack_lines b "
+        "WHERE b.settlement_date = d.summary_date AND b.volume < 0), 0) + 0.0, "
+        "(SELECT COUNT(*) FROM bid_stack_lines b "
+        "WHERE b.settlement_date = d.summary_date AND b.volume < 0), "
+        "(SELECT COUNT(*) FROM settlement_periods p WHERE p.settlement_date = d.summary_date "
+        "AND p.fetch_status IN ('fetched_with_data', 'fetched_empty')), "
+        "CURRENT_TIMESTAMP FROM daily_summaries d"
     )
 
 
@@ -197,7 +209,7 @@ def downgrade() -> None:
                 op.execute(f"DROP TRIGGER IF EXISTS cc_date_version_{table}_{event}")
         if postgresql:
             op.execute(f"DROP FUNCTION IF EXISTS cc_bump_date_versions_{table}()")
-    op.drop_table("all_bids_daily_summaries")
+    op.drop_table("stack_daily_summaries")
     op.drop_table("farm_generation_monthly_summaries")
     op.drop_table("farm_generation_daily_summaries")
     op.drop_table("generation_daily_summaries")

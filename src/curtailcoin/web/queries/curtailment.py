@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from curtailcoin.db.curtailment_tables import curtailment_records
-from curtailcoin.db.share_tables import all_bids_daily_summaries
+from curtailcoin.db.share_tables import stack_daily_summaries
 from curtailcoin.db.summary_tables import (
     daily_summaries,
     farm_daily_summaries,
@@ -191,13 +191,13 @@ def totals_by_period(conn: Connection, scope: Scope) -> dict[int, Totals]:
 
 
 def all_bids_by_day(conn: Connection, scope: Scope) -> dict[date, float] | None:
-    """The all-bids measure of each date of the scope (``curtailcoin.all_bids``); ``None``
+    """The all-bids measure of each date of the scope (``curtailcoin.stack_daily``); ``None``
     with a lead-party or BM-unit filter (it is stored for all wind only)."""
     if scope.filtered:
         return None
-    a = all_bids_daily_summaries.c
+    a = stack_daily_summaries.c
     rows = conn.execute(
-        select(a.summary_date, a.curtailed_energy_mwh).where(
+        select(a.summary_date, a.all_bids_curtailed_energy_mwh).where(
             a.summary_date >= scope.start, a.summary_date < scope.end
         )
     )

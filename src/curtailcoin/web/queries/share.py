@@ -1,10 +1,10 @@
 """The curtailment share's inputs over a date range, from the roll-ups (``db.share_tables``).
 
-National: per date the headline (``daily_summaries``), the national wind
-generation roll-up and the stack's successful periods; per period ``settlement_periods`` and
-``national_wind_generation`` (a short range only). Per BM unit: curtailment and metered
+National: per date the headline (``daily_summaries``), the national wind generation roll-up and
+the stack's successful periods (``stack_daily_summaries``); per period ``settlement_periods``
+and ``national_wind_generation`` (a short range only). Per BM unit: curtailment and metered
 generation from the farm-month roll-ups for the range's whole months and the farm-day rows for
-its other dates, so three years of every unit read ~36 rows a unit.
+its other dates, summed per unit in SQL, so three years of every unit read ~36 rows a unit.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection, func, select
 
-from curtailcoin.coverage import SUCCESSFUL_STATUSES
 from curtailcoin.db.curtailment_tables import settlement_periods
 from curtailcoin.db.generation_tables import national_wind_generation
 from curtailcoin.db.reference_tables import bm_units
@@ -24,6 +23,7 @@ from curtailcoin.db.share_tables import (
     farm_generation_daily_summaries,
     farm_generation_monthly_summaries,
     generation_daily_summaries,
+    stack_daily_summaries,
 )
 from curtailcoin.db.summary_tables import (
     daily_summaries,
@@ -52,8 +52,11 @@ class DayInputs:
     stack_periods_ok: int = 0
 
 
-def national_days(conn: Connection, first: date, last: date) -> dict[date, DayInputs]:
-    """Each date of ``first..last`` with anything stored, with its inputs."""
+def national_days(
+    conn: Connection, first: date, last: date, *, curtailment: bool = True
+) -> dict[date, DayInputs]:
+    """Each date of ``first..last`` with anything stored, with its inputs (without the
+    headline when ``curtailment`` is false: the per-farm answers take theirs per unit)."""
     days: dict[date, DayInputs] = {}
 
     def at(value: Any) -> DayInputs:
@@ -62,11 +65,10 @@ def national_days(conn: Connection, first: date, last: date) -> dict[date, DayIn
         return days.setdefault(day, DayInputs())
 
     d = daily_summaries.c
-    for day, energy in conn.execute(
-        select(d.summary_date, d.total_curtailed_energy).where(
-            d.summary_date >= first, d.summary_date <= last
-        )
-    ):
+    headline = select(d.summary_date, d.total_curtailed_energy).where(
+        d.summary_date >= first, d.summary_date <= last
+    )
+    for day, energy in conn.execute(headline) if curtailment else ():
         at(day).curtailed_mwh = float(energy)
     for row in conn.execute(
         select(
@@ -85,13 +87,13 @@ def national_days(conn: Connection, first: date, last: date) -> dict[date, DayIn
         item.national_periods = int(row[3])
         item.national_status, item.national_error = row[4], row[5]
         item.unit_status, item.unit_error = row[6], row[7]
-    ok = case((sp.fetch_status.in_(SUCCESSFUL_STATUSES), 1), else_=0)
+    st = stack_daily_summaries.c
     for day, count in conn.execute(
-        select(sp.settlement_date, func.sum(ok))
-        .where(sp.settlement_date >= first, sp.settlement_date <= last)
-        .group_by(sp.settlement_date)
+        select(st.summary_date, st.successful_period_count).where(
+            st.summary_date >= first, st.summary_date <= last
+        )
     ):
-        at(day).stack_periods_ok = as_int(count)
+        at(day).stack_periods_ok = int(count)
     return days
 
 
@@ -178,27 +180,26 @@ def _parts(
 def farm_inputs(
     conn: Connection, first: date, last: date, lead_party: str | None = None
 ) -> dict[str, FarmInputs]:
-    """Per BM unit with curtailment or metered generation in ``first..last``."""
+    """Per BM unit with curtailment or metered generation in ``first..last``: one grouped
+    read per part of the range (its whole months, then each other date range) and table."""
     months, rest = split_range(first, last)
     farms: dict[str, FarmInputs] = {}
     fm, fd = farm_monthly_summaries.c, farm_daily_summaries.c
     for i, where in enumerate(_parts(months, rest, fm, fd)):
-        cols = (
-            (fm.farm_id, fm.lead_party_name, fm.curtailed_energy_mwh)
-            if i == 0 and months
-            else (
-                fd.farm_id,
-                fd.lead_party_name,
-                fd.curtailed_energy_mwh,
-            )
-        )
-        for farm, lead, mwh in conn.execute(select(*cols).where(where)):
+        t = fm if i == 0 and months else fd
+        for farm, lead, mwh in conn.execute(
+            select(t.farm_id, func.min(t.lead_party_name), func.sum(t.curtailed_energy_mwh))
+            .where(where)
+            .group_by(t.farm_id)
+        ):
             farms.setdefault(farm, FarmInputs()).add_curtailed(lead, float(mwh))
     gm, gd = farm_generation_monthly_summaries.c, farm_generation_daily_summaries.c
     for i, where in enumerate(_parts(months, rest, gm, gd)):
-        table = gm if i == 0 and months else gd
+        g_ = gm if i == 0 and months else gd
         for farm, mwh, periods in conn.execute(
-            select(table.farm_id, table.generated_mwh, table.period_count).where(where)
+            select(g_.farm_id, func.sum(g_.generated_mwh), func.sum(g_.period_count))
+            .where(where)
+            .group_by(g_.farm_id)
         ):
             farms.setdefault(farm, FarmInputs()).add_generated(float(mwh), as_int(periods))
     unknown = [farm for farm, item in farms.items() if item.lead_party is None]

@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 
 from curtailcoin.coverage import SUCCESSFUL_STATUSES, expected_period_count
 from curtailcoin.db.generation_tables import NATIONAL_DATASET, UNIT_DATASET
-from curtailcoin.settlement import year_month
+from curtailcoin.settlement import periods_in_day, settlement_today, year_month
 from curtailcoin.share import combine, date_reason, fetch_reason, share_of
 from curtailcoin.web.queries.share import (
     DayInputs,
@@ -42,6 +42,12 @@ def _dates(first: date, last: date) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
+def _expected(days: list[date], now: datetime | None) -> dict[date, int]:
+    """Each date's expected periods (today: those started), the clock read once."""
+    today = settlement_today(now)
+    return {d: periods_in_day(d) if d < today else expected_period_count(d, now) for d in days}
+
+
 def _day_problems(day: date, item: DayInputs, dataset: str, expected: int) -> list[tuple[str, str]]:
     """(date, reason) of each input of the date that is not complete."""
     problems: list[tuple[str, str]] = []
@@ -62,7 +68,7 @@ def _day_problems(day: date, item: DayInputs, dataset: str, expected: int) -> li
 
 
 def _row(
-    label: str, days: list[date], inputs: dict[date, DayInputs], now: datetime | None
+    label: str, days: list[date], inputs: dict[date, DayInputs], expected: dict[date, int]
 ) -> ShareRow:
     problems: list[tuple[str, str]] = []
     curtailed: list[float] = []
@@ -70,7 +76,7 @@ def _row(
     offshore: list[float] = []
     for day in days:
         item = inputs.get(day, DayInputs())
-        problems += _day_problems(day, item, NATIONAL_DATASET, expected_period_count(day, now))
+        problems += _day_problems(day, item, NATIONAL_DATASET, expected[day])
         curtailed.append(item.curtailed_mwh)
         onshore.append(item.onshore_mwh)
         offshore.append(item.offshore_mwh)
@@ -98,14 +104,14 @@ def _row(
 
 
 def _period_rows(
-    conn: Connection, days: list[date], inputs: dict[date, DayInputs], now: datetime | None
+    conn: Connection, days: list[date], inputs: dict[date, DayInputs], expected: dict[date, int]
 ) -> list[ShareRow]:
     periods = national_periods(conn, days[0], days[-1])
     rows: list[ShareRow] = []
     for day in days:
         item = inputs.get(day, DayInputs())
         fetch = fetch_reason(item.national_status, item.national_error)
-        for p in range(1, expected_period_count(day, now) + 1):
+        for p in range(1, expected[day] + 1):
             got = periods.get((day, p))
             reason: str | None = None
             if fetch is not None:
@@ -140,15 +146,16 @@ def national_share(
 ) -> CurtailmentShare:
     """The national share of ``first..last`` (inclusive, checked by the caller) by ``grain``."""
     days = _dates(first, last)
+    expected = _expected(days, now)
     inputs = national_days(conn, first, last)
     if grain == "period":
-        rows = _period_rows(conn, days, inputs, now)
+        rows = _period_rows(conn, days, inputs, expected)
     else:
         groups: dict[str, list[date]] = {}
         for day in days:
             groups.setdefault(_KEYS[grain](day), []).append(day)
-        rows = [_row(label, members, inputs, now) for label, members in groups.items()]
-    total = _row(f"{first.isoformat()}..{last.isoformat()}", days, inputs, now)
+        rows = [_row(label, members, inputs, expected) for label, members in groups.items()]
+    total = _row(f"{first.isoformat()}..{last.isoformat()}", days, inputs, expected)
     return CurtailmentShare.model_validate(
         {"from": first, "to": last, "grain": grain, "rows": rows, "total": total}
     )
@@ -217,13 +224,13 @@ def farm_share(
 ) -> FarmShares:
     """Per BM unit (or lead party) share of ``first..last``: metered generation (B1610)."""
     days = _dates(first, last)
-    inputs = national_days(conn, first, last)
+    counts = _expected(days, now)
+    inputs = national_days(conn, first, last, curtailment=False)
     expected = 0
     problems: list[tuple[str, str]] = []
     for day in days:
-        count = expected_period_count(day, now)
-        expected += count
-        problems += _day_problems(day, inputs.get(day, DayInputs()), UNIT_DATASET, count)
+        expected += counts[day]
+        problems += _day_problems(day, inputs.get(day, DayInputs()), UNIT_DATASET, counts[day])
     date_problem = combine("figures", problems, len(days))
     units = [
         _unit_row(farm, item, expected, date_problem)
