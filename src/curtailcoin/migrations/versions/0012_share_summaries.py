@@ -145,6 +145,11 @@ def upgrade() -> None:
         ),
         *_finite("farm_generation_daily_summaries", "generated_mwh"),
     )
+    op.create_index(
+        "ix_farm_generation_daily_summaries_date_cover",
+        "farm_generation_daily_summaries",
+        ["summary_date", "farm_id", "generated_mwh", "period_count"],
+    )
     op.create_table(
         "farm_generation_monthly_summaries",
         sa.Column("year_month", sa.String(7), nullable=False),
@@ -211,5 +216,9 @@ def downgrade() -> None:
             op.execute(f"DROP FUNCTION IF EXISTS cc_bump_date_versions_{table}()")
     op.drop_table("stack_daily_summaries")
     op.drop_table("farm_generation_monthly_summaries")
+    op.drop_index(
+        "ix_farm_generation_daily_summaries_date_cover",
+        table_name="farm_generation_daily_summaries",
+    )
     op.drop_table("farm_generation_daily_summaries")
     op.drop_table("generation_daily_summaries")
