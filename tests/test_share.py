@@ -23,6 +23,7 @@ from fastapi.testclient import TestClient
 
 from conftest import BACKENDS
 from curtailcoin.web import create_app
+from curtailcoin.web.cache import ALL, url_scope
 from curtailcoin.web.queries.share import split_range
 from entrypoint import CURTAILCOIN
 from support.generation import store_generation
@@ -306,6 +307,9 @@ def test_a_generation_write_changes_the_cached_answer(seeded: Seeded, client: Te
     again = client.get("/api/curtailment-share", params=params)
     assert again.headers.get("x-cache") == "hit"
     assert first.json()["rows"][0]["curtailmentShare"] is None
+    with seeded.engine.begin() as conn:  # another date's write keeps the answer
+        store_generation(conn, SPRING, national=national(SPRING, 46, hole=10))
+    assert client.get("/api/curtailment-share", params=params).headers.get("x-cache") == "hit"
     with seeded.engine.begin() as conn:
         store_generation(conn, CALM, national=national(CALM, 48))
     try:
@@ -315,6 +319,20 @@ def test_a_generation_write_changes_the_cached_answer(seeded: Seeded, client: Te
     finally:
         with seeded.engine.begin() as conn:
             store_generation(conn, CALM, national={}, national_fetch=FAILED)
+
+
+def test_cache_keys_of_the_share_routes() -> None:
+    share_path, farms_path = "/api/curtailment-share", "/api/curtailment-share/farms"
+    span = [("from", "2025-01-17"), ("to", "2025-01-19")]
+    assert url_scope(share_path, [*span, ("grain", "period")]) == (HEAVY, date(2025, 1, 20))
+    assert url_scope(farms_path, span) == (HEAVY, date(2025, 1, 20))
+    for query in (
+        [*span, ("leadParty", "X")],  # checked against every date
+        [("from", "2025-01-19"), ("to", "2025-01-17")],  # answered 422
+        [("from", "2025-02-30"), ("to", "2025-03-01")],
+        [("from", "2025-01-17")],
+    ):
+        assert url_scope(farms_path, query) is ALL, query
 
 
 def test_split_range() -> None:
