@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
 )
 
+from curtailcoin.db import fields as F
 from curtailcoin.db.metadata import TZ, finite, metadata
 
 generation_daily_summaries = Table(
@@ -38,12 +39,8 @@ generation_daily_summaries = Table(
         nullable=False,
         comment="periods with both onshore and offshore wind figures",
     ),
-    Column(
-        "onshore_wind_mwh", Float, nullable=False, comment="Σ AGWS onshore wind of those periods"
-    ),
-    Column(
-        "offshore_wind_mwh", Float, nullable=False, comment="Σ AGWS offshore wind of those periods"
-    ),
+    Column("onshore_wind_mwh", Float, nullable=False, **F.DAY_ONSHORE_WIND.column_args()),
+    Column("offshore_wind_mwh", Float, nullable=False, **F.DAY_OFFSHORE_WIND.column_args()),
     Column("unit_status", String(24), comment="the date's B1610 fetch status (NULL: none)"),
     Column("unit_error", Text, comment="why the date's B1610 figures are missing"),
     Column("updated_at", TZ, nullable=False),
@@ -55,12 +52,7 @@ farm_generation_daily_summaries = Table(
     metadata,
     Column("summary_date", Date, nullable=False),
     Column("farm_id", String(64), nullable=False, comment="Elexon BM unit id"),
-    Column(
-        "generated_mwh",
-        Float,
-        nullable=False,
-        comment="Σ B1610 metered generation (MWh; negative = net import)",
-    ),
+    Column("generated_mwh", Float, nullable=False, **F.GENERATED.column_args()),
     Column("period_count", Integer, nullable=False, comment="periods with a B1610 figure"),
     Column("updated_at", TZ, nullable=False),
     PrimaryKeyConstraint("summary_date", "farm_id"),
@@ -80,7 +72,7 @@ farm_generation_monthly_summaries = Table(
     metadata,
     Column("year_month", String(7), nullable=False),
     Column("farm_id", String(64), nullable=False, comment="Elexon BM unit id"),
-    Column("generated_mwh", Float, nullable=False, comment="Σ of the month's farm-day rows"),
+    Column("generated_mwh", Float, nullable=False, **F.MONTH_GENERATED.column_args()),
     Column("period_count", Integer, nullable=False, comment="Σ of the month's farm-day rows"),
     Column("updated_at", TZ, nullable=False),
     PrimaryKeyConstraint("year_month", "farm_id"),
@@ -92,10 +84,7 @@ stack_daily_summaries = Table(
     metadata,
     Column("summary_date", Date, primary_key=True),
     Column(
-        "all_bids_curtailed_energy_mwh",
-        Float,
-        nullable=False,
-        comment="−Σ volume of every wind bid-stack line with volume < 0, any soFlag (MWh, ≥ 0)",
+        "all_bids_curtailed_energy_mwh", Float, nullable=False, **F.ALL_BIDS_ENERGY.column_args()
     ),
     Column("all_bids_line_count", Integer, nullable=False, comment="those lines"),
     Column(
