@@ -32,6 +32,7 @@ ARGS = [
 ]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 READY = "body[data-ready='1']"
+SHARE_READY = "#share-panel[data-ready='1']"  # the curtailment-share view (share.js)
 DESKTOP = {"width": 1440, "height": 1000}
 PHONE = {"width": 390, "height": 844}
 
@@ -93,7 +94,9 @@ def open_view(page: Page, base_url: str, query: str) -> float:
     started = time.perf_counter()
     page.goto(f"{base_url}/{query}")
     page.wait_for_selector(READY, state="attached", timeout=30_000)
-    return time.perf_counter() - started
+    elapsed = time.perf_counter() - started
+    page.wait_for_selector(SHARE_READY, state="attached", timeout=30_000)  # its own requests
+    return elapsed
 
 
 def shot(page: Page, name: str) -> None:

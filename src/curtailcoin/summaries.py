@@ -37,6 +37,7 @@ from curtailcoin.db.summary_tables import (
 from curtailcoin.farm_months import rebuild_bitcoin_farm_monthly, rebuild_farm_monthly
 from curtailcoin.mining import btc_per_th_per_w
 from curtailcoin.settlement import month_bounds, year_month
+from curtailcoin.stack_daily import rebuild_stack_daily
 
 #: first key of the advisory locks that serialise a year's summary roll-ups (PostgreSQL)
 _ROLLUP_LOCK_NAMESPACE = 0x43435355
@@ -251,14 +252,16 @@ def rebuild_bitcoin_farm_daily(
 def rebuild_curtailment_summaries(
     conn: Connection, settlement_date: date, *, base: Sequence[Any] | None = None
 ) -> None:
-    """Daily row of the date (zeros for a fetched date without curtailment) and its farm-day
-    rows, then month, year. ``base``: the date's :func:`farm_day_base` rows, when held."""
+    """Daily row of the date (zeros for a fetched date without curtailment), its farm-day rows and
+    its stack row (``stack_daily``), then month, year. ``base``: the date's
+    :func:`farm_day_base` rows, when held."""
     lock_rollups(conn, settlement_date.year)
     now = datetime.now(UTC)
     if base is None:  # read once: the farm-day rows and the day's
         base = farm_day_base(conn, settlement_date)
     rebuild_farm_daily(conn, settlement_date, now, base)
     rebuild_farm_monthly(conn, year_month(settlement_date), now)
+    rebuild_stack_daily(conn, settlement_date, now)
     rows = [(volume, payment, farm) for farm, _, _, volume, payment, _, _ in base]
     _replace(
         conn,

@@ -83,6 +83,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "curtailcoin.cli.reconcile:app",
         "Reconciliation: find and fix incomplete, missing, stale and drifted data.",
     ),
+    "share": LazyCommand(
+        "curtailcoin.cli.share:share",
+        "Curtailment share: curtailed ÷ (wind generated + curtailed), national or per farm.",
+    ),
     "export": LazyCommand(
         "curtailcoin.cli.export:app",
         "Export a table of any date range to CSV or Parquet, streamed.",

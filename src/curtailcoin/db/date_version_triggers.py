@@ -14,6 +14,7 @@ TRACKED = {
     "bitcoin_daily_summaries": "summary_date",
     "settlement_periods": "settlement_date",
     "suspect_dates": "settlement_date",
+    "generation_daily_summaries": "summary_date",  # migration 0012
 }
 
 _BUMP = (

@@ -230,6 +230,48 @@ BTC_PRICE = Quantity(
 )
 LATEST_BTC_PRICE = BTC_PRICE.variant(description="Latest GBP price of 1 BTC (null if none)")
 
+# --- Wind generation and the all-bids measure (issue 13) ----------------------------------------
+
+NET_IMPORT = "positive = generated; negative = net import"
+ONSHORE_WIND = Quantity(
+    "onshore_wind_mwh",
+    "MWh",
+    POSITIVE,
+    "AGWS onshore wind, MWh",
+    comment="AGWS Wind Onshore, MW × 0.5 h (MWh, ≥ 0)",
+)
+DAY_ONSHORE_WIND = ONSHORE_WIND.variant(comment="Σ AGWS onshore wind of those periods")
+OFFSHORE_WIND = Quantity(
+    "offshore_wind_mwh",
+    "MWh",
+    POSITIVE,
+    "AGWS offshore wind, MWh",
+    comment="AGWS Wind Offshore, MW × 0.5 h (MWh, ≥ 0)",
+)
+DAY_OFFSHORE_WIND = OFFSHORE_WIND.variant(comment="Σ AGWS offshore wind of those periods")
+METERED_GENERATION = Quantity(
+    "metered_generation_mwh",
+    "MWh",
+    NET_IMPORT,
+    "B1610 metered generation of the period, MWh",
+    comment="B1610 quantity: metered output in the period (MWh; negative = net import)",
+)
+GENERATED = Quantity(
+    "generated_mwh",
+    "MWh",
+    NET_IMPORT,
+    "Σ B1610 metered generation, MWh",
+    comment="Σ B1610 metered generation (MWh; negative = net import)",
+)
+MONTH_GENERATED = GENERATED.variant(comment="Σ of the month's farm-day rows")
+ALL_BIDS_ENERGY = Quantity(
+    "all_bids_curtailed_energy_mwh",
+    "MWh",
+    POSITIVE,
+    "The all-bids measure: −Σ volume of every wind bid with volume < 0, whatever its soFlag",
+    comment="−Σ volume of every wind bid-stack line with volume < 0, any soFlag (MWh, ≥ 0)",
+)
+
 # --- Counts ----------------------------------------------------------------------------------
 
 RECORD_COUNT = Quantity(

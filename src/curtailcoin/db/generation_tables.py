@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
 )
 
+from curtailcoin.db import fields as F
 from curtailcoin.db.metadata import TZ, metadata
 
 #: the generation datasets a date is fetched from (``generation_fetches.dataset``)
@@ -54,8 +55,8 @@ national_wind_generation = Table(
     metadata,
     Column("settlement_date", Date, nullable=False),
     Column("settlement_period", Integer, nullable=False),
-    Column("onshore_wind_mwh", Float, comment="AGWS Wind Onshore, MW × 0.5 h (MWh, ≥ 0)"),
-    Column("offshore_wind_mwh", Float, comment="AGWS Wind Offshore, MW × 0.5 h (MWh, ≥ 0)"),
+    Column("onshore_wind_mwh", Float, **F.ONSHORE_WIND.column_args()),
+    Column("offshore_wind_mwh", Float, **F.OFFSHORE_WIND.column_args()),
     Column("published_at", TZ, comment="AGWS publishTime"),
     Column("fetched_at", TZ, nullable=False),
     PrimaryKeyConstraint("settlement_date", "settlement_period"),
@@ -67,12 +68,7 @@ farm_generation = Table(
     Column("settlement_date", Date, nullable=False),
     Column("settlement_period", Integer, nullable=False),
     Column("farm_id", String(64), nullable=False, comment="Elexon BM unit id (bmUnit)"),
-    Column(
-        "metered_generation_mwh",
-        Float,
-        nullable=False,
-        comment="B1610 quantity: metered output in the period (MWh; negative = net import)",
-    ),
+    Column("metered_generation_mwh", Float, nullable=False, **F.METERED_GENERATION.column_args()),
     Column("fetched_at", TZ, nullable=False),
     PrimaryKeyConstraint("settlement_date", "settlement_period", "farm_id"),
 )

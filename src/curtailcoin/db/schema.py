@@ -3,7 +3,7 @@
 Importing this module registers every table on :data:`metadata` (Alembic's target and the
 schema that ``tests/test_migrations.py`` compares the migrated database with). Tables are
 defined, and imported from, their group's module: ``db.reference_tables``,
-``db.curtailment_tables``, ``db.generation_tables``, ``db.summary_tables``,
+``db.curtailment_tables``, ``db.generation_tables``, ``db.share_tables``, ``db.summary_tables``,
 ``db.coordination_tables``.
 
 Table and column names of the seed system are kept (``curtailment_records``,
@@ -19,6 +19,7 @@ from curtailcoin.db import (  # noqa: F401  (each registers its tables on metada
     curtailment_tables,
     generation_tables,
     reference_tables,
+    share_tables,
     summary_tables,
 )
 from curtailcoin.db.metadata import metadata

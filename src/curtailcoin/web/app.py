@@ -36,6 +36,7 @@ from curtailcoin.web.routes import (
     reconciliation,
     reference,
     scenario,
+    share,
     wind_generation,
 )
 
@@ -69,6 +70,10 @@ TAGS = [
         "description": "A fleet of miners at a site run only when it was curtailed: scenario, "
         "sizing sweep, duration curve (docs/economics.md)",
     },
+    {
+        "name": "curtailment share",
+        "description": "Curtailed ÷ (generated + curtailed) wind energy, national and per farm",
+    },
     {"name": "reference", "description": "Miner models, lead parties, prices, data range"},
     {"name": "service", "description": "Health and data completeness"},
     {"name": "ingestion", "description": "Token-protected reingestion"},
@@ -79,6 +84,7 @@ ROUTERS = (
     health,
     reference,
     curtailment,
+    share,
     mining,
     farms,
     scenario,

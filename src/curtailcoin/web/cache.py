@@ -2,11 +2,12 @@
 
 The analytics only change when a date is (re)ingested, recalculated or priced. Every write of a
 date's daily summaries, periods or held answer adds 1 to the date's counter in
-``date_versions`` (triggers of migration 0008, in the writer's transaction; see
-:mod:`curtailcoin.db.versions`). An answer whose URL names its dates — a day, a month or a year
-without a lead-party or BM-unit filter — is keyed by the sum of its dates' counters and by the
-few tables every such answer reads (prices, their last update's failures, the miner catalogue);
-any other answer by the version of the whole database (:data:`ALL`). So a write of 2025-01-17
+``date_versions`` (triggers of migrations 0008 and 0012, in the writer's transaction; see
+:mod:`curtailcoin.db.versions`). An answer whose URL names its dates — a day, a month, a year
+or a ``from``..``to`` range without a lead-party or BM-unit filter — is keyed by the sum of its
+dates' counters and by the few tables every such answer reads (prices, their last update's
+failures, the miner catalogue); any other answer by the version of the whole database
+(:data:`ALL`). So a write of 2025-01-17
 recomputes that day, January 2025 and 2025, and every other cached answer stays: it is exactly
 the answer its dates still have. An entry is also dropped after ``ttl_s`` seconds (what depends
 on the clock, such as today's expected periods).
@@ -66,6 +67,11 @@ _QUERY_SCOPES: dict[str, tuple[str, str | None]] = {
     "/api/mining-potential/top-farms": ("value", "period"),
     "/api/farm-tables/grouped-data": ("value", "timeframe"),
 }
+# … or as a range of dates: (first parameter, last parameter), both inclusive
+_RANGE_SCOPES: dict[str, tuple[str, str]] = {
+    "/api/curtailment-share": ("from", "to"),
+    "/api/curtailment-share/farms": ("from", "to"),
+}
 # A lead party or BM unit is checked against every date (a write elsewhere may add or remove it)
 _WHOLE_DATABASE_PARAMETERS = ("leadParty", "farmId")
 _FORMS = {
@@ -113,10 +119,15 @@ def url_scope(path: str, query: list[tuple[str, str]]) -> VersionKey:
         if path.startswith(prefix):
             rest = path[len(prefix) :]
             return ALL if "/" in rest else _span(timeframe, rest)
+    params = dict(query)
+    bounds = _RANGE_SCOPES.get(path)
+    if bounds is not None:
+        first = _span("day", params.get(bounds[0], ""))
+        last = _span("day", params.get(bounds[1], ""))
+        return ALL if first is None or last is None or last < first else (first[0], last[1])
     spec = _QUERY_SCOPES.get(path)
     if spec is None:
         return ALL
-    params = dict(query)
     value = params.get(spec[0])
     if value is None:
         return ALL

@@ -92,6 +92,7 @@ def _summary_columns(key: Column[S]) -> list[Column[S]]:
         Column(F.PAYMENT.header(), lambda r: r.total_payment, "float"),
         Column(F.RECORD_COUNT.header(), lambda r: r.record_count, "int"),
         Column(F.FARM_COUNT.header(), lambda r: r.farm_count, "int"),
+        Column("all_bids_curtailed_energy_mwh", lambda r: r.all_bids_curtailed_energy_mwh, "float"),
     ]
 
 

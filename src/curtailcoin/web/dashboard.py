@@ -84,7 +84,7 @@ def static_asset(name: str) -> Asset | None:
 @lru_cache(maxsize=1)
 def asset_version() -> str:
     digest = hashlib.sha256(__version__.encode())
-    for name in ("dashboard.css", "dashboard.js", "sizing.js"):
+    for name in ("dashboard.css", "dashboard.js", "share.js", "sizing.js"):
         asset = static_asset(name)
         if asset is not None:
             digest.update(asset.body)

@@ -83,6 +83,12 @@ class SummaryRow(ApiModel):
     total_payment: float = Field(description=GBP_TO_FARMS)
     record_count: int = Field(description=F.RECORD_COUNT.description)
     farm_count: int = Field(description=F.FARM_COUNT.description)
+    all_bids_curtailed_energy_mwh: float | None = Field(
+        default=None,
+        description="The all-bids measure (as REF counts): −Σ volume of every wind bid with "
+        "volume < 0, whatever its soFlag, MWh, positive; ≥ totalCurtailedEnergy (the "
+        "SO-flagged headline). All wind only: null with a leadParty or farmId filter",
+    )
 
 
 class DaySummaryRow(SummaryRow):

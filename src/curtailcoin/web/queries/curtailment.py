@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from curtailcoin.db.curtailment_tables import curtailment_records
+from curtailcoin.db.share_tables import stack_daily_summaries
 from curtailcoin.db.summary_tables import (
     daily_summaries,
     farm_daily_summaries,
@@ -22,7 +23,7 @@ from curtailcoin.db.summary_tables import (
 )
 from curtailcoin.web.queries.plan import Level, farm_day_filter, level, record_filter
 from curtailcoin.web.queries.scope import Scope
-from curtailcoin.web.queries.values import as_float, as_int
+from curtailcoin.web.queries.values import as_date, as_float, as_int
 
 r = curtailment_records.c
 fd = farm_daily_summaries.c
@@ -187,3 +188,17 @@ def totals_by_period(conn: Connection, scope: Scope) -> dict[int, Totals]:
     """One row per settlement period of a day with records (only the records have periods)."""
     rows = conn.execute(_record_totals(scope, r.settlement_period)).all()
     return {int(row[0]): _totals(row, 1) for row in rows}
+
+
+def all_bids_by_day(conn: Connection, scope: Scope) -> dict[date, float] | None:
+    """The all-bids measure of each date of the scope (``curtailcoin.stack_daily``); ``None``
+    with a lead-party or BM-unit filter (it is stored for all wind only)."""
+    if scope.filtered:
+        return None
+    a = stack_daily_summaries.c
+    rows = conn.execute(
+        select(a.summary_date, a.all_bids_curtailed_energy_mwh).where(
+            a.summary_date >= scope.start, a.summary_date < scope.end
+        )
+    )
+    return {as_date(day) or scope.start: float(mwh) for day, mwh in rows}

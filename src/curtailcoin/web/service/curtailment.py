@@ -3,16 +3,18 @@ clock hour with its Bitcoin."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Connection
 
 from curtailcoin.miners import MinerModel
-from curtailcoin.settlement import LONDON
+from curtailcoin.settlement import LONDON, year_month
 from curtailcoin.web.queries.bitcoin import btc_rows
 from curtailcoin.web.queries.conditions import period_conditions
 from curtailcoin.web.queries.curtailment import (
+    all_bids_by_day,
     scope_totals,
     totals_by_day,
     totals_by_month,
@@ -33,6 +35,14 @@ from curtailcoin.web.service.prices import PriceBook
 from curtailcoin.web.service.status import status_out
 
 
+def _all_bids(days: dict[date, float] | None, wanted: Sequence[date] | None = None) -> float | None:
+    """The all-bids measure of ``wanted`` dates (all: None); None without a stored row."""
+    if days is None:
+        return None
+    values = [v for d, v in days.items() if wanted is None or d in wanted]
+    return math.fsum(values) if values else None
+
+
 def daily_summary(conn: Connection, scope: Scope, now: datetime | None = None) -> DailySummary:
     totals = scope_totals(conn, scope)
     return DailySummary(
@@ -43,6 +53,7 @@ def daily_summary(conn: Connection, scope: Scope, now: datetime | None = None) -
         total_payment=totals.payment_gbp,
         record_count=totals.records,
         farm_count=totals.farms,
+        all_bids_curtailed_energy_mwh=_all_bids(all_bids_by_day(conn, scope)),
         data_status=status_out(data_status(conn, scope, now)),
     )
 
@@ -50,6 +61,7 @@ def daily_summary(conn: Connection, scope: Scope, now: datetime | None = None) -
 def monthly_summary(conn: Connection, scope: Scope, now: datetime | None = None) -> MonthlySummary:
     totals = scope_totals(conn, scope)
     days = totals_by_day(conn, scope)
+    all_bids = all_bids_by_day(conn, scope)
     rows = [
         DaySummaryRow(
             date=day,
@@ -57,6 +69,7 @@ def monthly_summary(conn: Connection, scope: Scope, now: datetime | None = None)
             total_payment=t.payment_gbp,
             record_count=t.records,
             farm_count=t.farms,
+            all_bids_curtailed_energy_mwh=_all_bids(all_bids, [day]),
         )
         for day, t in sorted(days.items())
     ]
@@ -68,6 +81,7 @@ def monthly_summary(conn: Connection, scope: Scope, now: datetime | None = None)
         total_payment=totals.payment_gbp,
         record_count=totals.records,
         farm_count=totals.farms,
+        all_bids_curtailed_energy_mwh=_all_bids(all_bids),
         days=rows,
         data_status=status_out(data_status(conn, scope, now)),
     )
@@ -76,6 +90,10 @@ def monthly_summary(conn: Connection, scope: Scope, now: datetime | None = None)
 def yearly_summary(conn: Connection, scope: Scope, now: datetime | None = None) -> YearlySummary:
     totals = scope_totals(conn, scope)
     months = totals_by_month(conn, scope)
+    all_bids = all_bids_by_day(conn, scope)
+    by_month: dict[str, list[date]] = {}
+    for day in all_bids or ():
+        by_month.setdefault(year_month(day), []).append(day)
     rows = [
         MonthSummaryRow(
             year_month=ym,
@@ -83,6 +101,7 @@ def yearly_summary(conn: Connection, scope: Scope, now: datetime | None = None) 
             total_payment=t.payment_gbp,
             record_count=t.records,
             farm_count=t.farms,
+            all_bids_curtailed_energy_mwh=_all_bids(all_bids, by_month.get(ym, [])),
         )
         for ym, t in sorted(months.items())
     ]
@@ -94,6 +113,7 @@ def yearly_summary(conn: Connection, scope: Scope, now: datetime | None = None) 
         total_payment=totals.payment_gbp,
         record_count=totals.records,
         farm_count=totals.farms,
+        all_bids_curtailed_energy_mwh=_all_bids(all_bids),
         months=rows,
         data_status=status_out(data_status(conn, scope, now)),
     )

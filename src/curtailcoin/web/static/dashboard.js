@@ -266,6 +266,11 @@
     var value = scopeValue();
     var tf = state.timeframe;
     var requests = dataPaths(state).map(load);
+    // The curtailment-share view (share.js) follows the same scope.
+    window.__ccView = { timeframe: tf, value: value, leadParty: state.leadParty, today: range.today, plotly: plotlyReady,
+      draw: function (el, data, extra) { return plot(el, data, baseLayout(extra, el)); },
+      note: note };
+    document.dispatchEvent(new CustomEvent("cc:view", { detail: window.__ccView }));
     $("csv-download").href = "/api/farm-tables/grouped-data" + qs({ timeframe: tf, value: value, minerModel: state.model, leadParty: state.leadParty, format: "csv" });
     $("main-csv").href = tf === "day"
       ? "/api/curtailment/hourly/" + value + qs({ minerModel: state.model, leadParty: state.leadParty, format: "csv" })
@@ -394,9 +399,11 @@
   }
 
   function cards(summary, m) {
+    var allBids = summary.allBidsCurtailedEnergyMwh;
     setCard("card-energy", esc(mwh(m.curtailedEnergy)),
-      num(summary.recordCount, 0) + " records · " + num(summary.farmCount, 0) + " BM units",
-      num(m.curtailedEnergy, 3) + " MWh");
+      num(summary.recordCount, 0) + " records · " + num(summary.farmCount, 0) + " BM units" +
+      (allBids === null || allBids === undefined ? "" : '<br><span id="all-bids" title="Every wind bid with volume &lt; 0, whatever its SO flag (as REF counts); the headline counts SO-flagged bids">All wind bids: ' + esc(mwh(allBids)) + "</span>"),
+      num(m.curtailedEnergy, 3) + " MWh (SO-flagged bids)");
     var paySub = m.paymentPerMwh === null ? "no curtailment" : esc(gbp(m.paymentPerMwh, true)) + " per MWh";
     if (m.totalPayment < 0) { paySub += ' · <span class="tag">farms paid net</span>'; }
     setCard("card-payment", '<span class="' + (m.totalPayment < 0 ? "neg" : "") + '">' + esc(gbp(m.totalPayment)) + "</span>", paySub, gbp(m.totalPayment, true));
@@ -486,7 +493,7 @@
     var crossed = Array.prototype.some.call(charts, function (el) {
       return el.clientWidth > 0 && el.dataset.narrow !== String(narrow(el));
     });
-    if (crossed && redraw) { redraw(); return; }
+    if (crossed && redraw) { redraw(); document.dispatchEvent(new CustomEvent("cc:redraw")); return; }
     // The observer also reports each chart once when first watched: only real changes resize.
     charts.forEach(function (el) {
       if (el.clientWidth > 0 && el.dataset.size !== sizeOf(el)) { el.dataset.size = sizeOf(el); window.Plotly.Plots.resize(el); }
