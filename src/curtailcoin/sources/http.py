@@ -46,6 +46,11 @@ __all__ = [
 log = logging.getLogger("curtailcoin.http")
 
 
+OFFLINE_HINT = "no internet? try `curtailcoin demo`"
+"""Said by every unreachable-host error but a refused connection: the demo needs no network."""
+REFUSED = "the connection was refused"
+
+
 def _unreachable_reason(exc: httpx.ConnectError) -> str:
     text = str(exc)
     lowered = text.lower()
@@ -56,7 +61,7 @@ def _unreachable_reason(exc: httpx.ConnectError) -> str:
     ):
         return "its name does not resolve (DNS lookup failed)"
     if "refused" in lowered or "all connection attempts failed" in lowered:
-        return "the connection was refused"
+        return REFUSED
     return f"cannot connect ({text or type(exc).__name__})"
 
 
@@ -173,8 +178,11 @@ class JsonHttpClient:
 
     def _unreachable_error(self, url: str, exc: httpx.ConnectError) -> UnreachableSourceError:
         where = f"check {self.setting} ({self.base_url})" if self.setting else self.base_url
+        reason = _unreachable_reason(exc)
+        # A refused port is a wrong URL; a name that does not resolve is most often no network.
+        hint = "" if reason == REFUSED else f"; {OFFLINE_HINT}"
         return UnreachableSourceError(
-            f"cannot reach {self.host}: {_unreachable_reason(exc)}; offline? {where}",
+            f"cannot reach {self.host}: {reason}; offline? {where}{hint}",
             url=url,
             host=self.host,
         )
