@@ -351,7 +351,7 @@ def backfill_command(
         raise typer.Exit(EXIT_OK)
     checkpoint_dir_for(settings)
     engine_for(settings)
-    reporter = _Reporter((last - first).days + 1, interactive=err_console.is_terminal)
+    reporter = BackfillReporter((last - first).days + 1, interactive=err_console.is_terminal)
     try:
         with reporter:
             result = asyncio.run(
@@ -378,7 +378,7 @@ def backfill_command(
     raise typer.Exit(EXIT_OK if result.ok else EXIT_FAILED)
 
 
-class _Reporter:
+class BackfillReporter:
     """A rich progress bar on a terminal; one line per date otherwise."""
 
     def __init__(self, total: int, *, interactive: bool) -> None:
@@ -399,7 +399,7 @@ class _Reporter:
         )
         self.task: TaskID | None = None
 
-    def __enter__(self) -> _Reporter:
+    def __enter__(self) -> BackfillReporter:
         self.progress.__enter__()
         self.task = self.progress.add_task("backfill", total=self.total, rate=0.0, failed=0)
         return self
