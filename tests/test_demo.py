@@ -115,11 +115,28 @@ def test_demo_end_to_end(demo: Demo, tmp_path: Path) -> None:
         assert html.headers["x-curtailcoin-data"] == "simulated"
         assert "SIMULATED DATA" in html.text and 'data-simulated="1"' in html.text
         assert "Price missing" not in html.text
+    _dashboard_shows_every_figure(demo.url.rstrip("/"), day)
     workdirs = list(tmp_path.glob("curtailcoin-demo-*"))
     assert len(workdirs) == 1 and (workdirs[0] / "demo.db").is_file()
     assert demo.interrupt() == 0, "".join(demo.stderr)
     assert not any("Traceback" in line for line in demo.stderr), "".join(demo.stderr)
     assert not list(tmp_path.glob("curtailcoin-demo-*"))  # the throwaway database is gone
+
+
+def _dashboard_shows_every_figure(base_url: str, day: str) -> None:
+    """The dashboard in Chromium: the banner, and the day's cards with figures, none missing."""
+    from test_browser_support import checked_page, chromium, open_view, shot
+
+    with chromium() as browser, checked_page(browser, base_url) as page:
+        open_view(page, base_url, f"?timeframe=day&date={day}")
+        assert page.is_visible(".simulated-banner")
+        assert "SIMULATED DATA" in page.inner_text(".simulated-banner")
+        for card in ("energy", "btc", "value", "ratio"):
+            text = page.inner_text(f"#card-{card} [data-k='value']")
+            assert text not in ("", "—") and "missing" not in text.lower(), (card, text)
+        assert page.inner_text("#card-value [data-k='value']").startswith("£")
+        assert "Price missing" not in page.inner_text("body")
+        shot(page, "demo-day")
 
 
 @pytest.mark.slow
