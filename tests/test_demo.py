@@ -264,7 +264,15 @@ def test_offline_line_names_the_demo(tmp_path: Path) -> None:
         "CURTAILCOIN_CHECKPOINT_DIR": str(tmp_path / "checkpoints"),
     }
     day = (settlement_today() - timedelta(days=10)).isoformat()
-    for args in (["reingest", day], ["backfill", day, day], ["bmunits", "refresh"]):
+    commands = (
+        ["reingest", day],
+        ["backfill", day, day],
+        ["bmunits", "refresh"],
+        ["difficulty", "refresh"],
+        ["prices", "update", "--from", day, "--to", day],
+        ["fees", "update"],
+    )
+    for args in commands:
         done = subprocess.run(
             [CURTAILCOIN, *args], env=env, capture_output=True, text=True, timeout=60
         )

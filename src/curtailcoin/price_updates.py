@@ -149,6 +149,11 @@ async def update_prices(
             await cg.aclose()
     result.failed = {d: "; ".join(r) for d, r in sorted(reasons.items())}
     _record_failures(engine, result)
+    offline = [c.client.unreachable for c in (mp, cg) if c.client.stats.requests]
+    first = offline[0] if offline and all(offline) else None
+    if first is not None and not result.stored:
+        # No source could be reached at all (offline): the one line of an unreachable host
+        raise first
     return result
 
 

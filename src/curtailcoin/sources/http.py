@@ -176,6 +176,11 @@ class JsonHttpClient:
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    @property
+    def unreachable(self) -> UnreachableSourceError | None:
+        """The one error of a host that has never answered this client (None otherwise)."""
+        return None if self._reached else self._unreachable
+
     def _unreachable_error(self, url: str, exc: httpx.ConnectError) -> UnreachableSourceError:
         where = f"check {self.setting} ({self.base_url})" if self.setting else self.base_url
         reason = _unreachable_reason(exc)
