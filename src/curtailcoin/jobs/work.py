@@ -174,6 +174,8 @@ async def _price_date(
     from curtailcoin.price_updates import price_written_dates
 
     priced = await price_written_dates(engine, settings, settlement_date, settlement_date, now=now)
+    for day, reason in priced.failed.items():
+        log.warning("date without a BTC price", extra={"date": day.isoformat(), "reason": reason})
     return [f"no BTC price for {day}: {reason}" for day, reason in priced.failed.items()]
 
 
