@@ -281,3 +281,37 @@ def test_offline_line_names_the_demo(tmp_path: Path) -> None:
         assert len(errors) == 1, done.stderr
         assert "curtailcoin-offline.invalid" in errors[0]
         assert errors[0].endswith("no internet? try `curtailcoin demo`"), errors[0]
+
+
+@pytest.mark.db
+def test_api_of_a_demo_database(database_url: str, engine: Engine) -> None:
+    """Header and flag on every answer; POST /api/ingest refuses a non-local Elexon (409)."""
+    from fastapi.testclient import TestClient
+
+    from curtailcoin.config import Settings
+    from curtailcoin.web import create_app
+
+    plain = Settings(database_url=database_url, api_token="t")
+    with TestClient(create_app(plain)) as client:
+        health = client.get("/health")
+        assert "x-curtailcoin-data" not in health.headers
+        assert health.json()["simulatedData"] is False
+    with engine.begin() as conn:
+        mark_simulated(conn, "test")
+    real = Settings(
+        database_url=database_url,
+        api_token="t",
+        elexon_base_url="https://data.elexon.co.uk/bmrs/api/v1",
+    )
+    with TestClient(create_app(real)) as client:
+        for path in ("/health", "/api/data-range", "/api/prices?format=csv", "/", "/about"):
+            answer = client.get(path)
+            assert answer.status_code == 200, path
+            assert answer.headers["x-curtailcoin-data"] == "simulated", path
+        assert client.get("/api/data-range").json()["simulatedData"] is True
+        day = (settlement_today() - timedelta(days=3)).isoformat()
+        refused = client.post(f"/api/ingest/{day}", headers={"Authorization": "Bearer t"})
+        assert refused.status_code == 409 and "simulated data" in refused.json()["error"]
+        assert "x-curtailcoin-data" in refused.headers
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(settlement_periods)).scalar_one() == 0
