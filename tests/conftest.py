@@ -99,6 +99,10 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str) -> d
         "CURTAILCOIN_REQUEST_TIMEOUT_S": "2",
         "CURTAILCOIN_REQUESTS_PER_SECOND": "1000",
         "CURTAILCOIN_CONFIG_FILE": str(tmp_path / "none.toml"),
+        # never the real price sources: a test that wants prices points these at a test server
+        # (the writers fetch the prices of the dates they write; port 9 refuses at once)
+        "CURTAILCOIN_MEMPOOL_BASE_URL": "http://127.0.0.1:9/api",
+        "CURTAILCOIN_COINGECKO_BASE_URL": "http://127.0.0.1:9/api/v3",
     }
     for key, value in values.items():
         monkeypatch.setenv(key, value)

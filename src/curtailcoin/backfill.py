@@ -31,6 +31,7 @@ from curtailcoin.db.engine import get_engine
 from curtailcoin.jobs.local import write_json_atomic
 from curtailcoin.jobs.work import DateOutcome, ingest_one_date
 from curtailcoin.pipeline import BadInput, prepare_database, validate_range
+from curtailcoin.price_updates import price_written_dates
 from curtailcoin.reconcile.locks import DateLocks
 from curtailcoin.registry import refresh_registry
 from curtailcoin.settlement import settlement_today
@@ -183,6 +184,7 @@ class BackfillResult:
     stats: BackfillStats
     failures: dict[date, str]
     checkpoint_path: Path
+    prices_missing: dict[date, str] = field(default_factory=dict)  # never a failure of the run
 
     @property
     def ok(self) -> bool:
@@ -193,6 +195,7 @@ class BackfillResult:
             **self.stats.to_json(),
             "ok": self.ok,
             "failures": {d.isoformat(): r for d, r in sorted(self.failures.items())},
+            "prices_missing": {d.isoformat(): r for d, r in sorted(self.prices_missing.items())},
             "checkpoint": str(self.checkpoint_path),
         }
 
@@ -237,12 +240,16 @@ async def backfill(
     dates = iter_dates(start, end)  # shared: each date goes to exactly one of the lanes
     try:
         await asyncio.gather(*(run.lane(dates) for _ in range(concurrency)))
+        # The range's prices at once (dates already priced cost no request).
+        priced = await price_written_dates(engine, settings, start, end, now=now)
     except asyncio.CancelledError:
         run.stats.interrupted = True
         raise
     finally:
         await run.finish(close_client=client is None)
-    return BackfillResult(run.stats, dict(run.checkpoint.failed), run.checkpoint.path)
+    return BackfillResult(
+        run.stats, dict(run.checkpoint.failed), run.checkpoint.path, dict(priced.failed)
+    )
 
 
 async def _refresh_registry(engine: Engine, client: ElexonClient, settings: Settings) -> None:
@@ -287,7 +294,7 @@ class _Run:
     async def _ingest(self, day: date) -> DateOutcome:
         try:
             return await ingest_one_date(
-                self.settings, day, client=self.client, locks=self.locks, now=self.now
+                self.settings, day, client=self.client, locks=self.locks, now=self.now, prices=False
             )
         except BadInput as exc:  # pragma: no cover - validated above
             return DateOutcome(day, ok=False, error=str(exc), transient=False)

@@ -149,6 +149,11 @@ async def update_prices(
             await cg.aclose()
     result.failed = {d: "; ".join(r) for d, r in sorted(reasons.items())}
     _record_failures(engine, result)
+    offline = [c.client.unreachable for c in (mp, cg) if c.client.stats.requests]
+    first = offline[0] if offline and all(offline) else None
+    if first is not None and not result.stored:
+        # No source could be reached at all (offline): the one line of an unreachable host
+        raise first
     return result
 
 
@@ -279,3 +284,27 @@ def _date_iter(start: date, end: date) -> Iterable[date]:
     while day <= end:
         yield day
         day += timedelta(days=1)
+
+
+async def price_written_dates(
+    engine: Engine, settings: Settings, start: date, end: date, *, now: datetime | None = None
+) -> UpdateResult:
+    """The prices of the dates a reingest, backfill or worker wrote: never raises for a source.
+
+    Dates already priced are skipped (no request); the current UTC day gets the live price and a
+    settlement date ahead of UTC (just after midnight in summer) none yet. A source that fails
+    or cannot be reached leaves the dates unpriced with the reason kept, as an update does, so
+    the API shows them as missing with why; the data written stays written.
+    """
+    now = now or datetime.now(UTC)
+    last = min(end, today_utc(now))
+    result = UpdateResult(start, end)
+    if start > last:
+        return result
+    try:
+        return await update_prices(engine, settings, start, last, now=now)
+    except (SourceError, PriceInputError, OSError) as exc:
+        result.end = last
+        result.failed = {d: f"price update failed: {exc}" for d in _date_iter(start, last)}
+        _record_failures(engine, result)
+        return result

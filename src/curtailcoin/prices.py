@@ -152,3 +152,13 @@ def reprice_farm_months(conn: Connection, days: Sequence[date]) -> None:
     for year in sorted({int(ym[:4]) for ym in months}):  # ascending, as every writer takes them
         lock_rollups(conn, year)
     rebuild_months(conn, months)
+
+
+def day_prices(conn: Connection, day: date) -> tuple[dict[str, StoredPrice], dict[str, str]]:
+    """The stored prices of ``day`` per currency, and for each currency without one the reason
+    (:func:`missing_reason`, with the last update's failure when there was one)."""
+    stored = stored_prices(conn, day, day)
+    have = {c: stored[(day, c)] for c in CURRENCIES if (day, c) in stored}
+    failures = update_failures(conn) if len(have) < len(CURRENCIES) else {}
+    missing = {c: missing_reason(c, day, failures) for c in CURRENCIES if c not in have}
+    return have, missing

@@ -127,6 +127,24 @@ def engine_for(settings: Settings) -> Engine:
         fail(f"cannot open database {shown_url(settings.database_url)}: {exc}", EXIT_FAILED)
 
 
+def refuse_simulated(settings: Settings, force: bool) -> None:
+    """A demo database takes data from a local test server only (exit 2, nothing written);
+    ``--force`` lets a writer fetch from another Elexon into it (``curtailcoin.simulated``)."""
+    from curtailcoin.simulated import refusal
+
+    if force:
+        return
+    try:
+        message = refusal(settings.database_url, settings.elexon_base_url)
+    except Exception as exc:  # an unreachable database: the same line as engine_for's
+        unreachable = unreachable_database(exc, settings.database_url)
+        if unreachable is None:
+            raise
+        fail(unreachable)
+    if message is not None:
+        fail(message)
+
+
 # -- files ---------------------------------------------------------------------------------------
 
 

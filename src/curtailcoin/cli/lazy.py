@@ -54,6 +54,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "curtailcoin.cli.worker:backfill_command",
         "Reingest and calculate every date from START to END, resumably.",
     ),
+    "demo": LazyCommand(
+        "curtailcoin.cli.demo:demo",
+        "Try it with no internet: simulated data from local test servers, then the dashboard.",
+    ),
     "db": LazyCommand("curtailcoin.cli.db:app", "Database migrations."),
     "models": LazyCommand(
         "curtailcoin.cli.models:app", "Miner models: the shipped catalogue and your own."

@@ -8,15 +8,26 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from curtailcoin.cli.common import EXIT_FAILED, EXIT_OK, date_argument, fail, settings_and_logging
+from curtailcoin.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    date_argument,
+    fail,
+    refuse_simulated,
+    settings_and_logging,
+)
 
 if TYPE_CHECKING:
-    from rich.text import Text
+    from datetime import date
 
+    from rich.text import Text
+    from sqlalchemy import Engine
+
+    from curtailcoin.config import Settings
     from curtailcoin.pipeline import ReingestResult
 
 
@@ -117,6 +128,38 @@ def print_verification(result: ReingestResult) -> None:
     )
 
 
+def _fetch_prices(engine: Engine, settings: Settings, day: date) -> dict[str, Any]:
+    """The date's BTC prices, fetched with its data (``price_written_dates``: a price that
+    cannot be had is reported missing with its reason, never the reingest's failure)."""
+    import asyncio
+
+    from curtailcoin.price_updates import price_written_dates
+    from curtailcoin.prices import day_prices
+
+    asyncio.run(price_written_dates(engine, settings, day, day))
+    with engine.connect() as conn:
+        have, missing = day_prices(conn, day)
+    return {
+        "date": day.isoformat(),
+        **{c: {"price": p.price, "source": p.source} for c, p in have.items()},
+        "missing": missing,
+    }
+
+
+def print_prices(prices: dict[str, Any]) -> None:
+    """One line per currency: the stored price and its source, or why it is missing."""
+    from curtailcoin.cli.common import console
+
+    for currency, reason in prices["missing"].items():
+        console.print(f"[yellow]price missing (BTC/{currency}):[/] {reason}", soft_wrap=True)
+    for currency in ("GBP", "USD"):
+        if currency in prices:
+            entry = prices[currency]
+            console.print(
+                f"BTC/{currency} on {prices['date']}: {entry['price']:,.2f} ({entry['source']})"
+            )
+
+
 def reingest(
     date: str = typer.Argument(..., help="Settlement date, YYYY-MM-DD (Europe/London)."),
     skip_bitcoin: bool = typer.Option(
@@ -140,6 +183,12 @@ def reingest(
         help="Apply Elexon's answer even when the drift guard finds it implausible (it would "
         "remove most of the stored date: every period empty, every payment zero, a measure "
         "falling by more than CURTAILCOIN_SHRINK_MAX_DROP).",
+    ),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Write into a demo (simulated) database even from an Elexon that is not a local "
+        "test server.",
     ),
 ) -> None:
     """Reingest one settlement date from Elexon and recompute its Bitcoin potential.
@@ -172,6 +221,7 @@ def reingest(
         model_objects = resolve_models(names, known_models(settings.database_url))
     except ValueError as exc:
         fail(str(exc))
+    refuse_simulated(settings, force)
     engine = engine_for(settings)  # reingest_date loads the reference data it needs
 
     async def locked() -> ReingestResult:
@@ -196,6 +246,7 @@ def reingest(
         result = asyncio.run(locked())
     except LockBusyError as exc:
         fail(str(exc), EXIT_FAILED)
+    prices = _fetch_prices(engine, settings, settlement_date) if result.written else None
     if result.suspect:
         day = settlement_date.isoformat()
         if as_json:
@@ -206,9 +257,11 @@ def reingest(
             EXIT_FAILED,
         )
     if as_json:
-        print(json.dumps(result.to_json()))
+        print(json.dumps({**result.to_json(), **({"prices": prices} if prices else {})}))
     else:
         print_results(result)
+        if prices is not None:
+            print_prices(prices)
         if complete and result.verified:
             print_verification(result)
     raise typer.Exit(EXIT_OK if result.complete else EXIT_FAILED)

@@ -37,6 +37,7 @@ from curtailcoin.cli.common import (
     engine_for,
     err_console,
     fail,
+    refuse_simulated,
     settings_and_logging,
     whole_number,
 )
@@ -81,6 +82,12 @@ def worker(
         "is due now, then exit (for cron).",
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Also log procrastinate's INFO."),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Work on a demo (simulated) database even from an Elexon that is not a local "
+        "test server.",
+    ),
 ) -> None:
     """Run the schedule and the queued dates until SIGTERM/SIGINT.
 
@@ -91,6 +98,7 @@ def worker(
     concurrency = (
         None if concurrency_text is None else whole_number(concurrency_text, "--concurrency", 1, 64)
     )
+    refuse_simulated(settings, force)
     _route_library_logs(verbose)
     wsettings = get_worker_settings()
     if not is_postgresql(settings.database_url):
@@ -301,6 +309,12 @@ def backfill_command(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log each event to stderr."),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Write into a demo (simulated) database even from an Elexon that is not a local "
+        "test server.",
+    ),
 ) -> None:
     """Reingest and calculate every date from START to END, resumably.
 
@@ -316,6 +330,7 @@ def backfill_command(
         validate_range(first, last)
     except BadInput as exc:
         fail(str(exc))
+    refuse_simulated(settings, force)
     if enqueue:
         if not is_postgresql(settings.database_url):
             fail(
@@ -336,7 +351,7 @@ def backfill_command(
         raise typer.Exit(EXIT_OK)
     checkpoint_dir_for(settings)
     engine_for(settings)
-    reporter = _Reporter((last - first).days + 1, interactive=err_console.is_terminal)
+    reporter = BackfillReporter((last - first).days + 1, interactive=err_console.is_terminal)
     try:
         with reporter:
             result = asyncio.run(
@@ -363,7 +378,7 @@ def backfill_command(
     raise typer.Exit(EXIT_OK if result.ok else EXIT_FAILED)
 
 
-class _Reporter:
+class BackfillReporter:
     """A rich progress bar on a terminal; one line per date otherwise."""
 
     def __init__(self, total: int, *, interactive: bool) -> None:
@@ -384,7 +399,7 @@ class _Reporter:
         )
         self.task: TaskID | None = None
 
-    def __enter__(self) -> _Reporter:
+    def __enter__(self) -> BackfillReporter:
         self.progress.__enter__()
         self.task = self.progress.add_task("backfill", total=self.total, rate=0.0, failed=0)
         return self
@@ -429,9 +444,16 @@ def _print_summary(result: BackfillResult) -> None:
     table.add_row("Curtailment records", f"{stats.records:,}")
     table.add_row("Elapsed", f"{stats.elapsed_s:.1f} s")
     table.add_row("Periods/s", f"{stats.periods_per_s:.1f}")
+    table.add_row("Dates without a BTC price", str(len(result.prices_missing)))
     console.print(table)
     for day, reason in sorted(result.failures.items()):
         console.print(f"[red]{day.isoformat()} failed:[/] {reason}")
+    if result.prices_missing:
+        day, reason = min(result.prices_missing.items())
+        console.print(
+            f"[yellow]{len(result.prices_missing)} date(s) without a BTC price[/] (first "
+            f"{day.isoformat()}: {reason}); the data is stored, the value shows as missing"
+        )
     if result.failures:
         console.print(
             f"run the same command again to retry the failed dates (checkpoint: "

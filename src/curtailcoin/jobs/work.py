@@ -112,8 +112,12 @@ async def ingest_one_date(
     locks: DateLocks | None = None,
     lock_timeout_s: float = DATE_LOCK_TIMEOUT_S,
     now: datetime | None = None,
+    prices: bool = True,
 ) -> DateOutcome:
     """Reingest and calculate one date; never raises for a source failure (see ``ok``).
+
+    With ``prices`` the BTC prices of a written date are fetched too (a backfill fetches its
+    range's at once instead); a price that cannot be had is a warning, never the date's failure.
 
     With ``locks`` the date is held under the reconciliation's per-date lock meanwhile, so a
     worker, a backfill and a reconciliation never process one date at the same time. Today's
@@ -158,7 +162,21 @@ async def ingest_one_date(
     if result.written and result.pending_periods and not result.failed_periods:
         # Difficulty not yet known: the data are stored; a later run fills in the Bitcoin.
         outcome.transient = True
+    if prices and result.written:
+        outcome.warnings.extend(await _price_date(engine, settings, settlement_date, now))
     return outcome
+
+
+async def _price_date(
+    engine: Engine, settings: Settings, settlement_date: date, now: datetime
+) -> list[str]:
+    """The date's prices; the reasons a price is missing, as warnings."""
+    from curtailcoin.price_updates import price_written_dates
+
+    priced = await price_written_dates(engine, settings, settlement_date, settlement_date, now=now)
+    for day, reason in priced.failed.items():
+        log.warning("date without a BTC price", extra={"date": day.isoformat(), "reason": reason})
+    return [f"no BTC price for {day}: {reason}" for day, reason in priced.failed.items()]
 
 
 async def ingest_date_job(

@@ -46,6 +46,11 @@ __all__ = [
 log = logging.getLogger("curtailcoin.http")
 
 
+OFFLINE_HINT = "no internet? try `curtailcoin demo`"
+"""Said by every unreachable-host error but a refused connection: the demo needs no network."""
+REFUSED = "the connection was refused"
+
+
 def _unreachable_reason(exc: httpx.ConnectError) -> str:
     text = str(exc)
     lowered = text.lower()
@@ -56,7 +61,7 @@ def _unreachable_reason(exc: httpx.ConnectError) -> str:
     ):
         return "its name does not resolve (DNS lookup failed)"
     if "refused" in lowered or "all connection attempts failed" in lowered:
-        return "the connection was refused"
+        return REFUSED
     return f"cannot connect ({text or type(exc).__name__})"
 
 
@@ -171,10 +176,18 @@ class JsonHttpClient:
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    @property
+    def unreachable(self) -> UnreachableSourceError | None:
+        """The one error of a host that has never answered this client (None otherwise)."""
+        return None if self._reached else self._unreachable
+
     def _unreachable_error(self, url: str, exc: httpx.ConnectError) -> UnreachableSourceError:
         where = f"check {self.setting} ({self.base_url})" if self.setting else self.base_url
+        reason = _unreachable_reason(exc)
+        # A refused port is a wrong URL; a name that does not resolve is most often no network.
+        hint = "" if reason == REFUSED else f"; {OFFLINE_HINT}"
         return UnreachableSourceError(
-            f"cannot reach {self.host}: {_unreachable_reason(exc)}; offline? {where}",
+            f"cannot reach {self.host}: {reason}; offline? {where}{hint}",
             url=url,
             host=self.host,
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from curtailcoin import __version__, mining
@@ -68,10 +68,12 @@ def subsidy_schedule() -> list[SubsidyStep]:
     return steps
 
 
-@lru_cache(maxsize=1)
-def page_html() -> str:
-    """The page never changes while the process runs: rendered once."""
+@lru_cache(maxsize=2)
+def page_html(simulated: bool = False) -> str:
+    """The page never changes while the process runs: rendered once (with the simulated-data
+    banner for a demo database)."""
     return TEMPLATES.get_template("about.html").render(
+        simulated=simulated,
         version=__version__,
         v=asset_version(),
         constants=formula_constants(),
@@ -81,5 +83,7 @@ def page_html() -> str:
 
 
 @router.get("/about", response_class=HTMLResponse)
-def about() -> HTMLResponse:
-    return HTMLResponse(page_html(), headers={"Cache-Control": "no-cache"})
+def about(request: Request) -> HTMLResponse:
+    ctx = getattr(request.app.state, "ctx", None)
+    simulated = ctx is not None and ctx.simulated
+    return HTMLResponse(page_html(simulated), headers={"Cache-Control": "no-cache"})

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from curtailcoin import __version__
 from curtailcoin.config import Settings, get_settings
+from curtailcoin.simulated import HEADER
 from curtailcoin.web import about, dashboard
 from curtailcoin.web.cache import CacheMiddleware, ResponseCache
 from curtailcoin.web.deps import AppContext
@@ -106,11 +107,22 @@ DASHBOARD_CSP = (
 )
 
 
-class SecurityHeaders:
-    """Adds security headers to every response (a CSP on the dashboard pages)."""
+SIMULATED_HEADER = (HEADER.lower().encode(), b"simulated")
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class SecurityHeaders:
+    """Adds security headers to every response (a CSP on the dashboard pages), and
+    ``X-CurtailCoin-Data: simulated`` to every response from a demo database."""
+
+    def __init__(self, app: ASGIApp, ctx: AppContext | None = None) -> None:
         self.app = app
+        self.ctx = ctx
+
+    def _simulated(self) -> bool:
+        try:
+            return self.ctx is not None and self.ctx.simulated
+        except SQLAlchemyError:  # the database is down: the routes answer 503 themselves
+            return False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -122,6 +134,7 @@ class SecurityHeaders:
             or path.startswith("/static/")
             or path.startswith("/vendor/")
         )
+        simulated = self._simulated()
 
         async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -132,6 +145,8 @@ class SecurityHeaders:
                         headers.append((key, value))
                 if is_page:
                     headers.append((b"content-security-policy", DASHBOARD_CSP))
+                if simulated:
+                    headers.append(SIMULATED_HEADER)
                 message["headers"] = headers
             await send(message)
 
@@ -197,13 +212,18 @@ def create_app(settings: Settings | None = None, *, cache: bool = True) -> FastA
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
+        page = get_swagger_ui_html(
             openapi_url=app.openapi_url or "/openapi.json",
             title="CurtailCoin API",
             swagger_js_url="/vendor/swagger-ui/swagger-ui-bundle.js",
             swagger_css_url="/vendor/swagger-ui/swagger-ui.css",
             swagger_favicon_url="/vendor/swagger-ui/favicon-32x32.png",
         )
+        if not app.state.ctx.simulated:
+            return page
+        banner = dashboard.TEMPLATES.get_template("_simulated.html").render(simulated=True)
+        html = bytes(page.body).decode().replace("<body>", "<body>" + banner, 1)
+        return HTMLResponse(html)
 
     app.state.ctx = AppContext(settings=settings, started_at=datetime.now(UTC))
 
@@ -259,5 +279,5 @@ def create_app(settings: Settings | None = None, *, cache: bool = True) -> FastA
         ctx: AppContext = app.state.ctx
         app.state.cache = ResponseCache(lambda: ctx.engine)
         app.add_middleware(CacheMiddleware, cache=app.state.cache)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, ctx=app.state.ctx)
     return app

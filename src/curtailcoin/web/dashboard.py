@@ -99,6 +99,7 @@ def _render(request: Request, template: str) -> HTMLResponse:
         today=settlement_today().isoformat(),
         earliest=FIRST_SETTLEMENT_DATE.isoformat(),
         default_model=ctx.default_model if ctx is not None else "",
+        simulated=ctx is not None and ctx.simulated,
     )
     return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
 

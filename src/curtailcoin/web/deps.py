@@ -28,6 +28,7 @@ class AppContext:
     _engine: Engine | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _slots: tuple[asyncio.AbstractEventLoop, anyio.CapacityLimiter] | None = None
+    _simulated: bool | None = None
 
     @property
     def engine(self) -> Engine:
@@ -38,6 +39,17 @@ class AppContext:
                 if self._engine is None:
                     self._engine = get_engine(self.settings.database_url)
         return self._engine
+
+    @property
+    def simulated(self) -> bool:
+        """Whether the database is a demo's (``curtailcoin.simulated``), read once per process:
+        a database with real data never becomes one (the demo refuses it)."""
+        if self._simulated is None:
+            from curtailcoin.simulated import is_simulated
+
+            with self.engine.connect() as conn:
+                self._simulated = is_simulated(conn)
+        return self._simulated
 
     def snapshot_slots(self) -> anyio.CapacityLimiter:
         """The limit of :data:`MAX_SNAPSHOTS`, one per event loop (a test client has its own)."""

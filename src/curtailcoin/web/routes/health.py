@@ -19,12 +19,14 @@ def health(ctx: Ctx) -> Health:
     try:
         with ctx.engine.connect() as conn:
             conn.execute(select(1)).scalar_one()
+        simulated = ctx.simulated
         database: Literal["ok", "unavailable"] = "ok"
     except Exception:
-        database = "unavailable"
+        database, simulated = "unavailable", False
     return Health(
         status="ok" if database == "ok" else "degraded",
         start_time=ctx.started_at,
         database=database,
         version=__version__,
+        simulated_data=simulated,
     )

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from curtailcoin.config import Settings
 from curtailcoin.pipeline import BadInput, ReingestResult, reingest_date
 from curtailcoin.reconcile.locks import DateLocks
+from curtailcoin.simulated import is_local_url
 from curtailcoin.web import params as pv
 from curtailcoin.web.deps import AppContext, require_token
 from curtailcoin.web.errors import ApiError
@@ -68,7 +69,11 @@ def _reingest_locked(engine: Engine, settings: Settings, day: date) -> ReingestR
     responses={
         401: {"model": ErrorResponse, "description": "Missing or wrong token"},
         403: {"model": ErrorResponse, "description": "Disabled: no token configured"},
-        409: {"model": ErrorResponse, "description": "That date is being ingested already"},
+        409: {
+            "model": ErrorResponse,
+            "description": "That date is being ingested already, or the database is a demo's "
+            "(simulated data) and Elexon is not a local test server",
+        },
         502: {
             "model": IngestOut,
             "description": "A fetch failed or the answer is suspect; the stored date is unchanged",
@@ -80,6 +85,12 @@ def _reingest_locked(engine: Engine, settings: Settings, day: date) -> ReingestR
 async def ingest(request: Request, date: DatePath) -> Any:
     ctx: AppContext = request.app.state.ctx
     day = pv.parse_day(date, ("path", "date"))
+    if ctx.simulated and not is_local_url(ctx.settings.elexon_base_url):
+        raise ApiError(
+            409,
+            "this server's database holds simulated data (curtailcoin demo): real data from "
+            f"{ctx.settings.elexon_base_url} is not written into it",
+        )
     with _ingest_guard:
         lock = _ingest_locks.setdefault(day, threading.Lock())
     if not lock.acquire(blocking=False):

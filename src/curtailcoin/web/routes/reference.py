@@ -22,7 +22,9 @@ router = APIRouter()
     responses=ERRORS,
 )
 def data_range(ctx: Ctx, conn: Conn) -> DataRangeOut:
-    return reference.data_range(conn, ctx.settings.tracked_models, ctx.default_model)
+    return reference.data_range(
+        conn, ctx.settings.tracked_models, ctx.default_model, simulated=ctx.simulated
+    )
 
 
 @router.get(

@@ -28,7 +28,9 @@ def model_out(model: MinerModel, tracked: Sequence[str]) -> MinerModelOut:
     )
 
 
-def data_range(conn: Connection, tracked_models: Sequence[str], default_model: str) -> DataRangeOut:
+def data_range(
+    conn: Connection, tracked_models: Sequence[str], default_model: str, *, simulated: bool
+) -> DataRangeOut:
     rng = reference_q.data_range(conn)
     prices = PriceBook.load(conn, settlement_today(), settlement_today())
     return DataRangeOut(
@@ -39,6 +41,7 @@ def data_range(conn: Connection, tracked_models: Sequence[str], default_model: s
         latest_price={c: prices.latest_value(c) for c in ("GBP", "USD")},
         tracked_models=list(tracked_models),
         default_model=default_model,
+        simulated_data=simulated,
     )
 
 
