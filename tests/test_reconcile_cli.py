@@ -127,8 +127,8 @@ def test_each_problem_counted_named_and_fixed(
     assert status["stale_calculations"] == 4  # the changed record's farm-period, every model
     assert status["pending_calculations"] == 0
     # bitcoin daily D1 (S9) and its farm-day rows, daily D1 and its month, daily D2 and its
-    # farm-day rows
-    assert status["summary_mismatches"] == 6
+    # farm-day rows, and the stack's roll-up of D3 (its successful periods: a period row gone)
+    assert status["summary_mismatches"] == 7
     assert status["period_total_mismatches"] == 1
     assert status["source_drift_periods"] == drift
     per_date = {d["date"]: d for d in status["per_date"]}

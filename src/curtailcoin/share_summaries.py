@@ -82,6 +82,18 @@ def rebuild_farm_generation_monthly(conn: Connection, ym: str, now: datetime) ->
     )
 
 
+def has_generation(conn: Connection, day: date) -> bool:
+    """Whether the date has anything of generation (a fetch, a row or a roll-up) to rebuild."""
+    tables = (generation_fetches, national_wind_generation, farm_generation)
+    for table in tables:
+        if conn.execute(
+            select(table.c.settlement_date).where(table.c.settlement_date == day).limit(1)
+        ).first():
+            return True
+    g = generation_daily_summaries.c
+    return conn.execute(select(g.summary_date).where(g.summary_date == day)).first() is not None
+
+
 def rebuild_generation_summaries(conn: Connection, day: date, now: datetime | None = None) -> None:
     """Rebuild the date's generation roll-ups and its month's, inside the caller's transaction.
 

@@ -54,6 +54,7 @@ from curtailcoin.reconcile.expected import expected_conditions
 from curtailcoin.reference import load_timeline
 from curtailcoin.registry import wind_units
 from curtailcoin.settlement import date_range, month_bounds, periods_in_day
+from curtailcoin.stack_daily import rebuild_stack_daily
 from curtailcoin.summaries import rebuild_bitcoin_summaries, rebuild_curtailment_summaries
 
 _meta = MetaData()
@@ -421,6 +422,8 @@ def generate(
             )
         )
         fill_farm_daily_summaries(conn, start, end)
+        for d in dates:  # the stack's roll-up (no bid lines here: the periods' statuses)
+            rebuild_stack_daily(conn, d, now)
         month_ends: dict[tuple[int, int], date] = {}
         for d in dates:
             month_ends[(d.year, d.month)] = d

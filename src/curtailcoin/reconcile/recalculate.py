@@ -29,6 +29,7 @@ from curtailcoin.reconcile.outcome import DateOutcome
 from curtailcoin.reconcile.report import DateReport, SummaryMismatch
 from curtailcoin.reference import load_timeline
 from curtailcoin.settlement import month_bounds, year_month
+from curtailcoin.share_summaries import has_generation, rebuild_generation_summaries
 
 log = logging.getLogger("curtailcoin.reconcile")
 
@@ -94,6 +95,8 @@ def recalculate(
         computed = models if calculations else []
         others = [m for m in summarised if m not in computed]
         derive_date(conn, settlement_date, computed, also_summarise=others)
+        if has_generation(conn, settlement_date):
+            rebuild_generation_summaries(conn, settlement_date)
 
 
 async def _fix_database_level(

@@ -40,6 +40,7 @@ from curtailcoin.reconcile.farm_day_check import FarmDayChecker, farm_day_expect
 from curtailcoin.reconcile.farm_month_check import FarmMonthChecker
 from curtailcoin.reconcile.period_scan import PeriodInputs, PeriodScan
 from curtailcoin.reconcile.report import DateReport, ReconciliationStatus, SummaryMismatch
+from curtailcoin.reconcile.share_check import ShareChecker
 from curtailcoin.reconcile.summary_check import (
     SummaryChecker,
     daily_record_totals,
@@ -181,6 +182,7 @@ def _fill_status(
         reports, farm_days, btc_expected, status.exact
     )
     FarmMonthChecker(conn, start, end, month_date, mismatches).check(farm_day_sums, status.exact)
+    ShareChecker(conn, start, end, dates, mismatches).check(reports)
 
     status.per_date = [reports[d] for d in dates]
     status.summary_details = prefer_problem_dates(mismatches, reports)
