@@ -21,20 +21,7 @@ from curtailcoin.db.engine import dispose_all, get_engine
 from curtailcoin.db.schema import metadata
 from curtailcoin.testservers.elexon import ElexonTestServer
 from curtailcoin.testservers.mempool import MempoolTestServer
-
-PG_ADMIN_URL = os.environ.get(
-    "CURTAILCOIN_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
-BACKENDS = [
-    b.strip()
-    for b in os.environ.get("CURTAILCOIN_TEST_DATABASES", "sqlite,postgresql").split(",")
-    if b.strip()
-]
-
-
-def _pg_url(dbname: str) -> str:
-    base, _, _ = PG_ADMIN_URL.rpartition("/")
-    return f"{base}/{dbname}"
+from support.databases import BACKENDS, PG_ADMIN_URL, _pg_url
 
 
 @pytest.fixture(scope="session")
