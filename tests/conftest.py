@@ -1,14 +1,20 @@
-"""Shared fixtures: a clean database per test on each configured backend.
+"""Shared fixtures: a clean database per test on each configured backend; the automatic markers.
 
 ``CURTAILCOIN_TEST_DATABASES`` chooses the backends (default ``sqlite,postgresql``); PostgreSQL
-is reached at ``CURTAILCOIN_TEST_PG_URL`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``).
-A PostgreSQL that cannot be reached fails the tests: it is never skipped silently.
+is reached at ``CURTAILCOIN_TEST_PG_URL`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``;
+``support.databases``). A PostgreSQL that cannot be reached fails the tests: it is never skipped
+silently.
+
+Every test is marked ``unit`` or ``integration`` by its directory, and ``db`` plus ``sqlite`` /
+``postgresql`` by the database it runs on (a ``"sqlite"`` / ``"postgresql"`` parameter, or a
+fixture that opens one), so ``-m`` selects them (``tests/README.md``).
 """
 
 from __future__ import annotations
 
 import os
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +28,49 @@ from curtailcoin.db.schema import metadata
 from curtailcoin.testservers.elexon import ElexonTestServer
 from curtailcoin.testservers.mempool import MempoolTestServer
 from support.databases import BACKENDS, PG_ADMIN_URL, _pg_url
+
+#: Fixtures that open a database of one backend, whether or not a test is parametrised over it.
+_BACKEND_FIXTURES = {
+    "pg_database": "postgresql",
+    "pg_url": "postgresql",
+    "sqlite_database": "sqlite",
+}
+_LAYERS = ("unit", "integration")
+
+
+def _backends(item: pytest.Item) -> set[str]:
+    """The databases a collected test runs on: its backend parameters and backend fixtures."""
+    found = {name for fixture, name in _BACKEND_FIXTURES.items() if fixture in item.fixturenames}
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None:
+        found |= {v for v in callspec.params.values() if v in ("sqlite", "postgresql")}
+    return found
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test ``unit``/``integration`` by its directory and ``db``/its backends."""
+    tests_dir = Path(__file__).parent
+    misplaced: set[Path] = set()
+    for item in items:
+        layer = item.path.relative_to(tests_dir).parts[0]
+        if layer not in _LAYERS:
+            # a file left flat in tests/ (e.g. from a branch older than the layout) still runs,
+            # as an integration test, until it is moved
+            if item.path not in misplaced:
+                misplaced.add(item.path)
+                warnings.warn(
+                    f"{item.path.name}: move it to tests/unit or tests/integration "
+                    "(tests/README.md); run as integration",
+                    pytest.PytestWarning,
+                    stacklevel=1,
+                )
+            layer = "integration"
+        item.add_marker(layer)
+        backends = _backends(item)
+        for backend in sorted(backends):
+            item.add_marker(backend)
+        if backends:
+            item.add_marker("db")
 
 
 @pytest.fixture(scope="session")

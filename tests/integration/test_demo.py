@@ -86,6 +86,7 @@ def demo(tmp_path: Path) -> Iterator[Demo]:
 
 
 @pytest.mark.slow
+@pytest.mark.browser  # the dashboard of the demo, in Chromium
 def test_demo_end_to_end(demo: Demo, tmp_path: Path) -> None:
     assert demo.url, "".join(demo.stderr)
     health = httpx.get(demo.url + "health", timeout=10)
