@@ -308,7 +308,13 @@ async def test_a_date_held_by_a_reconciliation_waits(
                 additional_context={"clients": holder},
             )
         )
-        await asyncio.sleep(2.0)
+        # picked up (polled: how soon is not asserted), then held at the lock however long
+        # the machine takes: nothing is stored while reconciliation holds the date
+        deadline = asyncio.get_running_loop().time() + 60  # a bound on waiting
+        while job_counts(engine) != {"doing": 1}:
+            assert asyncio.get_running_loop().time() < deadline, job_counts(engine)
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)  # let it try the lock (a pass never depends on this)
         assert job_counts(engine) == {"doing": 1}
         assert stored_day(engine, day)[0] == 0 and not worker.done()  # waiting for the lock
         await asyncio.to_thread(reconciliation.release, day)
