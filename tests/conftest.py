@@ -40,7 +40,8 @@ _LAYERS = ("unit", "integration")
 
 def _backends(item: pytest.Item) -> set[str]:
     """The databases a collected test runs on: its backend parameters and backend fixtures."""
-    found = {name for fixture, name in _BACKEND_FIXTURES.items() if fixture in item.fixturenames}
+    fixtures = getattr(item, "fixturenames", ())  # a pytest.Function's (every test here)
+    found = {name for fixture, name in _BACKEND_FIXTURES.items() if fixture in fixtures}
     callspec = getattr(item, "callspec", None)
     if callspec is not None:
         found |= {v for v in callspec.params.values() if v in ("sqlite", "postgresql")}

@@ -61,7 +61,9 @@ def rows(seeded: Seeded, sql: str, **params: Any) -> list[Any]:
         return list(conn.execute(text(sql), params))
 
 
-def record_totals(seeded: Seeded, start: date, end: date, lead: str | None = None) -> tuple:
+def record_totals(
+    seeded: Seeded, start: date, end: date, lead: str | None = None
+) -> tuple[float, float, int, int]:
     where = "settlement_date >= :s AND settlement_date < :e"
     if lead is not None:
         where += " AND lead_party_name = :lp"

@@ -74,7 +74,7 @@ URLS: list[tuple[str, dict[str, str], tuple[date, date] | None]] = [
 def test_url_scope_reads_the_dates_named_in_the_url() -> None:
     for path, query, dates in URLS:
         assert url_scope(path, list(query.items())) == dates, (path, query)
-    for path, query in [
+    for path, pairs in [
         ("/api/summary/monthly/2025-01", [("leadParty", "X")]),  # checked against every date
         ("/api/summary/daily/2025-01-18", [("farmId", "T_X")]),
         ("/api/summary/daily/2025-02-30", []),  # not a date: answered 422, never cached
@@ -86,7 +86,7 @@ def test_url_scope_reads_the_dates_named_in_the_url() -> None:
         ("/api/mining-potential/daily", [("date", "2025-01")]),
         ("/api/data-range", []),
     ]:
-        assert url_scope(path, query) is ALL, (path, query)
+        assert url_scope(path, pairs) is ALL, (path, pairs)
     assert url_scope(
         "/api/farm-tables/grouped-data", [("timeframe", "Monthly"), ("value", "2025-01")]
     ) == (JAN, FEB)
@@ -163,9 +163,9 @@ def test_a_period_status_or_a_price_written_alone_invalidates_what_reads_it(
 ) -> None:
     """No summary rewritten: a period marked failed (by hand) changes its date's answers; a price
     changes every dated answer (the latest price is in every value)."""
-    day_url = ("/api/summary/daily/2025-01-18", {})
-    other_url = ("/api/summary/daily/2025-01-17", {})
-    month_url = ("/api/mining-potential/monthly/2025-03", {})
+    day_url: tuple[str, dict[str, str]] = ("/api/summary/daily/2025-01-18", {})
+    other_url: tuple[str, dict[str, str]] = ("/api/summary/daily/2025-01-17", {})
+    month_url: tuple[str, dict[str, str]] = ("/api/mining-potential/monthly/2025-03", {})
     where = "settlement_date = '2025-01-18' AND settlement_period = 5"
     with seeded.engine.connect() as conn:
         status, error = conn.execute(

@@ -82,7 +82,7 @@ def scale_day(seeded: Seeded, factor: float) -> None:
 class Interposer:
     """Counts the reads of requests and commits ``write`` right after the ``at``-th one."""
 
-    def __init__(self, seeded: Seeded, write: Callable[[], None]) -> None:
+    def __init__(self, seeded: Seeded, write: Callable[[], object]) -> None:
         self.seeded = seeded
         self.write = write
         self.at: int | None = None

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 import typer
+from typer.core import TyperGroup
 
 from curtailcoin.cli.lazy import COMMANDS
 
@@ -53,4 +54,5 @@ def test_root_help_lists_each_command_with_its_own_short_help() -> None:
     from curtailcoin.cli.main import app
 
     root = typer.main.get_command(app)
+    assert isinstance(root, TyperGroup)
     assert root.list_commands(None) == list(COMMANDS)  # type: ignore[arg-type]

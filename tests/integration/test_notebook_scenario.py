@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from datetime import date
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -28,7 +29,7 @@ from support.api import PRICED_DAYS, Seeded, seed_database
 from support.databases import BACKENDS
 
 START, END = date(2025, 1, 17), date(2025, 1, 31)
-CAPEX = {"capex_gbp_per_miner": 3000.0}
+CAPEX: dict[str, Any] = {"capex_gbp_per_miner": 3000.0}
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -59,7 +60,7 @@ def test_scenario_equals_run_scenario(db: Database, seeded: Seeded, grain: str) 
         END,
         None,
         20.0,
-        Assumptions(**CAPEX),  # type: ignore[arg-type]
+        Assumptions(**CAPEX),
         grain,  # type: ignore[arg-type]
     )
     with seeded.engine.connect() as conn:
@@ -109,7 +110,7 @@ def test_sizing_equals_run_sizing(db: Database, seeded: Seeded) -> None:
                 START,
                 END,
                 sizes,
-                Assumptions(**CAPEX),  # type: ignore[arg-type]
+                Assumptions(**CAPEX),
             ),
         )
     assert list(frame["size_mw"]) == sizes

@@ -8,6 +8,7 @@ import subprocess
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -17,7 +18,7 @@ from curtailcoin.cli.main import app
 from curtailcoin.config import get_settings
 from curtailcoin.db.engine import get_engine
 from curtailcoin.price_csv import import_csv
-from curtailcoin.price_updates import update_prices
+from curtailcoin.price_updates import UpdateResult, update_prices
 from curtailcoin.prices import (
     PriceInputError,
     latest_prices,
@@ -53,8 +54,11 @@ def sources() -> Iterator[tuple[MempoolTestServer, CoinGeckoTestServer]]:
 
 
 def _run(
-    engine: Engine, database_url: str, servers: tuple[MempoolTestServer, CoinGeckoTestServer], **kw
-):  # type: ignore[no-untyped-def]
+    engine: Engine,
+    database_url: str,
+    servers: tuple[MempoolTestServer, CoinGeckoTestServer],
+    **kw: Any,
+) -> UpdateResult:
     mempool, coingecko = servers
     settings = make_settings(
         database_url,
@@ -228,11 +232,11 @@ def test_cli_update_and_import(
     assert refused.exit_code == 2 and "line 2" in refused.output
     good = tmp_path / "p.csv"
     good.write_text("date,gbp,usd\n2024-12-31,70000,88000\n")
-    done = subprocess.run(
+    imported = subprocess.run(
         [CLI, "prices", "import", str(good)],
         env={**os.environ, **run_env},
         capture_output=True,
         text=True,
         timeout=120,
     )
-    assert done.returncode == 0 and "imported 2 prices" in done.stdout, done.stderr
+    assert imported.returncode == 0 and "imported 2 prices" in imported.stdout, imported.stderr

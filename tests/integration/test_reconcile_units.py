@@ -245,6 +245,8 @@ def test_acceptance_volume_verification() -> None:
     changed = list(lines)
     changed[first] = replace(lines[first], volume=lines[first].volume - 1.0)
     problems = verify_against_acceptances(DAY, 20, changed, volumes, wind, 0.01)
-    assert len(problems) == 1 and lines[first].bm_unit_id in problems[0]
+    unit = lines[first].bm_unit_id
+    assert unit is not None
+    assert len(problems) == 1 and unit in problems[0]
     dropped = [x for i, x in enumerate(lines) if i != first]
     assert verify_against_acceptances(DAY, 20, dropped, volumes, wind, 0.01)

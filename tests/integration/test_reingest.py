@@ -422,7 +422,8 @@ def test_today_fetches_only_finished_periods(
                 settlement_periods.c.fetch_status
             )
         ).all()
-    assert dict(statuses)["missing"] == 25
+    counts: dict[str, int] = {status: n for status, n in statuses}
+    assert counts["missing"] == 25
 
 
 @pytest.mark.db

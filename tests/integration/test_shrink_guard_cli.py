@@ -144,7 +144,8 @@ def test_a_real_revision_goes_through_and_clears_the_suspect_mark(
 
 def outcome(done: Any) -> dict[str, Any]:
     summary: dict[str, Any] = json.loads(done.stdout)
-    (day,) = [d for d in summary["dates"] if d["date"] == DAY]
+    days: list[dict[str, Any]] = [d for d in summary["dates"] if d["date"] == DAY]
+    (day,) = days
     return day
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -15,7 +16,7 @@ STACK = "/balancing/settlement/stack/all/bid/2025-01-17/20"
 
 
 @pytest.fixture
-def server() -> ElexonTestServer:
+def server() -> Iterator[ElexonTestServer]:
     with ElexonTestServer(seed=1) as s:
         s.set_day("2025-01-17", "heavy")
         yield s

@@ -94,10 +94,10 @@ def test_three_workers_process_30_dates_each_once_at_a_time(
     assert {day: len(spans) for day, spans in intervals.items()} == {
         d.isoformat(): 2 if d in twice else 1 for d in days
     }
-    for day, spans in intervals.items():
+    for iso_day, spans in intervals.items():
         spans.sort()
         for (_, end_a, *_), (start_b, *_) in pairwise(spans):
-            assert start_b >= end_a, f"{day} processed twice at once: {spans}"
+            assert start_b >= end_a, f"{iso_day} processed twice at once: {spans}"
     per_worker = Counter(worker for spans in intervals.values() for _, _, worker, _ in spans)
     assert len(per_worker) == 3, per_worker  # every worker took a share
 
@@ -275,7 +275,7 @@ async def test_periodic_jobs_deferred_once_per_run_on_clock_change_days(
         if day.month == 3
         else datetime(2025, 10, 26, 2, tzinfo=UTC)
     )
-    assert sorted(d for name, d in calls if name == "ingest_date") == [  # type: ignore[type-var]
+    assert sorted(d for name, d in calls if name == "ingest_date") == [
         day - timedelta(days=1),
         day,
     ]

@@ -62,7 +62,8 @@ def test_the_seed_names_and_comments_stay() -> None:
     assert metadata.tables["settlement_periods"].c.fetch_status.comment == (
         "fetched_with_data | fetched_empty | fetched_incomplete | missing | failed"
     )
-    assert FetchStatus.FAILED == "failed" and f"{FetchStatus.FETCHED_EMPTY}" == "fetched_empty"
+    failed: str = FetchStatus.FAILED  # a StrEnum member is the string itself
+    assert failed == "failed" and f"{FetchStatus.FETCHED_EMPTY}" == "fetched_empty"
 
 
 def test_csv_headers() -> None:

@@ -39,8 +39,10 @@ SPRING = date(2025, 3, 30)  # 01:00 GMT -> 02:00 BST: a 23-hour day
 AUTUMN = date(2025, 10, 26)  # 02:00 BST -> 01:00 GMT: a 25-hour day
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def london_day_bounds(day: date) -> tuple[datetime, datetime]:
