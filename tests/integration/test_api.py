@@ -1,6 +1,6 @@
 """Every JSON route's numbers against the database, on SQLite and PostgreSQL.
 
-The database is seeded once per backend through the real pipeline (see ``test_api_support``);
+The database is seeded once per backend through the real pipeline (see ``support.api``);
 expected values are recomputed here straight from the base tables with independent SQL and
 ``mining.btc_for_energy``.
 """

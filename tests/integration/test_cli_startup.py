@@ -1,5 +1,5 @@
 """The CLI starts light: ``--help`` imports no command module, ``reingest --help`` no database,
-network or queue library. (The time it takes is measured by ``bench/bench_cli_startup.py``.)"""
+network or queue library. (The time it takes is measured by ``bench/bench_cli.py``.)"""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The dashboard's "Curtailment share" view in headless Chromium (Debian's, via Playwright).
 
-The database is ``test_share_support``'s: the stack through the real pipeline, generation rows
+The database is ``support.share``'s: the stack through the real pipeline, generation rows
 as the ingestion stores them. Screenshots go to ``test-artifacts/``.
 """
 

@@ -169,7 +169,7 @@ def test_acceptance_volumes_and_bm_units(elexon_server: ElexonTestServer) -> Non
 
 def test_connection_refused_before_any_answer_is_not_retried() -> None:
     """A host that never answered is unreachable: one permanent error, no retry budget spent
-    (tests/test_politeness.py has the refusal after a first answer, which is retried)."""
+    (test_politeness.py has the refusal after a first answer, which is retried)."""
 
     async def run() -> int:
         policy = RetryPolicy(max_tries=2, backoff_base_s=0.01)

@@ -1,7 +1,7 @@
 """``curtailcoin export``: every table to CSV and Parquet on SQLite and PostgreSQL, the same
 columns and rows in both, typed Parquet, filters, chunked writing, and bad input (exit 2, one
 line, no file left behind). The database is seeded through the real pipeline
-(``test_api_support``)."""
+(``support.api``)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 CSV and Parquet carry the rows of ``curtailcoin scenario --json`` (the same figures, bit for bit),
 their sums are its totals, missing prices stay missing with their reason, rows are made chunk by
 chunk, and bad input is one line, exit 2, no file. Seeded through the real pipeline
-(``test_api_support``: two priced days, three unpriced, one incomplete)."""
+(``support.api``: two priced days, three unpriced, one incomplete)."""
 
 from __future__ import annotations
 

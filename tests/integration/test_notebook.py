@@ -1,5 +1,5 @@
 """The notebook API (``curtailcoin.open``) on SQLite and PostgreSQL: each method's DataFrame
-against the database and the API, seeded through the real pipeline (``test_api_support``);
+against the database and the API, seeded through the real pipeline (``support.api``);
 ``import curtailcoin`` stays light."""
 
 from __future__ import annotations

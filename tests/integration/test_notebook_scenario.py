@@ -2,7 +2,7 @@
 and PostgreSQL: each DataFrame equals the economics package's answer (``run_scenario``,
 ``run_sizing``, ``run_duration_curve``), missing prices are NaN with their reason (never 0), bad
 input raises ``ValueError`` naming the value. Seeded through the real pipeline
-(``test_api_support``: two priced days, the rest unpriced)."""
+(``support.api``: two priced days, the rest unpriced)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The curtailment share and the all-bids measure, on SQLite and PostgreSQL.
 
-The stack data come through the real pipeline from the local Elexon server (``test_api_support``);
+The stack data come through the real pipeline from the local Elexon server (``support.api``);
 generation rows are written as the ingestion stores them (``support.generation``), then the
 hook it calls rebuilds the roll-ups. Expected shares are recomputed from the base tables with
 independent SQL.

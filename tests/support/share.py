@@ -1,4 +1,4 @@
-"""The share tests' database (no tests here): ``test_api_support``'s days through the real
+"""The share tests' database (no tests here): ``support.api``'s days through the real
 pipeline, and generation rows as the ingestion stores them (``support.generation``).
 
 * 2025-01-17 (heavy): AGWS for every period; B1610 for every curtailed BM unit and period but
