@@ -67,6 +67,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 )
             layer = "integration"
         item.add_marker(layer)
+        if item.get_closest_marker("browser") is not None:
+            item.add_marker("slow")  # Chromium and a served app per module: never in the quick run
         backends = _backends(item)
         for backend in sorted(backends):
             item.add_marker(backend)

@@ -32,6 +32,7 @@ CHECKS = [
 ]
 
 
+@pytest.mark.slow
 def test_api_conforms_and_never_errors(seeded_fuzz: Seeded) -> None:
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(seeded_fuzz.settings))
     operations = []

@@ -7,6 +7,7 @@ import subprocess
 import time
 
 import httpx
+import pytest
 
 from support.entrypoint import CURTAILCOIN
 
@@ -19,6 +20,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.mark.slow
 def test_serve_command_answers_health_docs_and_dashboard(env: dict[str, str]) -> None:
     port = _free_port()
     process = subprocess.Popen(

@@ -43,6 +43,7 @@ def sqlite_url(tmp_path: Path, name: str) -> str:
     return f"sqlite:///{tmp_path / name}"
 
 
+@pytest.mark.slow
 def test_interrupted_and_resumed_equals_uninterrupted(
     elexon: ElexonTestServer, tmp_path: Path
 ) -> None:
@@ -92,6 +93,7 @@ def test_interrupted_and_resumed_equals_uninterrupted(
     assert len(table_contents(b, "daily_summaries")) == len(DAYS)
 
 
+@pytest.mark.slow
 def test_a_failing_date_is_reported_and_retried_on_the_next_run(
     elexon: ElexonTestServer, tmp_path: Path
 ) -> None:
@@ -134,6 +136,7 @@ def test_a_failing_date_is_reported_and_retried_on_the_next_run(
         (["2025-06-01", "2025-06-02", "--enqueue"], "--enqueue needs PostgreSQL"),
     ],
 )
+@pytest.mark.slow
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(
     elexon: ElexonTestServer, tmp_path: Path, args: list[str], message: str
 ) -> None:

@@ -102,6 +102,7 @@ EARLY_DATES = [
 
 @pytest.mark.db
 @pytest.mark.parametrize(("args", "value"), EARLY_DATES, ids=_ids)
+@pytest.mark.slow
 def test_dates_before_the_first_settlement_date(
     engine: Engine,
     env: dict[str, str],
@@ -143,6 +144,7 @@ RANGES = [
 
 
 @pytest.mark.parametrize(("args", "message"), RANGES, ids=_ids)
+@pytest.mark.slow
 def test_absurd_and_reversed_ranges(
     fresh_env: dict[str, str],
     tmp_path: Path,
@@ -187,6 +189,7 @@ NUMBERS = [
 
 
 @pytest.mark.parametrize(("args", "message"), NUMBERS, ids=_ids)
+@pytest.mark.slow
 def test_numbers_out_of_range(
     fresh_env: dict[str, str],
     tmp_path: Path,
@@ -212,6 +215,7 @@ USAGE = [
 
 
 @pytest.mark.parametrize(("args", "message"), USAGE, ids=_ids)
+@pytest.mark.slow
 def test_usage_errors_are_one_line(
     fresh_env: dict[str, str],
     tmp_path: Path,
@@ -225,6 +229,7 @@ def test_usage_errors_are_one_line(
     assert_untouched(tmp_path, elexon_server)
 
 
+@pytest.mark.slow
 def test_help_is_unchanged(fresh_env: dict[str, str], tmp_path: Path) -> None:
     done = cli("reconcile", "spot-fix", "--help", env=fresh_env, cwd=tmp_path)
     assert done.returncode == 0 and "PERIOD" in done.stdout and done.stderr == ""
@@ -247,6 +252,7 @@ CHECKPOINTED = [  # (command, whether the path lies under a file rather than bei
 
 @pytest.mark.db
 @pytest.mark.parametrize(("args", "under_a_file"), CHECKPOINTED, ids=_ids)
+@pytest.mark.slow
 def test_unusable_checkpoint_directory(
     engine: Engine,
     env: dict[str, str],
@@ -270,6 +276,7 @@ def test_unusable_checkpoint_directory(
     assert set(row_counts(engine).values()) == {0}
 
 
+@pytest.mark.slow
 def test_worker_on_sqlite_checks_the_checkpoint_directory(
     fresh_env: dict[str, str], tmp_path: Path, elexon_server: ElexonTestServer
 ) -> None:
@@ -319,6 +326,7 @@ def closed_port() -> int:
 
 
 @pytest.mark.parametrize("args", OPENS_THE_DATABASE, ids=_ids)
+@pytest.mark.slow
 def test_unreachable_postgresql_is_the_same_line_everywhere(
     fresh_env: dict[str, str],
     tmp_path: Path,
@@ -340,6 +348,7 @@ def test_unreachable_postgresql_is_the_same_line_everywhere(
 @pytest.mark.parametrize(
     "args", [("reingest", DAY), ("reconcile", "status"), ("db", "upgrade")], ids=_ids
 )
+@pytest.mark.slow
 def test_unreachable_sqlite_file(
     fresh_env: dict[str, str],
     tmp_path: Path,

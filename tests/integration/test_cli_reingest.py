@@ -38,6 +38,7 @@ def _count(engine: Engine) -> int:
 
 
 @pytest.mark.db
+@pytest.mark.slow
 def test_reingest_json(
     engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
 ) -> None:
@@ -57,6 +58,7 @@ def test_reingest_json(
 
 
 @pytest.mark.db
+@pytest.mark.slow
 def test_reingest_models_and_table(
     engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
 ) -> None:
@@ -70,6 +72,7 @@ def test_reingest_models_and_table(
 
 
 @pytest.mark.db
+@pytest.mark.slow
 def test_complete_reingestion_prints_verification(
     engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
 ) -> None:
@@ -82,6 +85,7 @@ def test_complete_reingestion_prints_verification(
 
 
 @pytest.mark.db
+@pytest.mark.slow
 def test_failed_period_exits_1_names_it_and_changes_nothing(
     engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
 ) -> None:
@@ -112,6 +116,7 @@ def test_failed_period_exits_1_names_it_and_changes_nothing(
         (["reingest", DAY, "--models", "S9,,M20S"], "invalid miner model list 'S9,,M20S'"),
     ],
 )
+@pytest.mark.slow
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(
     tmp_path: Path,
     elexon_server: ElexonTestServer,
@@ -135,6 +140,7 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(
     assert elexon_server.requests == []
 
 
+@pytest.mark.slow
 def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
     env = {
         **dict(__import__("os").environ),
@@ -164,6 +170,7 @@ def test_help_lists_the_seed_options() -> None:
 
 
 @pytest.mark.db
+@pytest.mark.slow
 def test_complete_clears_other_models(
     engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
 ) -> None:
@@ -182,6 +189,7 @@ def test_complete_clears_other_models(
 
 
 @pytest.mark.db
+@pytest.mark.slow
 def test_custom_model_can_be_added_and_used(
     engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
 ) -> None:
@@ -200,6 +208,7 @@ def test_custom_model_can_be_added_and_used(
 
 
 @pytest.mark.db
+@pytest.mark.slow
 def test_reingest_waits_for_a_date_held_by_another_run(
     engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
 ) -> None:

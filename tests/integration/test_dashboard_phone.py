@@ -9,8 +9,6 @@ print media hides the controls. Screenshots go to ``test-artifacts/``.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page
@@ -27,6 +25,7 @@ from support.browser import (
     serve,
     shot,
 )
+from support.layout import assert_fits, geometry, intersect
 
 pytestmark = pytest.mark.browser
 
@@ -35,14 +34,6 @@ VIEWS = [
     "?timeframe=month&date=2025-01",
     "?timeframe=year&date=2025",
 ]
-SLACK_PX = 0.5  # sub-pixel rounding of bounding boxes
-
-_GEOMETRY_FILE = Path(__file__).parents[1] / "fixtures" / "layout_geometry.js"
-GEOMETRY_JS = "\n".join(
-    line
-    for line in _GEOMETRY_FILE.read_text(encoding="utf-8").splitlines()
-    if not line.startswith("//")
-)
 
 
 @pytest.fixture(scope="module")
@@ -74,52 +65,14 @@ def desktop(browser: Browser, base_url: str) -> Iterator[Page]:
         yield pg
 
 
-def _inside(inner: list[float], outer: list[float]) -> bool:
-    return (
-        inner[0] >= outer[0] - SLACK_PX
-        and inner[1] >= outer[1] - SLACK_PX
-        and inner[2] <= outer[2] + SLACK_PX
-        and inner[3] <= outer[3] + SLACK_PX
-    )
-
-
-def _intersect(a: list[float], b: list[float]) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-
-
-def _geometry(page: Page) -> dict[str, Any]:
-    result: dict[str, Any] = page.evaluate(GEOMETRY_JS)
-    return result
-
-
-def _assert_fits(page: Page, what: str, *, printing: bool = False) -> dict[str, Any]:
-    """The layout assertions every width shares; the geometry, for more specific checks."""
-    g = _geometry(page)
-    assert g["scrollWidth"] <= g["innerWidth"], f"{what}: page scrolls sideways: {g['scrollWidth']}"
-    for chart in g["charts"]:
-        for name, part in chart["parts"]:
-            where = f"{what}: {chart['id']} {name} {part} outside {chart['card']}"
-            assert _inside(part, chart["card"]), where
-    for card in g["cards"]:
-        assert card["overflow"] <= 0, f"{what}: {card['id']}'s figure overflows its box"
-        assert _inside(card["text"], card["card"]), f"{what}: {card['id']}'s figure leaves its card"
-    for table in g["tables"]:
-        if printing:  # paper does not scroll: the table must fit
-            assert not table["scrolls"], f"{what}: a table is wider than its card"
-        else:
-            assert table["overflowX"] == "auto", f"{what}: a table does not scroll inside its card"
-        assert _inside(table["wrap"], table["card"]), f"{what}: a table leaves its card"
-    return g
-
-
 def _assert_modebar_clear(page: Page, what: str) -> None:
     """Hover each chart (the mode bar shows on hover) and check it misses the legend."""
     for chart_id in ("chart-main", "chart-top", "chart-rate"):
         page.hover(f"#{chart_id}", position={"x": 20, "y": 20})
-        chart = next(c for c in _geometry(page)["charts"] if c["id"] == chart_id)
+        chart = next(c for c in geometry(page)["charts"] if c["id"] == chart_id)
         assert chart["svgCount"] > 0, f"{what}: {chart_id} not drawn"
         if chart["modebar"] and chart["legend"]:
-            assert not _intersect(chart["modebar"], chart["legend"]), (
+            assert not intersect(chart["modebar"], chart["legend"]), (
                 f"{what}: {chart_id}: mode bar {chart['modebar']} covers legend {chart['legend']}"
             )
 
@@ -127,7 +80,7 @@ def _assert_modebar_clear(page: Page, what: str) -> None:
 @pytest.mark.parametrize("query", VIEWS)
 def test_phone_layout_fits(phone: Page, base_url: str, query: str) -> None:
     open_view(phone, base_url, query)
-    g = _assert_fits(phone, f"390 px {query}")
+    g = assert_fits(phone, f"390 px {query}")
     assert len(g["charts"]) == 4 and all(c["svgCount"] > 0 for c in g["charts"])
     # The farm table is wider than a phone: it scrolls inside its card, the page does not.
     assert g["tables"] and g["tables"][0]["scrolls"]
@@ -146,19 +99,19 @@ def test_phone_card_figures_wrap_or_scale(phone: Page, base_url: str) -> None:
       document.querySelector("#card-value .card-value").textContent = "−£999.9k";
     }"""
     )
-    _assert_fits(phone, "390 px, widest figures")
+    assert_fits(phone, "390 px, widest figures")
 
 
 def test_rotation_and_desktop_resize_keep_charts_in_cards(desktop: Page, base_url: str) -> None:
     open_view(desktop, base_url, VIEWS[0])
-    g = _assert_fits(desktop, "1440 px")
+    g = assert_fits(desktop, "1440 px")
     assert all(c["legend"] is not None for c in g["charts"])
     _assert_modebar_clear(desktop, "1440 px")
     # The same page narrowed to a phone and widened again: charts follow their containers.
     for width, height in ((390, 844), (844, 390), (1440, 1000)):
         desktop.set_viewport_size({"width": width, "height": height})
         desktop.wait_for_timeout(400)  # a resize is applied on the next animation frame
-        _assert_fits(desktop, f"resized to {width} px")
+        assert_fits(desktop, f"resized to {width} px")
         _assert_modebar_clear(desktop, f"resized to {width} px")
 
 
@@ -168,7 +121,7 @@ def test_print_hides_controls_and_fits_the_page(desktop: Page, base_url: str) ->
     desktop.wait_for_timeout(400)
     for selector in (".filters", "#csv-download", "#main-csv", ".ghost-link", "#table-filter"):
         assert not desktop.is_visible(selector), f"{selector} is shown in print"
-    g = _assert_fits(desktop, "print", printing=True)
+    g = assert_fits(desktop, "print", printing=True)
     body_width = desktop.evaluate("document.querySelector('main').clientWidth")
     panels = desktop.evaluate(
         "[...document.querySelectorAll('.charts .panel, .table-panel')]"
@@ -199,7 +152,7 @@ def test_about_page_fits_and_prints(
 ) -> None:
     with checked_page(browser, base_url, viewport) as pg:
         pg.goto(f"{base_url}/about")
-        g = _assert_fits(pg, f"/about at {viewport['width']} px")
+        g = assert_fits(pg, f"/about at {viewport['width']} px")
         assert len(g["tables"]) >= 3
         formula = pg.evaluate(
             "(() => { const f = document.querySelector('.formula');"
@@ -211,4 +164,4 @@ def test_about_page_fits_and_prints(
         shot(pg, f"about-{viewport['width']}")
         pg.emulate_media(media="print")
         assert not pg.is_visible(".ghost-link") and not pg.is_visible(".toc")
-        _assert_fits(pg, "/about in print", printing=True)
+        assert_fits(pg, "/about in print", printing=True)

@@ -14,10 +14,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page
 from sqlalchemy import text
-from test_dashboard_phone import _assert_fits
 
 from support.api import Seeded, seed_database
 from support.browser import PHONE, READY, checked_page, chromium, open_view, serve, shot
+from support.layout import assert_fits
 
 pytestmark = pytest.mark.browser
 
@@ -150,6 +150,6 @@ def test_missing_price_is_shown_as_missing(page: Page, base_url: str) -> None:
 def test_phone_layout_fits(browser: Browser, base_url: str, lead: str) -> None:
     with checked_page(browser, base_url, PHONE, is_mobile=True, has_touch=True) as phone:
         open_view(phone, base_url, _view(lead, mw="20"))
-        g = _assert_fits(phone, "390 px /sizing")
+        g = assert_fits(phone, "390 px /sizing")
         assert len(g["charts"]) == 3 and all(c["svgCount"] > 0 for c in g["charts"])
         shot(phone, "sizing-phone")

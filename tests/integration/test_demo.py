@@ -175,6 +175,7 @@ def test_demo_keeps_the_given_database_and_refuses_real_writes(tmp_path: Path) -
     assert after == before
 
 
+@pytest.mark.slow
 def test_demo_refuses_a_database_with_real_data(tmp_path: Path) -> None:
     path = tmp_path / "real.db"
     real = get_engine(f"sqlite:///{path}")
@@ -204,6 +205,7 @@ def test_demo_refuses_a_database_with_real_data(tmp_path: Path) -> None:
         (["--host", "no-such-host.invalid"], "--host 'no-such-host.invalid' is not an interface"),
     ],
 )
+@pytest.mark.slow
 def test_demo_bad_options(tmp_path: Path, args: list[str], message: str) -> None:
     done = subprocess.run(
         [CURTAILCOIN, "demo", *args],
@@ -219,6 +221,7 @@ def test_demo_bad_options(tmp_path: Path, args: list[str], message: str) -> None
 
 
 @pytest.mark.db
+@pytest.mark.slow
 def test_force_writes_into_a_demo_database_and_local_test_servers_may(
     source_env: dict[str, str], engine: Engine
 ) -> None:
@@ -258,6 +261,7 @@ def test_local_urls() -> None:
     assert not is_local_url("http://10.0.0.1/x")
 
 
+@pytest.mark.slow
 def test_offline_line_names_the_demo(tmp_path: Path) -> None:
     env = {
         **_demo_env(tmp_path),

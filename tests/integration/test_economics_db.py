@@ -53,6 +53,7 @@ def _scenario(conn: Connection, site: object, start: date, end: date, **kw: obje
 
 
 @pytest.mark.db
+@pytest.mark.slow
 def test_fleet_larger_than_every_period_is_the_stored_energy_limited_figure(
     engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
 ) -> None:
@@ -212,6 +213,7 @@ def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.db
+@pytest.mark.slow
 def test_cli_scenario(
     engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
 ) -> None:

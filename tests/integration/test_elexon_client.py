@@ -41,6 +41,7 @@ async def _period(server: ElexonTestServer, period: int = 5) -> tuple[int, dict[
 
 
 @pytest.mark.parametrize("kind", ["429", "5xx", "timeout", "reset", "truncated", "invalid_json"])
+@pytest.mark.slow
 def test_each_fault_kind_recovers(elexon_server: ElexonTestServer, kind: str) -> None:
     expected = len(elexon_server.stack_lines(DAY, 5))
     elexon_server.faults.add(kind, times=2, retry_after_s=0, delay_s=2.0)
@@ -118,6 +119,7 @@ def test_bad_request_is_permanent_and_not_retried(elexon_server: ElexonTestServe
     assert len(elexon_server.requests) == 1
 
 
+@pytest.mark.slow
 def test_concurrency_cap_holds(elexon_server: ElexonTestServer) -> None:
     elexon_server.latency_s = 0.05
 

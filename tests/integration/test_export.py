@@ -70,6 +70,7 @@ def as_text(value: Any) -> str:
 
 @pytest.mark.db
 @pytest.mark.parametrize("table", TABLES)
+@pytest.mark.slow
 def test_csv_and_parquet_carry_the_same_columns_and_rows(
     cli: Any, tmp_path: Path, table: str
 ) -> None:
@@ -147,6 +148,7 @@ def test_filters_narrow_the_rows(cli: Any, seeded: Seeded, tmp_path: Path) -> No
 
 @pytest.mark.db
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.slow
 def test_small_chunks_write_the_same_file(
     cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
 ) -> None:

@@ -78,6 +78,7 @@ def _key(level: str, row: dict[str, Any]) -> str:
 
 @pytest.mark.db
 @pytest.mark.parametrize("grain", ["day", "period"])
+@pytest.mark.slow
 def test_export_carries_the_scenario_rows_and_its_totals(
     seeded: Seeded, tmp_path: Path, grain: str
 ) -> None:
@@ -123,6 +124,7 @@ def test_export_carries_the_scenario_rows_and_its_totals(
 
 
 @pytest.mark.db
+@pytest.mark.slow
 def test_missing_prices_stay_missing_with_their_reason(seeded: Seeded, tmp_path: Path) -> None:
     env = _env(seeded, tmp_path)
     path = tmp_path / "days.parquet"

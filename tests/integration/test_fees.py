@@ -257,6 +257,7 @@ def test_csv_import_good_and_bad(engine: Engine, tmp_path: Path) -> None:
     assert _count(engine) == 2  # nothing written by a bad file
 
 
+@pytest.mark.slow
 def test_cli_update_and_import(
     env: dict[str, str], server: MempoolTestServer, engine: Engine, tmp_path: Path
 ) -> None:
@@ -286,6 +287,7 @@ def test_cli_update_and_import(
     assert done.returncode == 0 and "imported 1 fee rows (2021-09-11 .. 2021-09-11)" in done.stdout
 
 
+@pytest.mark.slow
 def test_the_reference_refresh_refreshes_fees_and_survives_their_failure(
     source_env: dict[str, str], mempool_server: MempoolTestServer, engine: Engine
 ) -> None:

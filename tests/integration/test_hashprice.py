@@ -145,6 +145,7 @@ def test_the_halving_day_is_time_weighted(engine: Engine) -> None:
     assert hp.block_subsidy_btc == pytest.approx(3.125 + before * 3.125, rel=1e-15)
 
 
+@pytest.mark.slow
 def test_cli_hashprice(env: dict[str, str], engine: Engine) -> None:
     prepare_database(engine)
     _daily_fees(engine, {date(2025, 1, 18): 4_719_998})

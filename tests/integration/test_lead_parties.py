@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import Engine, delete, func, select, update
 
 from curtailcoin.config import get_settings
@@ -97,6 +98,7 @@ def test_records_carry_the_lead_party_of_their_date(source_env: Any, engine: Eng
     assert {farm: lead for farm, lead in rows} == {f: in_force[f] for f in parties}
 
 
+@pytest.mark.slow
 def test_a_listing_that_changes_a_lead_party_reattributes_its_dates(
     source_env: Any, engine: Engine
 ) -> None:

@@ -38,6 +38,7 @@ COMMANDS = {
 
 @pytest.mark.parametrize("host", HOSTS, ids=list(HOSTS))
 @pytest.mark.parametrize("command", COMMANDS, ids=list(COMMANDS))
+@pytest.mark.slow
 def test_unreachable_source_is_one_line(
     env: dict[str, str], engine: Engine, host: str, command: str
 ) -> None:

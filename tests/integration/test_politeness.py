@@ -138,6 +138,7 @@ def _client(server: ElexonTestServer, **options: object) -> ElexonClient:
     return ElexonClient(server.base_url, policy=policy, **options)  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 def test_cap_holds_in_the_servers_log_retries_included() -> None:
     """10/s with 429s and 5xx on the way: no second of the server's log holds more than 10."""
     with ElexonTestServer(seed=1) as server:

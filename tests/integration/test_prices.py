@@ -86,6 +86,7 @@ def test_update_stores_daily_closes_from_mempool(
     assert again.skipped == 5 and again.stored == {}
 
 
+@pytest.mark.slow
 def test_coingecko_fills_what_mempool_lacks_and_failures_are_reasons(
     engine: Engine, database_url: str, sources: tuple[MempoolTestServer, CoinGeckoTestServer]
 ) -> None:
@@ -188,6 +189,7 @@ def test_csv_import_refuses_bad_files_and_writes_nothing(
         assert stored_prices(conn, date(2000, 1, 1), date(2100, 1, 1)) == {}
 
 
+@pytest.mark.slow
 def test_cli_update_and_import(
     sqlite_database: str,
     monkeypatch: pytest.MonkeyPatch,

@@ -82,6 +82,7 @@ def _assert_matches_source(engine: Engine, server: ElexonTestServer, day: date) 
 
 
 @pytest.mark.db
+@pytest.mark.slow
 def test_each_problem_counted_named_and_fixed(
     engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
 ) -> None:
@@ -187,6 +188,7 @@ def test_each_problem_counted_named_and_fixed(
 
 
 @pytest.mark.db
+@pytest.mark.slow
 def test_daily_check_and_its_checkpoint(engine: Engine, source_env: dict[str, str]) -> None:
     now = "2025-01-18T02:10:00Z"  # 4 periods of today have ended
     with ElexonTestServer(seed=3, now=datetime(2025, 1, 18, 2, 10, tzinfo=UTC)) as server:
@@ -235,6 +237,7 @@ def test_daily_check_and_its_checkpoint(engine: Engine, source_env: dict[str, st
 
 
 @pytest.mark.db
+@pytest.mark.slow
 def test_a_failing_date_does_not_stop_the_others(
     engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
 ) -> None:
@@ -265,6 +268,7 @@ def test_a_failing_date_does_not_stop_the_others(
 
 
 @pytest.mark.db
+@pytest.mark.slow
 def test_spot_fix_and_critical(
     engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
 ) -> None:
@@ -318,6 +322,7 @@ def test_spot_fix_and_critical(
         )
 
 
+@pytest.mark.slow
 def test_bad_input_exits_2_and_writes_nothing(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

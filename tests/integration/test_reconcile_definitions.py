@@ -322,6 +322,7 @@ PROBLEMS: dict[str, Callable[[Engine], dict[str, Any]]] = {
 @pytest.mark.parametrize(
     "tamper", [_tamper_farm_day, _swap_farm_day_energy, _tamper_bitcoin_farm_day]
 )
+@pytest.mark.slow
 def test_tampered_farm_day_rows_are_counted_and_fixed(
     synthetic: Engine, tamper: Callable[[Engine], dict[str, Any]]
 ) -> None:

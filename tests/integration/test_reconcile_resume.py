@@ -69,6 +69,7 @@ def _clean(engine: Engine) -> bool:
 
 
 @pytest.mark.db
+@pytest.mark.slow
 def test_kill_9_mid_range_then_resume_equals_an_uninterrupted_run(
     engine: Engine,
     source_env: dict[str, str],
@@ -130,6 +131,7 @@ def _lock_spans(log: Path) -> dict[str, list[tuple[datetime, datetime]]]:
 
 @pytest.mark.db
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite serialises writers
+@pytest.mark.slow
 def test_two_runs_at_once_never_process_the_same_date_together(
     engine: Engine,
     database_url: str,

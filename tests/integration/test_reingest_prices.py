@@ -37,6 +37,7 @@ def _prices(engine: Engine) -> int:
         return int(conn.execute(select(func.count()).select_from(btc_prices)).scalar_one())
 
 
+@pytest.mark.slow
 def test_reingest_stores_the_dates_price(
     source_env: dict[str, str], engine: Engine, mempool_server: MempoolTestServer
 ) -> None:
@@ -57,6 +58,7 @@ def test_reingest_stores_the_dates_price(
     assert len(mempool_server.requests_matching("historical-price")) == 1
 
 
+@pytest.mark.slow
 def test_price_source_down_never_fails_the_reingest(
     source_env: dict[str, str], engine: Engine, mempool_server: MempoolTestServer
 ) -> None:
@@ -79,6 +81,7 @@ def test_price_source_down_never_fails_the_reingest(
     assert "retry with `curtailcoin prices update --from 2025-01-17" in missing["GBP"]
 
 
+@pytest.mark.slow
 def test_price_source_faulting_never_fails_the_reingest(
     source_env: dict[str, str], engine: Engine, mempool_server: MempoolTestServer
 ) -> None:
@@ -97,6 +100,7 @@ def test_price_source_faulting_never_fails_the_reingest(
     assert _prices(engine) == 2
 
 
+@pytest.mark.slow
 def test_backfill_prices_its_range(
     source_env: dict[str, str], engine: Engine, mempool_server: MempoolTestServer
 ) -> None:
@@ -112,6 +116,7 @@ def test_backfill_prices_its_range(
     assert "2025-01-18" in out["prices_missing"]
 
 
+@pytest.mark.slow
 def test_worker_date_job_prices_the_date(
     source_env: dict[str, str], engine: Engine, mempool_server: MempoolTestServer
 ) -> None:

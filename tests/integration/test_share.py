@@ -363,6 +363,7 @@ def run_cli(seeded: Seeded, tmp_path: Any, *args: str) -> subprocess.CompletedPr
     )
 
 
+@pytest.mark.slow
 def test_cli_share(seeded: Seeded, client: TestClient, tmp_path: Any) -> None:
     span = ("--from", "2025-01-17", "--to", "2025-01-19")
     as_json = run_cli(seeded, tmp_path, *span, "--json")

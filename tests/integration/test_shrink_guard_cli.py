@@ -103,6 +103,7 @@ def test_every_period_empty_is_held_back_then_applied_on_request(
 
 
 @pytest.mark.db
+@pytest.mark.slow
 def test_every_payment_zero_is_suspect_json(
     engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
 ) -> None:
@@ -121,6 +122,7 @@ def test_every_payment_zero_is_suspect_json(
 
 
 @pytest.mark.db
+@pytest.mark.slow
 def test_a_real_revision_goes_through_and_clears_the_suspect_mark(
     engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
 ) -> None:

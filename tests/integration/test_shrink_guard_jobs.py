@@ -32,6 +32,7 @@ def _suspects(engine: Engine) -> list[tuple[str | None, str]]:
 
 
 @pytest.mark.db
+@pytest.mark.slow
 async def test_a_worker_job_ends_suspect_and_is_not_retried(
     engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
 ) -> None:
@@ -53,6 +54,7 @@ async def test_a_worker_job_ends_suspect_and_is_not_retried(
 
 
 @pytest.mark.db
+@pytest.mark.slow
 async def test_a_period_subset_refetch_is_guarded(
     engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
 ) -> None:

@@ -228,6 +228,7 @@ def test_a_heavy_day_looks_like_the_real_stack(shared: ElexonTestServer) -> None
         assert seqs == list(range(1, len(seqs) + 1))
 
 
+@pytest.mark.slow
 def test_acceptance_volumes_validate_and_agree_with_the_stack(shared: ElexonTestServer) -> None:
     for day in (HEAVY, date(2025, 1, 18)):
         resp = get(shared, f"{BOAV}/bid/{day}")
@@ -367,6 +368,7 @@ def test_future_dates_and_unfinished_periods_are_empty(elexon: ElexonTestServer)
 # Data: determinism, kinds, oracle, revisions
 
 
+@pytest.mark.slow
 def test_generation_is_deterministic() -> None:
     with ElexonTestServer(seed=11, now=NOW) as a, ElexonTestServer(seed=11, now=NOW) as b:
         for path in (

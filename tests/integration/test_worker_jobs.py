@@ -103,6 +103,7 @@ async def test_reference_and_price_jobs(scheduler: LocalScheduler) -> None:
     assert priced > 2
 
 
+@pytest.mark.slow
 async def test_daily_and_weekly_reconciliation_jobs(scheduler: LocalScheduler) -> None:
     now = _scheduled(datetime.now(UTC))
     assert await scheduler.run_entry(DAILY_RECONCILIATION, now), scheduler.failures

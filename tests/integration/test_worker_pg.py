@@ -52,6 +52,7 @@ __all__ = ["elexon", "pg_url"]  # fixtures
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.slow
 def test_three_workers_process_30_dates_each_once_at_a_time(
     pg_url: str, elexon: ElexonTestServer, tmp_path: Path
 ) -> None:
@@ -132,6 +133,7 @@ async def _defer_duplicates(url: str, days: list[date]) -> None:
             )
 
 
+@pytest.mark.slow
 def test_a_killed_workers_date_is_completed_by_another(
     pg_url: str, elexon: ElexonTestServer, tmp_path: Path
 ) -> None:
@@ -182,6 +184,7 @@ def test_a_killed_workers_date_is_completed_by_another(
 
 
 @pytest.mark.parametrize("day", [date(2025, 3, 30), date(2025, 10, 26)])
+@pytest.mark.slow
 async def test_periodic_jobs_deferred_once_per_run_on_clock_change_days(
     pg_url: str, day: date, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -283,6 +286,7 @@ async def test_periodic_jobs_deferred_once_per_run_on_clock_change_days(
     clean_database(pg_url)
 
 
+@pytest.mark.slow
 async def test_a_date_held_by_a_reconciliation_waits(
     pg_url: str, elexon: ElexonTestServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

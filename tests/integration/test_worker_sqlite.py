@@ -62,6 +62,7 @@ def fetched_dates(url: str) -> dict[str, int]:
     return {str(d): int(n) for d, n in rows}
 
 
+@pytest.mark.slow
 def test_worker_runs_the_schedule_in_process_and_stops_on_sigterm(
     env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -104,6 +105,7 @@ def test_worker_runs_the_schedule_in_process_and_stops_on_sigterm(
     assert report["schedule"][0]["job"] == "ingest_today"
 
 
+@pytest.mark.slow
 def test_burst_runs_what_is_due_and_exits(env: dict[str, str]) -> None:
     started = datetime.now(UTC)
     result = run_cli("worker", "--burst", env=env, timeout=120)
