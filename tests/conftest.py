@@ -13,9 +13,13 @@ fixture that opens one), so ``-m`` selects them (``tests/README.md``).
 from __future__ import annotations
 
 import os
+import socket
+import sqlite3
+import sqlite3.dbapi2
+import subprocess
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -74,6 +78,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(backend)
         if backends:
             item.add_marker("db")
+
+
+def _refuse(what: str) -> Callable[..., None]:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"a unit test {what}: move it to tests/integration (tests/README.md)")
+
+    return refuse
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_are_pure(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test in tests/unit that opens a database, a connection or a process fails, saying so.
+
+    Patched where the libraries look them up at connection time (SQLAlchemy calls
+    ``sqlite3.dbapi2.connect``; psycopg ``Connection.connect``; httpx ``socket.connect``).
+    """
+    if request.node.get_closest_marker("unit") is None:
+        return
+    for module in (sqlite3, sqlite3.dbapi2):
+        monkeypatch.setattr(module, "connect", _refuse("opened a SQLite database"))
+    monkeypatch.setattr(psycopg, "connect", _refuse("connected to PostgreSQL"))
+    monkeypatch.setattr(psycopg.Connection, "connect", _refuse("connected to PostgreSQL"))
+    monkeypatch.setattr(socket.socket, "connect", _refuse("opened a network connection"))
+    monkeypatch.setattr(subprocess, "Popen", _refuse("started a process"))
 
 
 @pytest.fixture(scope="session")
