@@ -116,6 +116,7 @@ def pg_database() -> Iterator[str]:
         dispose_all()
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}_seed"')  # support.api's copy
 
 
 @pytest.fixture(scope="session")
