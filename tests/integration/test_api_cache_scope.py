@@ -137,6 +137,7 @@ def _get(client: TestClient, path: str, query: dict[str, str]) -> Any:
 
 @pytest.mark.db
 @pytest.mark.parametrize("written", [date(2025, 1, 18), date(2025, 3, 30)])
+@pytest.mark.slow
 def test_a_write_of_a_date_invalidates_exactly_the_answers_whose_scope_contains_it(
     seeded: Seeded, lead_party: str, written: date
 ) -> None:

@@ -264,6 +264,7 @@ def test_cli_scenario(
 
 
 @pytest.mark.db
+@pytest.mark.slow
 def test_stored_fee_history_feeds_fees_actual_by_each_periods_utc_day(
     engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
 ) -> None:

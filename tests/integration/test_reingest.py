@@ -290,6 +290,7 @@ def test_farm_day_summaries_after_reingest_and_revision(
 
 
 @pytest.mark.db
+@pytest.mark.slow
 def test_summaries_equal_sums_of_rows(
     engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
 ) -> None:
@@ -358,6 +359,7 @@ def test_pending_until_mempool_supplies_the_epoch(
 
 
 @pytest.mark.db
+@pytest.mark.slow
 def test_time_weighting_at_the_halving(
     engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
 ) -> None:

@@ -411,6 +411,7 @@ def test_cli_share(seeded: Seeded, client: TestClient, tmp_path: Any) -> None:
         (("--from", "2025-02-30", "--to", "2025-03-01"), "--from"),
     ],
 )
+@pytest.mark.slow
 def test_cli_share_bad_input(
     seeded: Seeded, tmp_path: Any, args: tuple[str, ...], words: str
 ) -> None:

@@ -139,6 +139,7 @@ def test_a_broken_answer_changes_nothing_and_names_the_field(
 
 
 @pytest.mark.db
+@pytest.mark.slow
 def test_json_keeps_each_periods_message(
     engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
 ) -> None:
