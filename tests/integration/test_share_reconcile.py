@@ -14,15 +14,17 @@ from datetime import date
 import pytest
 from sqlalchemy import Connection, text
 
-from conftest import BACKENDS
 from curtailcoin.reconcile.recalculate import recalculate
 from curtailcoin.reconcile.report import ReconciliationStatus
 from curtailcoin.reconcile.status import get_reconciliation_status
 from curtailcoin.reference import load_timeline
-from test_api_support import Seeded
-from test_share_support import CALM, HEAVY, SPRING, curtailed_units, seed_share
+from support.api import Seeded
+from support.databases import BACKENDS
+from support.share import CALM, HEAVY, SPRING, curtailed_units, seed_share
 
 START, END = date(2025, 1, 15), date(2025, 3, 31)
+pytestmark = pytest.mark.slow  # a seeded database per backend, a status per tampering
+
 SHARE_TABLES = {
     "stack_daily_summaries",
     "generation_daily_summaries",
