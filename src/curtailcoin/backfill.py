@@ -28,11 +28,11 @@ from sqlalchemy import Engine
 
 from curtailcoin.config import Settings
 from curtailcoin.db.engine import get_engine
+from curtailcoin.db.locks import DateLocks
 from curtailcoin.jobs.local import write_json_atomic
 from curtailcoin.jobs.work import DateOutcome, ingest_one_date
 from curtailcoin.pipeline import BadInput, prepare_database, validate_range
 from curtailcoin.price_updates import price_written_dates
-from curtailcoin.reconcile.locks import DateLocks
 from curtailcoin.registry import refresh_registry
 from curtailcoin.settlement import settlement_today
 from curtailcoin.sources.elexon import ElexonClient

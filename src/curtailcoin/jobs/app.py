@@ -37,6 +37,7 @@ from sqlalchemy.engine import make_url
 from curtailcoin import backoff
 from curtailcoin.config import Settings, get_settings
 from curtailcoin.db.engine import get_engine
+from curtailcoin.db.locks import DateLocks
 from curtailcoin.jobs import work
 from curtailcoin.jobs.schedule import (
     DAILY_RECONCILIATION,
@@ -49,7 +50,6 @@ from curtailcoin.jobs.schedule import (
     utc_crons,
 )
 from curtailcoin.jobs.settings import WorkerSettings, get_worker_settings
-from curtailcoin.reconcile.locks import DateLocks
 from curtailcoin.sources.elexon import ElexonClient
 
 log = logging.getLogger("curtailcoin.jobs")

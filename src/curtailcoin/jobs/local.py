@@ -27,6 +27,7 @@ from typing import Any
 from curtailcoin import backoff
 from curtailcoin.config import Settings
 from curtailcoin.db.engine import get_engine
+from curtailcoin.db.locks import DateLocks
 from curtailcoin.jobs import work
 from curtailcoin.jobs.schedule import (
     DAILY_RECONCILIATION,
@@ -40,7 +41,6 @@ from curtailcoin.jobs.schedule import (
     next_run,
 )
 from curtailcoin.jobs.settings import WorkerSettings
-from curtailcoin.reconcile.locks import DateLocks
 from curtailcoin.sources.elexon import ElexonClient
 
 log = logging.getLogger("curtailcoin.jobs")

@@ -6,7 +6,7 @@ fetched first (``pipeline.fetch``); only when every one succeeded does one trans
 the date's lines, records and statuses (``pipeline.store``) and its calculations and summaries
 (``pipeline.derive``). A failure leaves the database as it was. Callers that hold fetched
 answers already (reconciliation) hand them to :func:`write_fetched` directly; the caller holds
-the date's lock (``reconcile.locks.DateLocks``).
+the date's lock (``db.locks.DateLocks``).
 """
 
 from __future__ import annotations

@@ -19,10 +19,10 @@ from sqlalchemy import Engine
 
 from curtailcoin.config import Settings
 from curtailcoin.db.engine import read_snapshot
+from curtailcoin.db.locks import DateLocks
 from curtailcoin.miners import MinerModel
 from curtailcoin.pipeline.inputs import BadInput
 from curtailcoin.pipeline.reingest import prepare_database, resolve_model_keys
-from curtailcoin.reconcile.locks import DateLocks
 from curtailcoin.reconcile.outcome import DateOutcome
 from curtailcoin.reconcile.report import DateReport, SummaryMismatch
 from curtailcoin.reconcile.retry import RetryCounters, describe_error, error_category

@@ -28,12 +28,15 @@ from sqlalchemy import Connection, Engine, delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from curtailcoin.db.coordination_tables import date_locks
-from curtailcoin.reconcile.retry import LockBusyError
 
 log = logging.getLogger("curtailcoin.reconcile")
 
 #: first key of the per-date advisory locks ("CCDL")
 DATE_LOCK_NAMESPACE = 0x4343444C
+
+
+class LockBusyError(RuntimeError):
+    """The date is being processed by another run (transient: wait and try again)."""
 
 
 def _pid_alive(pid: int) -> bool:
