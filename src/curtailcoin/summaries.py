@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Table, delete, func, select, text
+from sqlalchemy import Connection, Table, delete, func, select
 
 from curtailcoin.db.bulk import bulk_insert
 from curtailcoin.db.curtailment_tables import (
@@ -24,6 +24,7 @@ from curtailcoin.db.curtailment_tables import (
     historical_bitcoin_calculations,
     settlement_periods,
 )
+from curtailcoin.db.dialect import advisory_xact_lock
 from curtailcoin.db.summary_tables import (
     bitcoin_daily_summaries,
     bitcoin_farm_daily_summaries,
@@ -51,11 +52,7 @@ def lock_rollups(conn: Connection, year: int) -> None:
     stale month). A transaction-level advisory lock, held until commit, makes the second wait
     and then see the first's rows. SQLite serialises writers already.
     """
-    if conn.dialect.name == "postgresql":
-        conn.execute(
-            text("SELECT pg_advisory_xact_lock(:namespace, :year)"),
-            {"namespace": _ROLLUP_LOCK_NAMESPACE, "year": year},
-        )
+    advisory_xact_lock(conn, _ROLLUP_LOCK_NAMESPACE, year)
 
 
 def _farm_count(conn: Connection, start: date, end: date) -> int:

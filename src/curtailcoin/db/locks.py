@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine, delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from curtailcoin.db.coordination_tables import date_locks
+from curtailcoin.db.dialect import is_postgresql
 
 log = logging.getLogger("curtailcoin.reconcile")
 
@@ -61,7 +62,7 @@ class DateLocks:
         self._mutex = threading.Lock()
         self._held: set[date] = set()
         self._conn: Connection | None = None
-        self._postgres = engine.dialect.name == "postgresql"
+        self._postgres = is_postgresql(engine)
 
     # -- PostgreSQL ----------------------------------------------------------------------------
 

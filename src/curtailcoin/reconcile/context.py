@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 
 from curtailcoin.config import Settings
+from curtailcoin.db.dialect import is_in_memory
 from curtailcoin.db.engine import read_snapshot
 from curtailcoin.db.locks import DateLocks
 from curtailcoin.miners import MinerModel
@@ -135,8 +136,7 @@ class ReconcileContext:
 
 
 def _thread_safe(engine: Engine) -> bool:
-    url = engine.url
-    return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
+    return not is_in_memory(engine)
 
 
 async def run_db(engine: Engine, function: Callable[..., T], *args: Any) -> T:

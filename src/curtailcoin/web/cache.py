@@ -35,6 +35,7 @@ import anyio
 from sqlalchemy import Connection, Engine, func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from curtailcoin.db.dialect import is_in_memory, is_postgresql
 from curtailcoin.db.engine import read_snapshot
 from curtailcoin.db.reference_tables import btc_prices, miner_models, source_refreshes
 from curtailcoin.db.summary_tables import bitcoin_daily_summaries, daily_summaries
@@ -279,7 +280,7 @@ class VersionReader:
 
     def __call__(self, keys: Collection[VersionKey]) -> dict[VersionKey, tuple[Any, ...]]:
         engine = self._engine()
-        if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        if is_in_memory(engine):
             with read_snapshot(engine) as conn:
                 return read_versions(conn, keys)
         with self._lock:
@@ -292,7 +293,7 @@ class VersionReader:
     def _read(
         self, engine: Engine, keys: Collection[VersionKey]
     ) -> dict[VersionKey, tuple[Any, ...]]:
-        postgresql = engine.dialect.name == "postgresql"
+        postgresql = is_postgresql(engine)
         if self._conn is None:
             conn = engine.connect()
             self._conn = (

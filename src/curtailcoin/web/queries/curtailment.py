@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from curtailcoin.db.curtailment_tables import curtailment_records
+from curtailcoin.db.dialect import month_key
 from curtailcoin.db.share_tables import stack_daily_summaries
 from curtailcoin.db.summary_tables import (
     daily_summaries,
@@ -47,13 +48,6 @@ def _totals(row: Any, first: int = 0) -> Totals:
         as_int(row[first + 2]),
         as_int(row[first + 3]),
     )
-
-
-def month_key(conn: Connection, column: Any) -> Any:
-    """``YYYY-MM`` of a date column, on either database."""
-    if conn.dialect.name == "postgresql":
-        return func.to_char(column, "YYYY-MM")
-    return func.strftime("%Y-%m", column)
 
 
 def _summary_totals(conn: Connection, scope: Scope) -> Totals:
