@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
@@ -28,7 +28,7 @@ from curtailcoin.reconcile.outcome import DateOutcome
 from curtailcoin.reconcile.report import DateReport, SummaryMismatch
 from curtailcoin.reconcile.retry import RetryCounters, describe_error, error_category
 from curtailcoin.reconcile.status import check_date_reconciliation_status
-from curtailcoin.registry import refresh_registry, wind_units
+from curtailcoin.registry import refresh_or_keep, wind_units
 from curtailcoin.sources.elexon import ElexonClient
 from curtailcoin.sources.http import SourceError, UnreachableSourceError
 
@@ -107,19 +107,9 @@ class ReconcileContext:
         """The wind units, after a registry refresh if it is older than the configured age."""
         async with self._wind_lock:
             if self._wind is None:
-                try:
-                    await refresh_registry(
-                        self.engine,
-                        self.client,
-                        max_age=timedelta(seconds=self.settings.bmunit_refresh_max_age_s),
-                    )
-                except UnreachableSourceError:
-                    raise
-                except SourceError as exc:
-                    log.warning(
-                        "BM unit registry refresh failed; using the stored list",
-                        extra={"error": str(exc)},
-                    )
+                await refresh_or_keep(
+                    self.engine, self.client, self.settings.bmunit_refresh_max_age_s
+                )
                 with self.engine.connect() as conn:
                     self._wind = wind_units(conn)
             return self._wind

@@ -41,6 +41,7 @@ from curtailcoin.db.reference_tables import btc_prices, miner_models, source_ref
 from curtailcoin.db.summary_tables import bitcoin_daily_summaries, daily_summaries
 from curtailcoin.db.versions import DateRange, range_versions, total_version
 from curtailcoin.prices import REFRESH_SOURCE
+from curtailcoin.web.params import TIMEFRAME_ALIASES
 
 UNCACHED = ("/api/ingest/", "/api/data-range")
 SNAPSHOT_VERSION = "curtailcoin.snapshot_version"  # ASGI scope key: the route's snapshot version
@@ -79,14 +80,6 @@ _FORMS = {
     "day": re.compile(r"\d{4}-\d{2}-\d{2}"),
     "month": re.compile(r"\d{4}-\d{2}"),
     "year": re.compile(r"\d{4}"),
-}
-_TIMEFRAMES = {
-    "day": "day",
-    "daily": "day",
-    "month": "month",
-    "monthly": "month",
-    "year": "year",
-    "yearly": "year",
 }
 
 
@@ -135,7 +128,7 @@ def url_scope(path: str, query: list[tuple[str, str]]) -> VersionKey:
     inferred = {10: "day", 7: "month", 4: "year"}.get(len(value))
     given = params.get(spec[1]) if spec[1] is not None else None
     if inferred is None or (
-        given is not None and _TIMEFRAMES.get(given.strip().lower()) != inferred
+        given is not None and TIMEFRAME_ALIASES.get(given.strip().lower()) != inferred
     ):
         return ALL
     if spec[1] is None and inferred != "day":
