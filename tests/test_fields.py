@@ -3,12 +3,15 @@ come from: every stored figure names its entry, and the texts are the ones users
 
 from __future__ import annotations
 
-from sqlalchemy import Float
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Engine, Float, select
 
 from curtailcoin.config import Settings
 from curtailcoin.coverage import FetchStatus
 from curtailcoin.db import fields as F
 from curtailcoin.db.schema import metadata
+from curtailcoin.db.summary_tables import daily_summaries
 from curtailcoin.web.app import create_app
 
 #: Elexon's own figures of a stack line, stored as Elexon sends them (not product quantities)
@@ -54,8 +57,14 @@ def test_a_column_comment_is_its_entrys() -> None:
 
 def test_the_seed_names_and_comments_stay() -> None:
     daily = metadata.tables["daily_summaries"].c
-    assert daily.total_curtailed_energy.comment == "MWh, positive"
-    assert daily.total_payment.comment == "£ paid to farms"
+    assert daily.curtailed_energy_mwh.comment == "MWh, positive"
+    assert daily.payment_gbp.comment == "£ paid to farms"
+    for level in ("daily", "monthly", "yearly"):  # SPEC §6's SQL names, Python keys with units
+        table = metadata.tables[f"{level}_summaries"].c
+        assert (table.curtailed_energy_mwh.name, table.payment_gbp.name) == (
+            "total_curtailed_energy",
+            "total_payment",
+        )
     records = metadata.tables["curtailment_records"].c
     assert records.volume.comment == "signed MWh as Elexon (< 0)"
     assert records.payment.comment == "£ paid to the farm = original_price × volume"
@@ -63,6 +72,30 @@ def test_the_seed_names_and_comments_stay() -> None:
         "fetched_with_data | fetched_empty | fetched_incomplete | missing | failed"
     )
     assert FetchStatus.FAILED == "failed" and f"{FetchStatus.FETCHED_EMPTY}" == "fetched_empty"
+
+
+def test_a_summary_row_is_written_by_keys_and_read_by_key_or_name(engine: Engine) -> None:
+    """Python writes the unit keys; the SQL and a ``select(table)`` row keep the seed's names."""
+    d = daily_summaries.c
+    with engine.begin() as conn:
+        conn.execute(
+            daily_summaries.insert().values(
+                summary_date=date(2025, 1, 17),
+                curtailed_energy_mwh=12.5,
+                payment_gbp=-3.25,
+                record_count=2,
+                farm_count=1,
+                updated_at=datetime(2025, 1, 18, tzinfo=UTC),
+            )
+        )
+        row = conn.execute(select(daily_summaries)).one()
+        raw = conn.exec_driver_sql(
+            "SELECT total_curtailed_energy, total_payment FROM daily_summaries"
+        ).one()
+    assert list(row._mapping)[:3] == ["summary_date", "total_curtailed_energy", "total_payment"]
+    assert (row.total_curtailed_energy, row.total_payment) == (12.5, -3.25)
+    assert (row._mapping[d.curtailed_energy_mwh], row._mapping[d.payment_gbp]) == (12.5, -3.25)
+    assert tuple(raw) == (12.5, -3.25)
 
 
 def test_csv_headers() -> None:

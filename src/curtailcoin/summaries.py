@@ -266,8 +266,8 @@ def rebuild_curtailment_summaries(
         daily_summaries.c.summary_date == settlement_date,
         {
             "summary_date": settlement_date,
-            "total_curtailed_energy": -math.fsum(v for v, _, _ in rows) + 0.0,
-            "total_payment": math.fsum(p for _, p, _ in rows if p is not None),
+            "curtailed_energy_mwh": -math.fsum(v for v, _, _ in rows) + 0.0,
+            "payment_gbp": math.fsum(p for _, p, _ in rows if p is not None),
             "record_count": len(rows),
             "farm_count": len({f for _, _, f in rows}),
             "updated_at": now,
@@ -276,7 +276,7 @@ def rebuild_curtailment_summaries(
     first, following = month_bounds(settlement_date)
     d = daily_summaries.c
     days = conn.execute(
-        select(d.total_curtailed_energy, d.total_payment, d.record_count).where(
+        select(d.curtailed_energy_mwh, d.payment_gbp, d.record_count).where(
             d.summary_date >= first, d.summary_date < following
         )
     ).all()
@@ -287,8 +287,8 @@ def rebuild_curtailment_summaries(
         monthly_summaries.c.year_month == ym,
         {
             "year_month": ym,
-            "total_curtailed_energy": math.fsum(e for e, _, _ in days),
-            "total_payment": math.fsum(p for _, p, _ in days),
+            "curtailed_energy_mwh": math.fsum(e for e, _, _ in days),
+            "payment_gbp": math.fsum(p for _, p, _ in days),
             "record_count": sum(n for _, _, n in days),
             "farm_count": _farm_count(conn, first, following),
             "updated_at": now,
@@ -297,7 +297,7 @@ def rebuild_curtailment_summaries(
     year = f"{settlement_date.year:04d}"
     m = monthly_summaries.c
     months = conn.execute(
-        select(m.total_curtailed_energy, m.total_payment, m.record_count).where(
+        select(m.curtailed_energy_mwh, m.payment_gbp, m.record_count).where(
             m.year_month.like(f"{year}-%")
         )
     ).all()
@@ -307,8 +307,8 @@ def rebuild_curtailment_summaries(
         yearly_summaries.c.year == year,
         {
             "year": year,
-            "total_curtailed_energy": math.fsum(e for e, _, _ in months),
-            "total_payment": math.fsum(p for _, p, _ in months),
+            "curtailed_energy_mwh": math.fsum(e for e, _, _ in months),
+            "payment_gbp": math.fsum(p for _, p, _ in months),
             "record_count": sum(n for _, _, n in months),
             "farm_count": _farm_count(
                 conn, date(settlement_date.year, 1, 1), date(settlement_date.year + 1, 1, 1)
