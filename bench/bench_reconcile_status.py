@@ -102,7 +102,7 @@ def _break_things(conn: Connection) -> str:
         conn.execute(
             update(daily_summaries)
             .where(daily_summaries.c.summary_date == day)
-            .values(total_payment=daily_summaries.c.total_payment + 1)
+            .values(payment_gbp=daily_summaries.c.payment_gbp + 1)
         )
     return (
         "3 dates × (S9 rows of a period deleted, a record changed, a period status removed, "

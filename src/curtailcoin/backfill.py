@@ -24,16 +24,14 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
-
 from curtailcoin.config import Settings
 from curtailcoin.db.engine import get_engine
+from curtailcoin.db.locks import DateLocks
 from curtailcoin.jobs.local import write_json_atomic
 from curtailcoin.jobs.work import DateOutcome, ingest_one_date
 from curtailcoin.pipeline import BadInput, prepare_database, validate_range
 from curtailcoin.price_updates import price_written_dates
-from curtailcoin.reconcile.locks import DateLocks
-from curtailcoin.registry import refresh_registry
+from curtailcoin.registry import refresh_or_keep
 from curtailcoin.settlement import settlement_today
 from curtailcoin.sources.elexon import ElexonClient
 from curtailcoin.sources.http import SourceError, UnreachableSourceError
@@ -236,7 +234,8 @@ async def backfill(
         settlement_today(now),
         shared.stats.requests,
     )
-    await _refresh_registry(engine, shared, settings)
+    # One registry refresh up front instead of one per date in flight.
+    await refresh_or_keep(engine, shared, settings.bmunit_refresh_max_age_s)
     dates = iter_dates(start, end)  # shared: each date goes to exactly one of the lanes
     try:
         await asyncio.gather(*(run.lane(dates) for _ in range(concurrency)))
@@ -250,19 +249,6 @@ async def backfill(
     return BackfillResult(
         run.stats, dict(run.checkpoint.failed), run.checkpoint.path, dict(priced.failed)
     )
-
-
-async def _refresh_registry(engine: Engine, client: ElexonClient, settings: Settings) -> None:
-    """One registry refresh up front instead of one per date in flight; an unreachable host
-    ends the run (one line, not a failure per date), another failure keeps the stored list."""
-    try:
-        await refresh_registry(
-            engine, client, max_age=timedelta(seconds=settings.bmunit_refresh_max_age_s)
-        )
-    except UnreachableSourceError:
-        raise
-    except SourceError as exc:
-        log.warning("bm unit refresh failed; using the stored list", extra={"error": str(exc)})
 
 
 @dataclass

@@ -24,6 +24,7 @@ from curtailcoin.db.curtailment_tables import (
     historical_bitcoin_calculations,
     settlement_periods,
 )
+from curtailcoin.db.dialect import is_sqlite
 from curtailcoin.db.reference_tables import miner_models
 from curtailcoin.miners import MinerModel
 from curtailcoin.mining import btc_for_energy
@@ -169,7 +170,7 @@ def insert_calculations(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> in
     B-trees then take them page by page instead of all over, about half the time for a heavy
     day. The stored rows are the same; every reader sums them through an index or ``fsum``.
     """
-    if conn.dialect.name == "sqlite":
+    if is_sqlite(conn):
         rows = sorted(rows, key=_index_order)
     return bulk_insert(conn, historical_bitcoin_calculations, CALCULATION_COLUMNS, rows)
 

@@ -26,10 +26,11 @@ from itertools import groupby
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, and_, func, select, text, update
+from sqlalchemy import Connection, and_, func, select, update
 
 from curtailcoin.db.coordination_tables import date_versions
 from curtailcoin.db.curtailment_tables import curtailment_records
+from curtailcoin.db.dialect import advisory_xact_lock
 from curtailcoin.db.reference_tables import bm_unit_lead_parties, bm_units
 from curtailcoin.db.summary_tables import farm_daily_summaries
 from curtailcoin.farm_months import rebuild_farm_monthly
@@ -58,9 +59,7 @@ def lock_history(conn: Connection, *, shared: bool) -> None:
     listing takes it exclusively before writing. So a store either commits before a listing
     re-attributes (which then sees its records) or reads the listing's history.
     """
-    if conn.dialect.name == "postgresql":
-        function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
-        conn.execute(text(f"SELECT {function}(:namespace, 0)"), {"namespace": _LOCK_NAMESPACE})
+    advisory_xact_lock(conn, _LOCK_NAMESPACE, 0, shared=shared)
 
 
 def listed_on(instant: datetime) -> date:

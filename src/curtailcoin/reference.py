@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from pathlib import Path
 
 from sqlalchemy import Connection, Engine, func, inspect, select
-from sqlalchemy.engine import make_url
 
+from curtailcoin.db.dialect import not_created
 from curtailcoin.db.engine import make_engine, normalise_url
 from curtailcoin.db.reference_tables import (
     difficulty_epochs,
@@ -189,10 +188,7 @@ def known_models(database_url: str) -> dict[str, MinerModel]:
     Used to validate user input before the database is created or migrated.
     """
     catalogue = load_catalogue()
-    url = make_url(normalise_url(database_url))
-    if url.get_backend_name() == "sqlite" and (
-        not url.database or url.database == ":memory:" or not Path(url.database).exists()
-    ):
+    if not_created(normalise_url(database_url)):
         return catalogue
     engine = make_engine(database_url)
     try:

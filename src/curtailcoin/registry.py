@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, select
 
 from curtailcoin.db.reference_tables import bm_units
 from curtailcoin.db.upsert import upsert
+from curtailcoin.errors import SourceError, UnreachableSourceError
 from curtailcoin.lead_parties import (
     apply_listing,
     history_is_empty,
@@ -112,6 +113,22 @@ async def refresh_registry(
         mark_refreshed(conn, "bmunits", f"{count} units")
     log.info("bm unit registry refreshed", extra={"units": count})
     return count
+
+
+async def refresh_or_keep(
+    engine: Engine, client: ElexonClient, max_age_s: float
+) -> SourceError | None:
+    """A writer's registry refresh when older than ``max_age_s``: an unreachable host raises
+    (it ends the run with one line, not a failure per period or date); any other failure is
+    logged and returned, and the stored list stays in use."""
+    try:
+        await refresh_registry(engine, client, max_age=timedelta(seconds=max_age_s))
+    except UnreachableSourceError:
+        raise
+    except SourceError as exc:
+        log.warning("bm unit refresh failed; using the stored list", extra={"error": str(exc)})
+        return exc
+    return None
 
 
 def wind_units(conn: Connection) -> dict[str, str | None]:

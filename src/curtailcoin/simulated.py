@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import ipaddress
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 from sqlalchemy import Connection, Engine, inspect, select
-from sqlalchemy.engine import make_url
 
+from curtailcoin.db.dialect import not_created
 from curtailcoin.db.reference_tables import source_refreshes
 from curtailcoin.db.upsert import upsert
 
@@ -53,10 +52,7 @@ def database_is_simulated(database_url: str) -> bool:
     a database yet, so it is not simulated)."""
     from curtailcoin.db.engine import make_engine, normalise_url
 
-    url = make_url(normalise_url(database_url))
-    if url.get_backend_name() == "sqlite" and (
-        not url.database or url.database == ":memory:" or not Path(url.database).exists()
-    ):
+    if not_created(normalise_url(database_url)):
         return False
     engine = make_engine(database_url)
     try:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Table, delete, func, select, text
+from sqlalchemy import Connection, Table, delete, func, select
 
 from curtailcoin.db.bulk import bulk_insert
 from curtailcoin.db.curtailment_tables import (
@@ -24,6 +24,7 @@ from curtailcoin.db.curtailment_tables import (
     historical_bitcoin_calculations,
     settlement_periods,
 )
+from curtailcoin.db.dialect import advisory_xact_lock
 from curtailcoin.db.summary_tables import (
     bitcoin_daily_summaries,
     bitcoin_farm_daily_summaries,
@@ -51,11 +52,7 @@ def lock_rollups(conn: Connection, year: int) -> None:
     stale month). A transaction-level advisory lock, held until commit, makes the second wait
     and then see the first's rows. SQLite serialises writers already.
     """
-    if conn.dialect.name == "postgresql":
-        conn.execute(
-            text("SELECT pg_advisory_xact_lock(:namespace, :year)"),
-            {"namespace": _ROLLUP_LOCK_NAMESPACE, "year": year},
-        )
+    advisory_xact_lock(conn, _ROLLUP_LOCK_NAMESPACE, year)
 
 
 def _farm_count(conn: Connection, start: date, end: date) -> int:
@@ -269,8 +266,8 @@ def rebuild_curtailment_summaries(
         daily_summaries.c.summary_date == settlement_date,
         {
             "summary_date": settlement_date,
-            "total_curtailed_energy": -math.fsum(v for v, _, _ in rows) + 0.0,
-            "total_payment": math.fsum(p for _, p, _ in rows if p is not None),
+            "curtailed_energy_mwh": -math.fsum(v for v, _, _ in rows) + 0.0,
+            "payment_gbp": math.fsum(p for _, p, _ in rows if p is not None),
             "record_count": len(rows),
             "farm_count": len({f for _, _, f in rows}),
             "updated_at": now,
@@ -279,7 +276,7 @@ def rebuild_curtailment_summaries(
     first, following = month_bounds(settlement_date)
     d = daily_summaries.c
     days = conn.execute(
-        select(d.total_curtailed_energy, d.total_payment, d.record_count).where(
+        select(d.curtailed_energy_mwh, d.payment_gbp, d.record_count).where(
             d.summary_date >= first, d.summary_date < following
         )
     ).all()
@@ -290,8 +287,8 @@ def rebuild_curtailment_summaries(
         monthly_summaries.c.year_month == ym,
         {
             "year_month": ym,
-            "total_curtailed_energy": math.fsum(e for e, _, _ in days),
-            "total_payment": math.fsum(p for _, p, _ in days),
+            "curtailed_energy_mwh": math.fsum(e for e, _, _ in days),
+            "payment_gbp": math.fsum(p for _, p, _ in days),
             "record_count": sum(n for _, _, n in days),
             "farm_count": _farm_count(conn, first, following),
             "updated_at": now,
@@ -300,7 +297,7 @@ def rebuild_curtailment_summaries(
     year = f"{settlement_date.year:04d}"
     m = monthly_summaries.c
     months = conn.execute(
-        select(m.total_curtailed_energy, m.total_payment, m.record_count).where(
+        select(m.curtailed_energy_mwh, m.payment_gbp, m.record_count).where(
             m.year_month.like(f"{year}-%")
         )
     ).all()
@@ -310,8 +307,8 @@ def rebuild_curtailment_summaries(
         yearly_summaries.c.year == year,
         {
             "year": year,
-            "total_curtailed_energy": math.fsum(e for e, _, _ in months),
-            "total_payment": math.fsum(p for _, p, _ in months),
+            "curtailed_energy_mwh": math.fsum(e for e, _, _ in months),
+            "payment_gbp": math.fsum(p for _, p, _ in months),
             "record_count": sum(n for _, _, n in months),
             "farm_count": _farm_count(
                 conn, date(settlement_date.year, 1, 1), date(settlement_date.year + 1, 1, 1)

@@ -212,7 +212,7 @@ def test_custom_model_can_be_added_and_used(
 def test_reingest_waits_for_a_date_held_by_another_run(
     engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
 ) -> None:
-    from curtailcoin.reconcile.locks import DateLocks
+    from curtailcoin.db.locks import DateLocks
 
     elexon_server.set_day(DAY, "light")
     locks = DateLocks(engine)

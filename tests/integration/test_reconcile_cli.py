@@ -113,7 +113,7 @@ def test_each_problem_counted_named_and_fixed(
         conn.execute(
             update(daily_summaries)
             .where(daily_summaries.c.summary_date == D1)
-            .values(total_curtailed_energy=daily_summaries.c.total_curtailed_energy + 1)
+            .values(curtailed_energy_mwh=daily_summaries.c.curtailed_energy_mwh + 1)
         )
     elexon_server.revise(D3.isoformat(), periods=[20, 21])
     # Drift: the revised periods of D3 and the changed record's period of D2.

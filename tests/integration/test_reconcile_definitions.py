@@ -174,7 +174,7 @@ def _tamper_daily_summary(engine: Engine) -> dict[str, Any]:
         conn.execute(
             update(daily_summaries)
             .where(daily_summaries.c.summary_date == day)
-            .values(total_payment=daily_summaries.c.total_payment + 5)
+            .values(payment_gbp=daily_summaries.c.payment_gbp + 5)
         )
     return {"summary_mismatches": 2, "dates": [day]}  # the day, and its month
 

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from curtailcoin.db.coordination_tables import date_locks
+from curtailcoin.db.locks import DateLocks, LockBusyError
 from curtailcoin.reconcile.checkpoints import (
     CheckpointLock,
     DailyCheckpoint,
@@ -23,9 +24,7 @@ from curtailcoin.reconcile.checkpoints import (
     reset_checkpoint,
     save_checkpoint,
 )
-from curtailcoin.reconcile.locks import DateLocks
 from curtailcoin.reconcile.retry import (
-    LockBusyError,
     RetryCounters,
     is_timeout_error,
     with_retry,
@@ -69,7 +68,7 @@ def test_a_dead_holders_lock_is_taken_over(engine: Engine) -> None:
         "import os, sys\n"
         "from datetime import date\n"
         "from curtailcoin.db.engine import get_engine\n"
-        "from curtailcoin.reconcile.locks import DateLocks\n"
+        "from curtailcoin.db.locks import DateLocks\n"
         f"locks = DateLocks(get_engine({str(engine.url.render_as_string(False))!r}))\n"
         f"assert locks.try_acquire(date.fromisoformat({DAY.isoformat()!r}))\n"
         "print('locked', flush=True)\n"

@@ -179,7 +179,7 @@ def test_upstream_revision_replaces_the_date(
     assert second.curtailed_mwh == pytest.approx(expected.curtailed_mwh, rel=1e-12)
     assert second.curtailed_mwh != pytest.approx(first.curtailed_mwh, rel=1e-9)
     with engine.connect() as conn:
-        daily = conn.execute(select(daily_summaries.c.total_curtailed_energy)).scalar_one()
+        daily = conn.execute(select(daily_summaries.c.curtailed_energy_mwh)).scalar_one()
     assert daily == pytest.approx(expected.curtailed_mwh, rel=1e-12)
 
 
@@ -304,12 +304,12 @@ def test_summaries_equal_sums_of_rows(
         ).one()
         daily = conn.execute(
             select(
-                func.sum(daily_summaries.c.total_curtailed_energy),
-                func.sum(daily_summaries.c.total_payment),
+                func.sum(daily_summaries.c.curtailed_energy_mwh),
+                func.sum(daily_summaries.c.payment_gbp),
             )
         ).one()
-        monthly = conn.execute(select(func.sum(monthly_summaries.c.total_curtailed_energy))).one()
-        yearly = conn.execute(select(yearly_summaries.c.total_curtailed_energy)).scalar_one()
+        monthly = conn.execute(select(func.sum(monthly_summaries.c.curtailed_energy_mwh))).one()
+        yearly = conn.execute(select(yearly_summaries.c.curtailed_energy_mwh)).scalar_one()
         assert daily[0] == pytest.approx(-records[0], rel=1e-12)
         assert daily[1] == pytest.approx(records[1], rel=1e-12)
         assert monthly[0] == pytest.approx(-records[0], rel=1e-12)

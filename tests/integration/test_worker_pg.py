@@ -20,6 +20,7 @@ from sqlalchemy import text
 
 from curtailcoin.config import get_settings
 from curtailcoin.db.engine import get_engine
+from curtailcoin.db.locks import DateLocks
 from curtailcoin.jobs import work
 from curtailcoin.jobs.app import (
     BACKFILL_PRIORITY,
@@ -30,7 +31,6 @@ from curtailcoin.jobs.app import (
 )
 from curtailcoin.jobs.schedule import LONDON
 from curtailcoin.jobs.settings import WorkerSettings
-from curtailcoin.reconcile.locks import DateLocks
 from curtailcoin.testservers.elexon import ElexonTestServer
 from support.worker import (
     clean_database,

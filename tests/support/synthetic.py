@@ -382,8 +382,8 @@ def generate(
             daily_summaries.insert().from_select(
                 [
                     "summary_date",
-                    "total_curtailed_energy",
-                    "total_payment",
+                    "curtailed_energy_mwh",
+                    "payment_gbp",
                     "record_count",
                     "farm_count",
                     "updated_at",

@@ -54,8 +54,14 @@ def test_a_column_comment_is_its_entrys() -> None:
 
 def test_the_seed_names_and_comments_stay() -> None:
     daily = metadata.tables["daily_summaries"].c
-    assert daily.total_curtailed_energy.comment == "MWh, positive"
-    assert daily.total_payment.comment == "£ paid to farms"
+    assert daily.curtailed_energy_mwh.comment == "MWh, positive"
+    assert daily.payment_gbp.comment == "£ paid to farms"
+    for level in ("daily", "monthly", "yearly"):  # SPEC §6's SQL names, Python keys with units
+        table = metadata.tables[f"{level}_summaries"].c
+        assert (table.curtailed_energy_mwh.name, table.payment_gbp.name) == (
+            "total_curtailed_energy",
+            "total_payment",
+        )
     records = metadata.tables["curtailment_records"].c
     assert records.volume.comment == "signed MWh as Elexon (< 0)"
     assert records.payment.comment == "£ paid to the farm = original_price × volume"

@@ -203,10 +203,9 @@ def reingest(
     import asyncio
 
     from curtailcoin.cli.common import engine_for
+    from curtailcoin.db.locks import DateLocks, LockBusyError
     from curtailcoin.miners import parse_models_option, resolve_models
     from curtailcoin.pipeline import reingest_date
-    from curtailcoin.reconcile.locks import DateLocks
-    from curtailcoin.reconcile.retry import LockBusyError
     from curtailcoin.reference import known_models
 
     settings = settings_and_logging(verbose, "reingest")

@@ -42,7 +42,7 @@ from curtailcoin.cli.common import (
     whole_number,
 )
 from curtailcoin.config import Settings
-from curtailcoin.db.engine import is_postgresql, is_sqlite
+from curtailcoin.db.dialect import backend, is_postgresql, is_sqlite
 from curtailcoin.jobs.local import LocalScheduler, read_state
 from curtailcoin.jobs.schedule import SCHEDULE, next_run
 from curtailcoin.jobs.settings import get_worker_settings
@@ -120,7 +120,7 @@ def worker(
             )
         raise typer.Exit(EXIT_OK)
     if not is_sqlite(engine):
-        fail(f"unsupported database {engine.dialect.name}: use PostgreSQL or SQLite")
+        fail(f"unsupported database {backend(engine)}: use PostgreSQL or SQLite")
     with _single_local_worker(engine) as got:
         if not got:
             fail(

@@ -28,12 +28,14 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeEngine
 
+from curtailcoin.db.dialect import is_postgresql
+
 
 def bulk_insert(
     conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> int:
     """Insert ``rows`` (tuples in ``columns`` order) into ``table``; returns the row count."""
-    if conn.dialect.name == "postgresql":
+    if is_postgresql(conn):
         return _copy(conn, table, columns, rows)
     data = _sqlite_rows(conn.dialect, table, columns, rows)
     if not data:

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
+from curtailcoin.db.dialect import advisory_xact_lock, is_postgresql, is_sqlite
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -32,18 +34,9 @@ _lock = threading.Lock()
 def normalise_url(url: str) -> str:
     """Use psycopg 3 for PostgreSQL whatever driver the URL names (or none)."""
     parsed = make_url(url)
-    if parsed.get_backend_name() == "postgresql" and parsed.drivername != "postgresql+psycopg":
+    if is_postgresql(parsed) and parsed.drivername != "postgresql+psycopg":
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
-
-
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
-def is_postgresql(database_url: str) -> bool:
-    """Whether a URL (any driver) names a PostgreSQL database."""
-    return make_url(database_url).get_backend_name() == "postgresql"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -58,7 +51,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def make_engine(url: str) -> Engine:
     """A new engine with a pool, timeouts and liveness checks (dropped connections reconnect)."""
     url = normalise_url(url)
-    if make_url(url).get_backend_name() == "sqlite":
+    if is_sqlite(url):
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -106,10 +99,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     Alembic migrations.
     """
     with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            # Several processes (workers on several machines) may start on a database that
-            # needs migrating: one migrates, the others wait here and then find it at head.
-            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(1129530701)")
+        # Several processes (workers on several machines) may start on a database that needs
+        # migrating: one migrates, the others wait here and then find it at head.
+        advisory_xact_lock(conn, 1129530701)
         if revision in ("head", HEAD_REVISION):
             from curtailcoin.db.fresh_schema import create_fresh_schema, has_no_tables
 
@@ -159,7 +151,7 @@ def read_snapshot(engine: Engine) -> Iterator[Connection]:
     whose snapshot (WAL mode) is fixed at its first read while writers carry on.
     """
     with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
+        if is_postgresql(conn):
             conn = conn.execution_options(isolation_level="REPEATABLE READ")
         else:
             conn.exec_driver_sql("BEGIN")

@@ -4,7 +4,9 @@ A quantity has one name (with its unit), and the texts every layer shows for it 
 the database column comments (``db.*_tables``), the API's field descriptions (``web.schemas``)
 and the CSV headers (``web.csvout``). The seed's SQL column names stay as SPEC §6 has them
 (``volume``, ``payment``, ``total_curtailed_energy``, ``bitcoin_mined``); the column's
-``info["quantity"]`` names its registry entry.
+``info["quantity"]`` names its registry entry. Where Python gives such a column a key with its
+unit, the key is the entry's name (the summaries' ``total_curtailed_energy`` is
+``daily_summaries.c.curtailed_energy_mwh``, ``total_payment`` is ``.c.payment_gbp``).
 
 Signs: Elexon's ``volume`` is signed (< 0 for bids); curtailed energy = −Σ volume (positive);
 payment = ``original_price × volume`` = £ paid **to** the farm (positive when it was paid).

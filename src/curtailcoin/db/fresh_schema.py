@@ -14,6 +14,7 @@ from __future__ import annotations
 from sqlalchemy import Column, Connection, MetaData, PrimaryKeyConstraint, String, Table, inspect
 
 from curtailcoin.db.date_version_triggers import trigger_ddl
+from curtailcoin.db.dialect import backend, is_postgresql
 
 #: Alembic's own version table, as ``alembic stamp`` creates it.
 _alembic_version = Table(
@@ -34,11 +35,10 @@ def create_fresh_schema(conn: Connection, revision: str) -> None:
     """Create the head schema on an empty database and record ``revision`` as its version."""
     from curtailcoin.db.schema import metadata
 
-    postgresql = conn.dialect.name == "postgresql"
-    if postgresql:
+    if is_postgresql(conn):
         _apply_procrastinate_schema(conn)
     metadata.create_all(conn)
-    for statement in trigger_ddl(conn.dialect.name):
+    for statement in trigger_ddl(backend(conn)):
         conn.exec_driver_sql(statement)
     _alembic_version.create(conn)
     conn.execute(_alembic_version.insert().values(version_num=revision))

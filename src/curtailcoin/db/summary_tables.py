@@ -20,12 +20,33 @@ from curtailcoin.db.metadata import TZ, finite, metadata
 BTC_UNCOMMENTED = F.BITCOIN.column_args(commented=False)
 COVERED_UNCOMMENTED = F.COVERED_ENERGY.column_args(commented=False)
 
+
+def _headline() -> list[Column[float]]:
+    """The seed's headline columns under their SPEC §6 names, with Python keys that carry the
+    units (``daily_summaries.c.curtailed_energy_mwh`` is SQL's ``total_curtailed_energy``)."""
+    return [
+        Column(
+            "total_curtailed_energy",
+            Float,
+            nullable=False,
+            key=F.CURTAILED_ENERGY.name,
+            **F.CURTAILED_ENERGY.column_args(),
+        ),
+        Column(
+            "total_payment",
+            Float,
+            nullable=False,
+            key=F.TOTAL_PAYMENT.name,
+            **F.TOTAL_PAYMENT.column_args(),
+        ),
+    ]
+
+
 daily_summaries = Table(
     "daily_summaries",
     metadata,
     Column("summary_date", Date, primary_key=True),
-    Column("total_curtailed_energy", Float, nullable=False, **F.CURTAILED_ENERGY.column_args()),
-    Column("total_payment", Float, nullable=False, **F.TOTAL_PAYMENT.column_args()),
+    *_headline(),
     Column("record_count", Integer, nullable=False, **F.RECORD_COUNT.column_args()),
     Column("farm_count", Integer, nullable=False, **F.FARM_COUNT.column_args()),
     Column("updated_at", TZ, nullable=False),
@@ -36,8 +57,7 @@ monthly_summaries = Table(
     "monthly_summaries",
     metadata,
     Column("year_month", String(7), primary_key=True),
-    Column("total_curtailed_energy", Float, nullable=False, **F.CURTAILED_ENERGY.column_args()),
-    Column("total_payment", Float, nullable=False, **F.TOTAL_PAYMENT.column_args()),
+    *_headline(),
     Column("record_count", Integer, nullable=False, **F.RECORD_COUNT.column_args()),
     Column("farm_count", Integer, nullable=False, **F.FARM_COUNT.column_args()),
     Column("updated_at", TZ, nullable=False),
@@ -48,8 +68,7 @@ yearly_summaries = Table(
     "yearly_summaries",
     metadata,
     Column("year", String(4), primary_key=True),
-    Column("total_curtailed_energy", Float, nullable=False, **F.CURTAILED_ENERGY.column_args()),
-    Column("total_payment", Float, nullable=False, **F.TOTAL_PAYMENT.column_args()),
+    *_headline(),
     Column("record_count", Integer, nullable=False, **F.RECORD_COUNT.column_args()),
     Column("farm_count", Integer, nullable=False, **F.FARM_COUNT.column_args()),
     Column("updated_at", TZ, nullable=False),

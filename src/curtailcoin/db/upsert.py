@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table
-from sqlalchemy.dialects import postgresql, sqlite
+
+from curtailcoin.db.dialect import insert
 
 
 def upsert(
@@ -19,13 +20,7 @@ def upsert(
     """Insert rows, updating ``update_columns`` (default: all non-key columns) on key conflict."""
     if not rows:
         return
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        stmt: Any = postgresql.insert(table)
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(table)
-    else:  # pragma: no cover - only the two supported databases
-        raise NotImplementedError(f"upsert not supported on {dialect}")
+    stmt: Any = insert(conn, table)
     if update_columns is None:
         update_columns = [c for c in rows[0] if c not in key_columns]
     if update_columns:

@@ -20,9 +20,10 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import ColumnElement, Connection, Integer, cast, func, select, true
+from sqlalchemy import ColumnElement, Connection, func, select, true
 
 from curtailcoin.db.curtailment_tables import curtailment_records, settlement_periods
+from curtailcoin.db.dialect import day_number
 from curtailcoin.db.reference_tables import bm_units
 from curtailcoin.economics.inputs import Floats, SitePeriods
 from curtailcoin.pipeline.inputs import BadInput
@@ -115,14 +116,6 @@ def check_site(conn: Connection, site: Site) -> int:
     return int(conn.execute(select(func.count()).where(b.is_wind)).scalar_one())
 
 
-def _day_number(conn: Connection, column: Any, start: date) -> Any:
-    """Days from ``start`` to a date column, computed by the database (no date objects made
-    per row)."""
-    if conn.dialect.name == "postgresql":
-        return column - start
-    return cast(func.julianday(column) - func.julianday(start.isoformat()), Integer)
-
-
 def _days_from(value: Any, start: date) -> int:
     """Days from ``start`` to a raw driver date (a ``date``, or ISO text on SQLite)."""
     day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
@@ -180,7 +173,7 @@ def _conditions(
     mixed: set[int] = set()
     for d, d_min, d_max, r_min, r_max, n, n_known in conn.execute(
         select(
-            _day_number(conn, p.settlement_date, start),
+            day_number(conn, p.settlement_date, start),
             func.min(p.difficulty),
             func.max(p.difficulty),
             func.min(p.block_subsidy_btc),
@@ -202,7 +195,7 @@ def _conditions(
     if wanted:
         for d, per, difficulty, subsidy in conn.execute(
             select(
-                _day_number(conn, p.settlement_date, start),
+                day_number(conn, p.settlement_date, start),
                 p.settlement_period,
                 p.difficulty,
                 p.block_subsidy_btc,

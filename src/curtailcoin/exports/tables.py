@@ -215,7 +215,7 @@ def _summaries(table: Any, btc_table: Any, key: str, low: Any, high: Any) -> Any
 
     def query(q: ExportRequest) -> Select[Any]:
         t = table.c
-        columns = [t[key], t.total_curtailed_energy, t.total_payment, t.record_count, t.farm_count]
+        columns = [t[key], t.curtailed_energy_mwh, t.payment_gbp, t.record_count, t.farm_count]
         source: Any = table
         if q.model is not None:
             b = btc_table.c

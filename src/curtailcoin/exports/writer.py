@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import csv
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from curtailcoin.files import TempFileError, write_atomic
 from curtailcoin.tabular import Field, csv_cell
 
 ExportFormat = Literal["csv", "parquet"]
@@ -74,18 +74,10 @@ def write_export(
 ) -> int:
     """Write the rows to ``path`` (atomically: a temporary file, renamed); the row count."""
     check_output(path)
-    parent = path.parent if str(path.parent) else Path(".")
+    write = _write_parquet if format == "parquet" else _write_csv
     try:
-        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=parent)
-    except OSError as exc:
+        return write_atomic(
+            path, lambda temp: write(str(temp), fields, chunks), suffix=".part", mode=0o644
+        )
+    except TempFileError as exc:
         raise OutputError(f"output {str(path)!r}: {exc.strerror or exc}") from exc
-    os.close(handle)
-    try:
-        write = _write_parquet if format == "parquet" else _write_csv
-        count = write(temp, fields, chunks)
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return count

@@ -36,7 +36,9 @@ from sqlalchemy.engine import make_url
 
 from curtailcoin import backoff
 from curtailcoin.config import Settings, get_settings
+from curtailcoin.db.dialect import backend, is_postgresql
 from curtailcoin.db.engine import get_engine
+from curtailcoin.db.locks import DateLocks
 from curtailcoin.jobs import work
 from curtailcoin.jobs.schedule import (
     DAILY_RECONCILIATION,
@@ -49,7 +51,6 @@ from curtailcoin.jobs.schedule import (
     utc_crons,
 )
 from curtailcoin.jobs.settings import WorkerSettings, get_worker_settings
-from curtailcoin.reconcile.locks import DateLocks
 from curtailcoin.sources.elexon import ElexonClient
 
 log = logging.getLogger("curtailcoin.jobs")
@@ -65,9 +66,9 @@ BACKFILL_PRIORITY = -5
 def conninfo(database_url: str) -> str:
     """A libpq connection string for psycopg from a SQLAlchemy URL (any PostgreSQL driver)."""
     url = make_url(database_url)
-    if url.get_backend_name() != "postgresql":
+    if not is_postgresql(url):
         raise ValueError(
-            f"the task queue needs PostgreSQL; CURTAILCOIN_DATABASE_URL is {url.get_backend_name()}"
+            f"the task queue needs PostgreSQL; CURTAILCOIN_DATABASE_URL is {backend(url)}"
         )
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 

@@ -17,7 +17,6 @@ import contextlib
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -27,6 +26,8 @@ from typing import Any
 from curtailcoin import backoff
 from curtailcoin.config import Settings
 from curtailcoin.db.engine import get_engine
+from curtailcoin.db.locks import DateLocks
+from curtailcoin.files import write_atomic
 from curtailcoin.jobs import work
 from curtailcoin.jobs.schedule import (
     DAILY_RECONCILIATION,
@@ -40,7 +41,6 @@ from curtailcoin.jobs.schedule import (
     next_run,
 )
 from curtailcoin.jobs.settings import WorkerSettings
-from curtailcoin.reconcile.locks import DateLocks
 from curtailcoin.sources.elexon import ElexonClient
 
 log = logging.getLogger("curtailcoin.jobs")
@@ -55,19 +55,9 @@ def _now() -> datetime:
 
 
 def write_json_atomic(path: Path, payload: Any) -> None:
-    """Write JSON to ``path`` via a temporary file in the same directory and a rename."""
+    """Write JSON to ``path`` atomically (``files.write_atomic``), creating its directory."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle, indent=2, sort_keys=True)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, json.dumps(payload, indent=2, sort_keys=True))
 
 
 @dataclass

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from curtailcoin.db.engine import is_sqlite
+from curtailcoin.db.dialect import is_sqlite
 
 #: procrastinate status → the words the CLI uses
 STATUS_WORDS = {

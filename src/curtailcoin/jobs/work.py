@@ -17,13 +17,12 @@ from sqlalchemy import Engine
 
 from curtailcoin.config import Settings
 from curtailcoin.db.engine import get_engine
+from curtailcoin.db.locks import DateLocks, LockBusyError
 from curtailcoin.jobs.schedule import dates_for_today_tick
 from curtailcoin.pipeline import BadInput, ReingestResult, prepare_database, reingest_date
 from curtailcoin.reconcile import commands as reconcile_commands
 from curtailcoin.reconcile import daily as reconcile_daily
-from curtailcoin.reconcile.locks import DateLocks
 from curtailcoin.reconcile.outcome import RunSummary
-from curtailcoin.reconcile.retry import LockBusyError
 from curtailcoin.settlement import periods_started, settlement_today
 from curtailcoin.sources.elexon import ElexonClient
 from curtailcoin.sources.http import SourceError

@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import Engine
 
@@ -19,10 +19,10 @@ from curtailcoin.config import Settings
 from curtailcoin.coverage import expected_periods
 from curtailcoin.network import NetworkTimeline
 from curtailcoin.reference import load_timeline, refresh_difficulty
-from curtailcoin.registry import refresh_registry, wind_units
+from curtailcoin.registry import refresh_or_keep, wind_units
 from curtailcoin.settlement import period_end_utc, periods_in_day
 from curtailcoin.sources.elexon import ElexonClient, PeriodResult
-from curtailcoin.sources.http import SourceError, UnreachableSourceError
+from curtailcoin.sources.http import SourceError
 from curtailcoin.sources.mempool import mempool_client
 
 log = logging.getLogger("curtailcoin.pipeline")
@@ -114,15 +114,9 @@ async def refresh_wind(
     An unreachable host ends the run (one line, not 48 failed periods); another failure is a
     warning and the stored list is used.
     """
-    try:
-        await refresh_registry(
-            engine, client, max_age=timedelta(seconds=settings.bmunit_refresh_max_age_s)
-        )
-    except UnreachableSourceError:
-        raise
-    except SourceError as exc:
-        warnings.append(f"BM unit registry refresh failed, using stored list: {exc}")
-        log.warning("bm unit refresh failed", extra={"error": str(exc)})
+    error = await refresh_or_keep(engine, client, settings.bmunit_refresh_max_age_s)
+    if error is not None:
+        warnings.append(f"BM unit registry refresh failed, using stored list: {error}")
     with engine.connect() as conn:
         return wind_units(conn)
 

@@ -6,7 +6,7 @@ fetched first (``pipeline.fetch``); only when every one succeeded does one trans
 the date's lines, records and statuses (``pipeline.store``) and its calculations and summaries
 (``pipeline.derive``). A failure leaves the database as it was. Callers that hold fetched
 answers already (reconciliation) hand them to :func:`write_fetched` directly; the caller holds
-the date's lock (``reconcile.locks.DateLocks``).
+the date's lock (``db.locks.DateLocks``).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from curtailcoin.calculations import VerificationRow, verify_calculations, verif
 from curtailcoin.config import Settings
 from curtailcoin.coverage import expected_period_count
 from curtailcoin.db.curtailment_tables import historical_bitcoin_calculations
+from curtailcoin.db.dialect import is_in_memory
 from curtailcoin.ingest import check_curtailment_data
 from curtailcoin.miners import MinerModel, resolve_models
 from curtailcoin.pipeline.derive import DerivedDate, derive_date
@@ -281,8 +282,7 @@ def _judge_answer(conn: Connection, settings: Settings, fetched: FetchedDate) ->
 
 def _thread_safe(engine: Engine) -> bool:
     """False for an in-memory SQLite database (one connection per thread would be empty)."""
-    url = engine.url
-    return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
+    return not is_in_memory(engine)
 
 
 def _fill_stored_totals(engine: Engine, result: ReingestResult) -> None:

@@ -12,9 +12,10 @@
   ``unified_reconciliation.ts`` commands; :mod:`.analyze` — causes and fixing commands;
 * :mod:`.context`, :mod:`.outcome` — what a run shares, what it did;
 * :mod:`.daily` — the seed's ``daily_reconciliation_check.ts``;
-* :mod:`.checkpoints`, :mod:`.locks`, :mod:`.retry` — resumability, concurrency, errors.
+* :mod:`.checkpoints`, :mod:`.retry` — resumability, errors (the per-date lock:
+  :mod:`curtailcoin.db.locks`).
 
-Names are resolved on first use (PEP 562): importing one submodule (the per-date lock, say)
+Names are resolved on first use (PEP 562): importing one submodule (the checkpoints, say)
 does not load the others.
 """
 
@@ -24,7 +25,6 @@ from importlib import import_module
 from typing import Any
 
 _HOMES: dict[str, str] = {
-    "DateLocks": "locks",
     "DateOutcome": "outcome",
     "DateReport": "report",
     "ReconcileContext": "context",

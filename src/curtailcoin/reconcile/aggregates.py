@@ -24,28 +24,6 @@ from curtailcoin.reconcile.expected import PeriodKey
 BtcSums = dict[tuple[date, str], tuple[float, float]]
 """(date, model) → (Σ bitcoin_mined, Σ curtailed MWh) of its calculation rows."""
 
-_SQLITE_TUNING = {"cache_size": -262144, "mmap_size": 4294967296}  # 256 MiB cache, mmap reads
-
-
-def tune_session(conn: Connection) -> dict[str, Any]:
-    """Per-connection settings for large aggregates; returns what to restore (SQLite)."""
-    previous: dict[str, Any] = {}
-    if conn.dialect.name == "sqlite":
-        for name, value in _SQLITE_TUNING.items():
-            previous[name] = conn.exec_driver_sql(f"PRAGMA {name}").scalar()
-            conn.exec_driver_sql(f"PRAGMA {name}={int(value)}")
-    elif conn.dialect.name == "postgresql":  # transaction-scoped
-        conn.exec_driver_sql("SET LOCAL work_mem = '128MB'")
-        conn.exec_driver_sql("SET LOCAL jit = off")
-    return previous
-
-
-def restore_session(conn: Connection, previous: dict[str, Any]) -> None:
-    """Give a pooled SQLite connection its own cache size back."""
-    for name, value in previous.items():
-        if value is not None:
-            conn.exec_driver_sql(f"PRAGMA {name}={int(value)}")
-
 
 def as_date(value: Any) -> date:
     """A date column's value as a ``date`` (SQLite may hand back text)."""

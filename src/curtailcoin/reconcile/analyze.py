@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, select, text
 
 from curtailcoin.db.curtailment_tables import settlement_periods
+from curtailcoin.db.dialect import is_postgresql
 from curtailcoin.ingest import FAILED, FETCHED_INCOMPLETE
 from curtailcoin.reconcile.report import DateReport, ReconciliationStatus
 from curtailcoin.reference import load_timeline
@@ -118,7 +119,7 @@ def _fetch_errors(conn: Connection, dates: Sequence[date]) -> dict[str, list[str
 
 def _long_running_queries(conn: Connection) -> int | None:
     """Queries running for more than 5 minutes (PostgreSQL; reported, never terminated)."""
-    if conn.dialect.name != "postgresql":
+    if not is_postgresql(conn):
         return None
     return int(
         conn.execute(

@@ -13,9 +13,9 @@
 
 Both carry extra fields (``command``, ``status``, ``failedDates``, ``pid``, …). Every write goes
 to a temporary file in the same directory, is flushed and fsynced, then renamed over the old
-file, so a reader — or a run started after a ``kill -9`` — sees the old or the new content, never
-a mix. A run holds an exclusive ``flock`` on ``<name>.lock`` while it owns the checkpoint; the
-kernel releases it when the process dies.
+file (``files.write_atomic``), so a reader — or a run started after a ``kill -9`` — sees the old
+or the new content, never a mix. A run holds an exclusive ``flock`` on ``<name>.lock`` while it
+owns the checkpoint; the kernel releases it when the process dies.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
+
+from curtailcoin.files import write_atomic
 
 log = logging.getLogger("curtailcoin.reconcile")
 
@@ -71,26 +73,9 @@ def iso_now() -> str:
 
 
 def save_checkpoint(path: Path, data: dict[str, Any]) -> None:
-    """The seed's ``saveCheckpoint``: write ``data`` as JSON atomically (temp file + rename)."""
+    """The seed's ``saveCheckpoint``: write ``data`` as JSON atomically (``files.write_atomic``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    write_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
 def load_checkpoint(path: Path) -> dict[str, Any] | None:

@@ -12,22 +12,23 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
 from curtailcoin.config import Settings
+from curtailcoin.db.dialect import is_in_memory
 from curtailcoin.db.engine import read_snapshot
+from curtailcoin.db.locks import DateLocks
 from curtailcoin.miners import MinerModel
 from curtailcoin.pipeline.inputs import BadInput
 from curtailcoin.pipeline.reingest import prepare_database, resolve_model_keys
-from curtailcoin.reconcile.locks import DateLocks
 from curtailcoin.reconcile.outcome import DateOutcome
 from curtailcoin.reconcile.report import DateReport, SummaryMismatch
 from curtailcoin.reconcile.retry import RetryCounters, describe_error, error_category
 from curtailcoin.reconcile.status import check_date_reconciliation_status
-from curtailcoin.registry import refresh_registry, wind_units
+from curtailcoin.registry import refresh_or_keep, wind_units
 from curtailcoin.sources.elexon import ElexonClient
 from curtailcoin.sources.http import SourceError, UnreachableSourceError
 
@@ -106,19 +107,9 @@ class ReconcileContext:
         """The wind units, after a registry refresh if it is older than the configured age."""
         async with self._wind_lock:
             if self._wind is None:
-                try:
-                    await refresh_registry(
-                        self.engine,
-                        self.client,
-                        max_age=timedelta(seconds=self.settings.bmunit_refresh_max_age_s),
-                    )
-                except UnreachableSourceError:
-                    raise
-                except SourceError as exc:
-                    log.warning(
-                        "BM unit registry refresh failed; using the stored list",
-                        extra={"error": str(exc)},
-                    )
+                await refresh_or_keep(
+                    self.engine, self.client, self.settings.bmunit_refresh_max_age_s
+                )
                 with self.engine.connect() as conn:
                     self._wind = wind_units(conn)
             return self._wind
@@ -135,8 +126,7 @@ class ReconcileContext:
 
 
 def _thread_safe(engine: Engine) -> bool:
-    url = engine.url
-    return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
+    return not is_in_memory(engine)
 
 
 async def run_db(engine: Engine, function: Callable[..., T], *args: Any) -> T:

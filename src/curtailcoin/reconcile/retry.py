@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from curtailcoin.backoff import delay_s
+from curtailcoin.db.locks import LockBusyError
 from curtailcoin.errors import SourceError
 
 log = logging.getLogger("curtailcoin.reconcile")
@@ -40,10 +41,6 @@ _TRANSIENT_WORDS = (
     "database table is locked",
     "could not serialize",
 )
-
-
-class LockBusyError(RuntimeError):
-    """The date is being processed by another run (transient: wait and try again)."""
 
 
 def _sqlstate(exc: BaseException) -> str | None:

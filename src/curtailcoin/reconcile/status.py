@@ -20,6 +20,7 @@ from datetime import date, datetime
 from sqlalchemy import Connection
 
 from curtailcoin.coverage import expected_period_count
+from curtailcoin.db.dialect import restore_session, tune_session
 from curtailcoin.network import NetworkTimeline
 from curtailcoin.reconcile.aggregates import (
     BtcSums,
@@ -30,9 +31,7 @@ from curtailcoin.reconcile.aggregates import (
     farms_per_date,
     other_models,
     records_per_period,
-    restore_session,
     stored_periods,
-    tune_session,
 )
 from curtailcoin.reconcile.calc_check import Figures, exact_periods
 from curtailcoin.reconcile.expected import expected_conditions

@@ -23,6 +23,7 @@ from curtailcoin.reconcile.report import DateReport, SummaryMismatch
 from curtailcoin.reconcile.tolerance import values_equal
 from curtailcoin.settlement import month_bounds, year_month
 
+# A mismatch names the SQL columns (what a user's SQL reads), not the Python keys.
 _CURTAILMENT_FIELDS = ("total_curtailed_energy", "total_payment", "record_count")
 _BITCOIN_FIELDS = ("bitcoin_mined", "curtailed_energy_mwh")
 

@@ -35,11 +35,13 @@ import anyio
 from sqlalchemy import Connection, Engine, func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from curtailcoin.db.dialect import is_in_memory, is_postgresql
 from curtailcoin.db.engine import read_snapshot
 from curtailcoin.db.reference_tables import btc_prices, miner_models, source_refreshes
 from curtailcoin.db.summary_tables import bitcoin_daily_summaries, daily_summaries
 from curtailcoin.db.versions import DateRange, range_versions, total_version
 from curtailcoin.prices import REFRESH_SOURCE
+from curtailcoin.web.params import TIMEFRAME_ALIASES
 
 UNCACHED = ("/api/ingest/", "/api/data-range")
 SNAPSHOT_VERSION = "curtailcoin.snapshot_version"  # ASGI scope key: the route's snapshot version
@@ -78,14 +80,6 @@ _FORMS = {
     "day": re.compile(r"\d{4}-\d{2}-\d{2}"),
     "month": re.compile(r"\d{4}-\d{2}"),
     "year": re.compile(r"\d{4}"),
-}
-_TIMEFRAMES = {
-    "day": "day",
-    "daily": "day",
-    "month": "month",
-    "monthly": "month",
-    "year": "year",
-    "yearly": "year",
 }
 
 
@@ -134,7 +128,7 @@ def url_scope(path: str, query: list[tuple[str, str]]) -> VersionKey:
     inferred = {10: "day", 7: "month", 4: "year"}.get(len(value))
     given = params.get(spec[1]) if spec[1] is not None else None
     if inferred is None or (
-        given is not None and _TIMEFRAMES.get(given.strip().lower()) != inferred
+        given is not None and TIMEFRAME_ALIASES.get(given.strip().lower()) != inferred
     ):
         return ALL
     if spec[1] is None and inferred != "day":
@@ -279,7 +273,7 @@ class VersionReader:
 
     def __call__(self, keys: Collection[VersionKey]) -> dict[VersionKey, tuple[Any, ...]]:
         engine = self._engine()
-        if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        if is_in_memory(engine):
             with read_snapshot(engine) as conn:
                 return read_versions(conn, keys)
         with self._lock:
@@ -292,7 +286,7 @@ class VersionReader:
     def _read(
         self, engine: Engine, keys: Collection[VersionKey]
     ) -> dict[VersionKey, tuple[Any, ...]]:
-        postgresql = engine.dialect.name == "postgresql"
+        postgresql = is_postgresql(engine)
         if self._conn is None:
             conn = engine.connect()
             self._conn = (

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from curtailcoin.db.curtailment_tables import curtailment_records
+from curtailcoin.db.dialect import month_key
 from curtailcoin.db.share_tables import stack_daily_summaries
 from curtailcoin.db.summary_tables import (
     daily_summaries,
@@ -49,13 +50,6 @@ def _totals(row: Any, first: int = 0) -> Totals:
     )
 
 
-def month_key(conn: Connection, column: Any) -> Any:
-    """``YYYY-MM`` of a date column, on either database."""
-    if conn.dialect.name == "postgresql":
-        return func.to_char(column, "YYYY-MM")
-    return func.strftime("%Y-%m", column)
-
-
 def _summary_totals(conn: Connection, scope: Scope) -> Totals:
     table: Any
     value: Any
@@ -67,7 +61,7 @@ def _summary_totals(conn: Connection, scope: Scope) -> Totals:
         table, key, value = yearly_summaries, "year", scope.label
     t = table.c
     row = conn.execute(
-        select(t.total_curtailed_energy, t.total_payment, t.record_count, t.farm_count).where(
+        select(t.curtailed_energy_mwh, t.payment_gbp, t.record_count, t.farm_count).where(
             t[key] == value
         )
     ).first()
@@ -125,8 +119,8 @@ def totals_by_day(conn: Connection, scope: Scope) -> dict[date, Totals]:
         rows = conn.execute(
             select(
                 d.summary_date,
-                d.total_curtailed_energy,
-                d.total_payment,
+                d.curtailed_energy_mwh,
+                d.payment_gbp,
                 d.record_count,
                 d.farm_count,
             ).where(d.summary_date >= scope.start, d.summary_date < scope.end)
@@ -156,8 +150,8 @@ def totals_by_month(conn: Connection, scope: Scope) -> dict[str, Totals]:
         rows = conn.execute(
             select(
                 m.year_month,
-                m.total_curtailed_energy,
-                m.total_payment,
+                m.curtailed_energy_mwh,
+                m.payment_gbp,
                 m.record_count,
                 m.farm_count,
             ).where(

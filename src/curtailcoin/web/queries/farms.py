@@ -19,6 +19,7 @@ from curtailcoin.db.curtailment_tables import (
     historical_bitcoin_calculations,
     settlement_periods,
 )
+from curtailcoin.db.dialect import hash_joins
 from curtailcoin.db.reference_tables import btc_prices
 from curtailcoin.db.summary_tables import (
     bitcoin_farm_daily_summaries,
@@ -135,14 +136,8 @@ def farm_btc(
     missing = and_(g.c.price.is_(None), b.c.btc > 0)
     # PostgreSQL underestimates records per period and would probe the records once per period
     # (a nested loop); a hash join over the scope's records is several times faster.
-    steer = conn.dialect.name == "postgresql" and not tracked and where is Level.RECORDS
-    if steer:
-        conn.exec_driver_sql("SET LOCAL enable_nestloop = off")
-    try:
+    with hash_joins(conn, when=not tracked and where is Level.RECORDS):
         rows = _farm_btc_rows(conn, b, g, missing)
-    finally:
-        if steer:
-            conn.exec_driver_sql("SET LOCAL enable_nestloop TO DEFAULT")
     out: dict[str, FarmBtc] = {}
     for row in rows:
         unpriced = as_int(row[4]) > 0

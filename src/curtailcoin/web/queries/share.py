@@ -65,7 +65,7 @@ def national_days(
         return days.setdefault(day, DayInputs())
 
     d = daily_summaries.c
-    headline = select(d.summary_date, d.total_curtailed_energy).where(
+    headline = select(d.summary_date, d.curtailed_energy_mwh).where(
         d.summary_date >= first, d.summary_date <= last
     )
     for day, energy in conn.execute(headline) if curtailment else ():

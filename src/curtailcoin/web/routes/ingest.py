@@ -14,8 +14,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
 from curtailcoin.config import Settings
+from curtailcoin.db.locks import DateLocks
 from curtailcoin.pipeline import BadInput, ReingestResult, reingest_date
-from curtailcoin.reconcile.locks import DateLocks
 from curtailcoin.simulated import is_local_url
 from curtailcoin.web import params as pv
 from curtailcoin.web.deps import AppContext, require_token

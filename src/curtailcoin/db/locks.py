@@ -28,12 +28,16 @@ from sqlalchemy import Connection, Engine, delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from curtailcoin.db.coordination_tables import date_locks
-from curtailcoin.reconcile.retry import LockBusyError
+from curtailcoin.db.dialect import is_postgresql
 
 log = logging.getLogger("curtailcoin.reconcile")
 
 #: first key of the per-date advisory locks ("CCDL")
 DATE_LOCK_NAMESPACE = 0x4343444C
+
+
+class LockBusyError(RuntimeError):
+    """The date is being processed by another run (transient: wait and try again)."""
 
 
 def _pid_alive(pid: int) -> bool:
@@ -58,7 +62,7 @@ class DateLocks:
         self._mutex = threading.Lock()
         self._held: set[date] = set()
         self._conn: Connection | None = None
-        self._postgres = engine.dialect.name == "postgresql"
+        self._postgres = is_postgresql(engine)
 
     # -- PostgreSQL ----------------------------------------------------------------------------
 
