@@ -14,12 +14,12 @@ import ipaddress
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 from sqlalchemy import Connection, Engine, inspect, select
 from sqlalchemy.engine import make_url
 
 from curtailcoin.db.reference_tables import source_refreshes
 from curtailcoin.db.upsert import upsert
+from curtailcoin.sources import httpx
 
 SIMULATED_SOURCE = "simulated_data"
 """The ``source_refreshes`` row whose presence marks a database as simulated."""
