@@ -180,15 +180,18 @@ class JsonHttpClient:
         self._cap = StartCap(requests_per_second)
         self._reached = False  # the host has answered at least once
         self._unreachable: UnreachableSourceError | None = None
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout_s),
-            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
-            headers={"User-Agent": user_agent, "Accept": "application/json"},
-            transport=transport,
+        self._options: dict[str, Any] = {
+            "timeout": httpx.Timeout(timeout_s),
+            "limits": httpx.Limits(
+                max_connections=concurrency, max_keepalive_connections=concurrency
+            ),
+            "headers": {"User-Agent": user_agent, "Accept": "application/json"},
+            "transport": transport,
             # A plain-HTTP source (a local test server) uses no TLS: building the default SSL
             # context (the CA bundle, ~0.1-0.3 s) would only delay the first request.
-            verify=self.base_url.lower().startswith("https:"),
-        )
+            "verify": self.base_url.lower().startswith("https:"),
+        }
+        self._http: httpx.AsyncClient | None = None
 
     async def __aenter__(self) -> Self:
         return self
@@ -196,8 +199,17 @@ class JsonHttpClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
+    @property
+    def _client(self) -> httpx.AsyncClient:
+        """The connection pool, built at the first request: a client that is never used (a
+        fallback source) costs no pool and no TLS context."""
+        if self._http is None:
+            self._http = httpx.AsyncClient(**self._options)
+        return self._http
+
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._http is not None:
+            await self._http.aclose()
 
     @property
     def unreachable(self) -> UnreachableSourceError | None:
