@@ -234,13 +234,18 @@ class JsonHttpClient:
         overloaded = False
         try:
             await self._pause.wait()
-            await self._cap.wait()
+            start = await self._cap.wait()
             if self._unreachable is not None:  # found out while this request waited its turn
                 raise self._unreachable
             for stats in _counted(self.stats):
                 stats.requests += 1
             try:
-                response = await self._client.get(url, params=params)
+                response = await self._client.get(
+                    url,
+                    params=params,
+                    # with a cap, a start is when the headers go out (``StartCap.tracer``)
+                    extensions=None if start is None else {"trace": self._cap.tracer(start)},
+                )
                 content = response.content
             except httpx.TimeoutException as exc:
                 raise TransientSourceError(
