@@ -143,11 +143,15 @@ class StartCap:
         self._sleep = sleep
 
     async def wait(self) -> Start | None:
-        """Return when one more start keeps every window within ``n``; record the start."""
+        """Return when one more start keeps every window within ``n``; record the start.
+
+        Admissions queue on a lock (first come, first served); :meth:`sent` does not take it,
+        so a request already admitted never waits behind one still waiting its turn."""
         if self.rate is None:
             return None
         async with self._lock:
-            await self._room()
+            while (left := self._left_s(None)) > 0:
+                await self._sleep(left)
             start = Start(self._clock())
             self._starts.append(start)
             return start
@@ -155,10 +159,10 @@ class StartCap:
     async def sent(self, start: Start) -> None:
         """The request of ``start`` is being sent now: hold it while that would put ``n + 1``
         starts in a window, then move its start to the moment it goes."""
-        async with self._lock:
-            self._starts = [s for s in self._starts if s is not start]
-            await self._room()
-            start.at = self._clock()
+        while (left := self._left_s(start)) > 0:
+            await self._sleep(left)  # its admission keeps its place meanwhile
+        start.at = self._clock()
+        if not any(s is start for s in self._starts):
             self._starts.append(start)
 
     def tracer(self, start: Start | None) -> Callable[[str, dict[str, Any]], Awaitable[None]]:
@@ -170,13 +174,14 @@ class StartCap:
 
         return trace
 
-    async def _room(self) -> None:
-        """Wait (the lock held) until fewer than ``n`` recorded starts lie inside a window."""
-        while True:
-            now = self._clock()
-            self._starts = [s for s in self._starts if s.at + self.window_s > now]
-            if len(self._starts) < self.n:
-                return
-            times = sorted(s.at for s in self._starts)
-            # the start whose leaving makes room: the n-th most recent
-            await self._sleep(times[len(times) - self.n] + self.window_s - now)
+    def _left_s(self, moving: Start | None) -> float:
+        """Seconds until one more start fits (0: now), counting the recorded starts but
+        ``moving`` (the one being sent); starts that left the window are dropped."""
+        now = self._clock()
+        self._starts = [s for s in self._starts if s.at + self.window_s > now]
+        others = [s.at for s in self._starts if s is not moving]
+        if len(others) < self.n:
+            return 0.0
+        others.sort()
+        # the start whose leaving makes room: the n-th most recent
+        return others[len(others) - self.n] + self.window_s - now
