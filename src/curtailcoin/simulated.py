@@ -13,12 +13,12 @@ from __future__ import annotations
 import ipaddress
 from datetime import UTC, datetime
 
-import httpx
 from sqlalchemy import Connection, Engine, inspect, select
 
 from curtailcoin.db.dialect import not_created
 from curtailcoin.db.reference_tables import source_refreshes
 from curtailcoin.db.upsert import upsert
+from curtailcoin.sources import httpx
 
 SIMULATED_SOURCE = "simulated_data"
 """The ``source_refreshes`` row whose presence marks a database as simulated."""

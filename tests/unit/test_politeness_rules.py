@@ -47,6 +47,46 @@ def test_a_rate_below_one_spaces_the_starts() -> None:
     assert starts == [0.0, 4.0, 8.0]
 
 
+def test_a_start_counts_from_when_the_request_is_sent() -> None:
+    """A request admitted and then held up (a new connection, a busy event loop) starts when its
+    headers go out: the next start waits a window from then, not from its admission."""
+    clock = VirtualClock()
+    cap = StartCap(1, margin_s=0.0, clock=clock, sleep=clock.sleep)
+
+    async def run() -> list[float]:
+        first = await cap.wait()
+        await clock.sleep(0.5)  # held up before the headers go out
+        trace = cap.tracer(first)
+        await trace("connection.connect_tcp.started", {})  # not a send: nothing moves
+        assert first is not None and first.at == 0.0
+        await trace("http11.send_request_headers.started", {})
+        sent = clock()
+        await cap.wait()
+        return [first.at, sent, clock()]
+
+    assert asyncio.run(run()) == [0.5, 0.5, 1.5]
+
+
+def test_a_send_waits_while_the_window_is_full() -> None:
+    """A request whose headers go out late, when ``n`` later ones have just gone, waits: the
+    moved starts never put ``n + 1`` in a window."""
+    clock = VirtualClock()
+    cap = StartCap(2, margin_s=0.0, clock=clock, sleep=clock.sleep)
+
+    async def run() -> list[float]:
+        late = await cap.wait()  # admitted at 0.0, held up
+        await cap.wait()  # admitted and sent at 0.0 (no trace: its admission is its start)
+        await clock.sleep(1.0)  # both admissions leave the window
+        third, fourth = await cap.wait(), await cap.wait()  # admitted at 1.0
+        for start in (third, fourth):
+            await cap.tracer(start)("http11.send_request_headers.started", {})
+        await cap.tracer(late)("http11.send_request_headers.started", {})  # two in the window
+        assert late is not None and third is not None and fourth is not None
+        return [third.at, fourth.at, late.at]
+
+    assert asyncio.run(run()) == [1.0, 1.0, 2.0]
+
+
 def test_no_cap_never_waits() -> None:
     clock = VirtualClock()
     cap = StartCap(None, clock=clock, sleep=clock.sleep)

@@ -125,8 +125,8 @@ def _sqlite_rows(
     dialect: Dialect, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> list[Sequence[Any]]:
     """Rows with their dates and instants as SQLite's text; each distinct value converted once
-    (a day's rows share one settlement date and a handful of fetch and creation instants), a
-    column at a time."""
+    (a day's rows share one settlement date and a handful of fetch and creation instants), and
+    only those columns touched in each row (no transposition of the whole batch)."""
     data = rows if isinstance(rows, list) else list(rows)
     converters = [
         (index, convert)
@@ -135,9 +135,15 @@ def _sqlite_rows(
     ]
     if not converters or not data:
         return data
-    by_column: list[Sequence[Any]] = list(zip(*data, strict=True))
+    texts = []
     for index, convert in converters:
-        values = by_column[index]
-        text = {value: None if value is None else convert(value) for value in set(values)}
-        by_column[index] = list(map(text.__getitem__, values))
-    return list(zip(*by_column, strict=True))
+        values = {row[index] for row in data}
+        texts.append((index, {v: None if v is None else convert(v) for v in values}))
+    out: list[Sequence[Any]] = []
+    append = out.append
+    for row in data:
+        converted = list(row)
+        for index, text in texts:
+            converted[index] = text[converted[index]]
+        append(converted)
+    return out

@@ -7,6 +7,8 @@ so whether a retry may help (``transient``) is never lost on the way to the writ
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -22,7 +24,11 @@ from curtailcoin.reference import load_timeline, refresh_difficulty
 from curtailcoin.registry import refresh_or_keep, wind_units
 from curtailcoin.settlement import period_end_utc, periods_in_day
 from curtailcoin.sources.elexon import ElexonClient, PeriodResult
-from curtailcoin.sources.http import SourceError
+from curtailcoin.sources.http import (
+    RequestStats,
+    SourceError,
+    start_counted_apart,
+)
 from curtailcoin.sources.mempool import mempool_client
 
 log = logging.getLogger("curtailcoin.pipeline")
@@ -80,20 +86,30 @@ async def fetch_periods(
     client: ElexonClient,
     settlement_date: date,
     periods: Sequence[int],
-    wind: Mapping[str, str | None],
+    wind: Mapping[str, str | None] | asyncio.Future[dict[str, str | None]],
     *,
     whole_date: bool = False,
     reuse: Mapping[int, PeriodResult] | None = None,
 ) -> FetchedDate:
     """Fetch ``periods`` (wind units' lines parsed in full). Successful answers in ``reuse``
-    (e.g. a source check's, a moment ago) stand for their periods: no second request."""
+    (e.g. a source check's, a moment ago) stand for their periods: no second request.
+
+    ``wind`` may be a future (a registry refresh under way): the requests go out at once and
+    each answer is parsed when the units are known."""
     started = time.perf_counter()
     before = (client.stats.requests, client.stats.retries, client.stats.timeouts)
     results = {p: r for p, r in (reuse or {}).items() if p in set(periods) and r.ok}
     to_fetch = [p for p in periods if p not in results]
     if to_fetch:
-        keep = wind.__contains__
-        results.update(await client.fetch_stack_periods(settlement_date, to_fetch, keep=keep))
+        if isinstance(wind, asyncio.Future):
+            fetched = await client.fetch_stack_periods(settlement_date, to_fetch, keep_units=wind)
+        else:
+            fetched = await client.fetch_stack_periods(
+                settlement_date, to_fetch, keep=wind.__contains__
+            )
+        results.update(fetched)
+    if isinstance(wind, asyncio.Future):
+        wind = await wind
     return FetchedDate(
         settlement_date,
         results,
@@ -130,13 +146,25 @@ async def fetch_date(
     periods: Sequence[int] | None = None,
     now: datetime | None = None,
 ) -> FetchedDate:
-    """Every expected period of the date (or ``periods``), after a registry refresh (its
-    requests and time are not the fetch's)."""
+    """Every expected period of the date (or ``periods``), read against the wind units of a
+    registry refresh that runs beside the stack requests (no round trip before them)."""
     warnings: list[str] = []
-    wind = await refresh_wind(engine, client, settings, warnings)
     wanted = list(periods) if periods is not None else expected_periods(settlement_date, now)
-    fetched = await fetch_periods(client, settlement_date, wanted, wind, whole_date=periods is None)
+    registry = RequestStats()  # its requests are not the fetch's
+    wind = start_counted_apart(refresh_wind(engine, client, settings, warnings), registry)
+    try:
+        fetched = await fetch_periods(
+            client, settlement_date, wanted, wind, whole_date=periods is None
+        )
+    finally:
+        if not wind.done():
+            wind.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await wind  # retrieved: no "exception never retrieved" when the stacks failed first
     fetched.warnings[:0] = warnings
+    fetched.requests -= registry.requests
+    fetched.retries -= registry.retries
+    fetched.timeouts -= registry.timeouts
     return fetched
 
 

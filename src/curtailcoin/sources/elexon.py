@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Container, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -154,12 +154,19 @@ class ElexonClient(JsonHttpClient):
         period: int,
         bid_offer: str = "bid",
         keep: Callable[[str | None], bool] | None = None,
+        keep_units: Awaitable[Container[str | None]] | None = None,
     ) -> tuple[list[StackLine], int]:
-        """One period's stack: the lines of units ``keep`` accepts, and the stack's line count."""
+        """One period's stack: the lines of units ``keep`` accepts, and the stack's line count.
+
+        ``keep_units`` (a future, awaited by every period) is the units to keep when they are
+        still being read (a registry refresh): the request goes out at once, the parse waits.
+        """
         check_period(settlement_date, period)
         payload = await self.get_json(
             f"/balancing/settlement/stack/all/{bid_offer}/{settlement_date.isoformat()}/{period}"
         )
+        if keep_units is not None:
+            keep = (await keep_units).__contains__
         return parse_stack_response(payload, settlement_date, period, keep)
 
     async def fetch_stack_period(
@@ -175,17 +182,21 @@ class ElexonClient(JsonHttpClient):
         periods: Iterable[int],
         *,
         keep: Callable[[str | None], bool] | None = None,
+        keep_units: Awaitable[Container[str | None]] | None = None,
     ) -> dict[int, PeriodResult]:
         """Fetch periods concurrently (under the cap and rate limit); errors are kept per period.
 
-        ``keep`` selects the BM units whose lines are parsed and returned (default: all). A host
+        ``keep`` selects the BM units whose lines are parsed and returned (default: all), or
+        ``keep_units``, a future of the units (see :meth:`fetch_stack`). A host
         that cannot be reached at all is not a per-period failure: ``UnreachableSourceError``
         is raised (one message for the run).
         """
 
         async def one(period: int) -> PeriodResult:
             try:
-                lines, count = await self.fetch_stack(settlement_date, period, keep=keep)
+                lines, count = await self.fetch_stack(
+                    settlement_date, period, keep=keep, keep_units=keep_units
+                )
             except SourceError as exc:
                 return PeriodResult(period, error=exc)
             return PeriodResult(

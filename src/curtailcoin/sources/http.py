@@ -11,12 +11,14 @@ How many requests are in flight, and how often they start, is :mod:`.politeness`
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import httpx
 
@@ -41,7 +43,10 @@ __all__ = [
     "SourceError",
     "TransientSourceError",
     "UnreachableSourceError",
+    "start_counted_apart",
 ]
+
+T = TypeVar("T")
 
 log = logging.getLogger("curtailcoin.http")
 
@@ -91,6 +96,24 @@ class RequestStats:
     @property
     def timeouts(self) -> int:
         return self.by_kind.get("timeout", 0)
+
+
+_apart: contextvars.ContextVar[RequestStats | None] = contextvars.ContextVar(
+    "curtailcoin_requests_apart", default=None
+)
+
+
+def start_counted_apart(coro: Coroutine[Any, Any, T], stats: RequestStats) -> asyncio.Task[T]:
+    """Run ``coro`` as a task whose requests are also counted in ``stats``: a side request (a
+    registry refresh beside a date's stacks) that the caller takes out of its own counts."""
+    context = contextvars.copy_context()
+    context.run(_apart.set, stats)
+    return asyncio.get_running_loop().create_task(coro, context=context)
+
+
+def _counted(stats: RequestStats) -> tuple[RequestStats, ...]:
+    apart = _apart.get()
+    return (stats,) if apart is None else (stats, apart)
 
 
 def _retry_after_s(response: httpx.Response) -> float | None:
@@ -157,15 +180,18 @@ class JsonHttpClient:
         self._cap = StartCap(requests_per_second)
         self._reached = False  # the host has answered at least once
         self._unreachable: UnreachableSourceError | None = None
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout_s),
-            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
-            headers={"User-Agent": user_agent, "Accept": "application/json"},
-            transport=transport,
+        self._options: dict[str, Any] = {
+            "timeout": httpx.Timeout(timeout_s),
+            "limits": httpx.Limits(
+                max_connections=concurrency, max_keepalive_connections=concurrency
+            ),
+            "headers": {"User-Agent": user_agent, "Accept": "application/json"},
+            "transport": transport,
             # A plain-HTTP source (a local test server) uses no TLS: building the default SSL
             # context (the CA bundle, ~0.1-0.3 s) would only delay the first request.
-            verify=self.base_url.lower().startswith("https:"),
-        )
+            "verify": self.base_url.lower().startswith("https:"),
+        }
+        self._http: httpx.AsyncClient | None = None
 
     async def __aenter__(self) -> Self:
         return self
@@ -173,8 +199,17 @@ class JsonHttpClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
+    @property
+    def _client(self) -> httpx.AsyncClient:
+        """The connection pool, built at the first request: a client that is never used (a
+        fallback source) costs no pool and no TLS context."""
+        if self._http is None:
+            self._http = httpx.AsyncClient(**self._options)
+        return self._http
+
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._http is not None:
+            await self._http.aclose()
 
     @property
     def unreachable(self) -> UnreachableSourceError | None:
@@ -199,12 +234,18 @@ class JsonHttpClient:
         overloaded = False
         try:
             await self._pause.wait()
-            await self._cap.wait()
+            start = await self._cap.wait()
             if self._unreachable is not None:  # found out while this request waited its turn
                 raise self._unreachable
-            self.stats.requests += 1
+            for stats in _counted(self.stats):
+                stats.requests += 1
             try:
-                response = await self._client.get(url, params=params)
+                response = await self._client.get(
+                    url,
+                    params=params,
+                    # with a cap, a start is when the headers go out (``StartCap.tracer``)
+                    extensions=None if start is None else {"trace": self._cap.tracer(start)},
+                )
                 content = response.content
             except httpx.TimeoutException as exc:
                 raise TransientSourceError(
@@ -253,7 +294,8 @@ class JsonHttpClient:
                 return await self._once(url, params)
             except TransientSourceError as exc:
                 attempt += 1
-                self.stats.count(exc.kind)
+                for stats in _counted(self.stats):
+                    stats.count(exc.kind)
                 elapsed = time.monotonic() - started
                 wait = self.policy.backoff_s(attempt)
                 if exc.retry_after_s is not None:
@@ -265,7 +307,8 @@ class JsonHttpClient:
                         tries=attempt,
                         last=exc,
                     ) from exc
-                self.stats.retries += 1
+                for stats in _counted(self.stats):
+                    stats.retries += 1
                 log.warning(
                     "retrying request",
                     extra={

@@ -10,7 +10,10 @@ says when that is too much (429, 503, ``Retry-After``) and the client listens:
 * :class:`Pause` — a ``Retry-After`` holds every new request start of the client until it ends.
 * :class:`StartCap` — at most ``n`` request starts in any one-second window (retries included),
   exactly: a sliding window of the last ``n`` start times, not a token bucket (whose burst lets
-  up to 2n through in one second).
+  up to 2n through in one second). A start is the moment the request's headers go out (the
+  connection's ``trace`` event, :meth:`StartCap.tracer`), not the moment it was admitted: a
+  request admitted and then held up (a new connection, a busy event loop) would otherwise reach
+  the source within a second of ``n`` later ones.
 
 Time comes from ``clock``/``sleep`` so the rules can be tested with a virtual clock.
 """
@@ -21,8 +24,9 @@ import asyncio
 import logging
 import math
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
 
 log = logging.getLogger("curtailcoin.http")
 
@@ -93,6 +97,19 @@ class Pause:
             await self._sleep(left)
 
 
+@dataclass
+class Start:
+    """One request's start: admitted at ``at``, moved to the moment it is sent."""
+
+    at: float
+
+
+#: the ``trace`` events of httpcore that come just before a request's bytes go out
+SEND_EVENTS = frozenset(
+    {"http11.send_request_headers.started", "http2.send_request_headers.started"}
+)
+
+
 class StartCap:
     """At most ``n`` request starts in any one-second window; ``None`` = no cap.
 
@@ -120,20 +137,51 @@ class StartCap:
             self.n, self.window_s = math.floor(requests_per_second), 1.0 + margin_s
         else:
             self.n, self.window_s = 1, 1.0 / requests_per_second + margin_s
-        self._starts: deque[float] = deque()
+        self._starts: list[Start] = []  # the starts still inside a window
         self._lock = asyncio.Lock()
         self._clock = clock
         self._sleep = sleep
 
-    async def wait(self) -> None:
-        """Return when one more start keeps every window within ``n``; record the start."""
+    async def wait(self) -> Start | None:
+        """Return when one more start keeps every window within ``n``; record the start.
+
+        Admissions queue on a lock (first come, first served); :meth:`sent` does not take it,
+        so a request already admitted never waits behind one still waiting its turn."""
         if self.rate is None:
-            return
+            return None
         async with self._lock:
-            while len(self._starts) >= self.n:
-                left = self._starts[0] + self.window_s - self._clock()
-                if left <= 0:
-                    self._starts.popleft()
-                    continue
+            while (left := self._left_s(None)) > 0:
                 await self._sleep(left)
-            self._starts.append(self._clock())
+            start = Start(self._clock())
+            self._starts.append(start)
+            return start
+
+    async def sent(self, start: Start) -> None:
+        """The request of ``start`` is being sent now: hold it while that would put ``n + 1``
+        starts in a window, then move its start to the moment it goes."""
+        while (left := self._left_s(start)) > 0:
+            await self._sleep(left)  # its admission keeps its place meanwhile
+        start.at = self._clock()
+        if not any(s is start for s in self._starts):
+            self._starts.append(start)
+
+    def tracer(self, start: Start | None) -> Callable[[str, dict[str, Any]], Awaitable[None]]:
+        """An httpcore ``trace`` callback that calls :meth:`sent` as the request goes out."""
+
+        async def trace(event: str, _info: dict[str, Any]) -> None:
+            if start is not None and event in SEND_EVENTS:
+                await self.sent(start)
+
+        return trace
+
+    def _left_s(self, moving: Start | None) -> float:
+        """Seconds until one more start fits (0: now), counting the recorded starts but
+        ``moving`` (the one being sent); starts that left the window are dropped."""
+        now = self._clock()
+        self._starts = [s for s in self._starts if s.at + self.window_s > now]
+        others = [s.at for s in self._starts if s is not moving]
+        if len(others) < self.n:
+            return 0.0
+        others.sort()
+        # the start whose leaving makes room: the n-th most recent
+        return others[len(others) - self.n] + self.window_s - now
