@@ -12,6 +12,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
@@ -24,6 +25,9 @@ from curtailcoin.settlement import period_end_utc, periods_in_day
 from curtailcoin.sources.elexon import ElexonClient, PeriodResult
 from curtailcoin.sources.http import SourceError, UnreachableSourceError
 from curtailcoin.sources.mempool import mempool_client
+
+if TYPE_CHECKING:
+    from curtailcoin.pipeline.generation import FetchedGeneration
 
 log = logging.getLogger("curtailcoin.pipeline")
 
@@ -42,6 +46,7 @@ class FetchedDate:
     timeouts: int = 0
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    generation: FetchedGeneration | None = None  # the date's wind generation, when fetched
 
     @property
     def errors(self) -> dict[int, SourceError]:

@@ -31,8 +31,8 @@ from curtailcoin.sources.http import JsonHttpClient
 
 __all__ = [
     "NATIONAL_PATH",
-    "ONSHORE",
     "OFFSHORE",
+    "ONSHORE",
     "UNIT_BATCH_SIZE",
     "UNIT_PATH",
     "NationalWind",

@@ -7,7 +7,7 @@ Base URL ``http://127.0.0.1:PORT/bmrs/api/v1`` (the real one is
 * ``GET /balancing/settlement/acceptance/volumes/all/{bid|offer}/{YYYY-MM-DD}[/{period}]``
   (optional repeated ``bmUnit`` query filter)
 * ``GET /reference/bmunits/all``
-* ``GET /generation/actual/per-type/wind-and-solar?from&to[&settlementPeriodFrom&settlementPeriodTo]``
+* ``GET /generation/actual/per-type/wind-and-solar?from&to[&settlementPeriodFrom&…To]``
   (AGWS, MW) and ``GET /datasets/B1610/stream?from&to[&settlementPeriodFrom&…To][&bmUnit…]``
   (metered MWh, a bare array): wind generation consistent with the stacks
   (:mod:`.generation`)

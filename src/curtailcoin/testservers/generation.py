@@ -211,15 +211,10 @@ def _date_of(value: str) -> date:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
 
 
-def generation_answer(
-    server: ElexonTestServer, path: str, query: Mapping[str, list[str]]
-) -> Response | None:
-    """The answer of a generation route (None: not one of them). ``from``/``to`` are
-    settlement dates (inclusive); ``settlementPeriodFrom`` applies to the first date and
-    ``settlementPeriodTo`` to the last, as Elexon's filters do."""
-    stripped = path.rstrip("/")
-    if stripped not in (NATIONAL_ROUTE, UNIT_ROUTE):
-        return None
+def _parse_range(
+    query: Mapping[str, list[str]],
+) -> tuple[dict[str, date], dict[str, int | None]] | dict[str, list[str]]:
+    """``from``/``to`` and the period bounds, or the 400's errors."""
     errors: dict[str, list[str]] = {}
     dates: dict[str, date] = {}
     for name in ("from", "to"):
@@ -240,8 +235,22 @@ def generation_answer(
             errors[name] = [f"The value '{raw}' is not valid."]
         else:
             bounds[name] = int(raw)
-    if errors:
-        return server.error_response(400, errors=errors)
+    return errors if errors else (dates, bounds)
+
+
+def generation_answer(
+    server: ElexonTestServer, path: str, query: Mapping[str, list[str]]
+) -> Response | None:
+    """The answer of a generation route (None: not one of them). ``from``/``to`` are
+    settlement dates (inclusive); ``settlementPeriodFrom`` applies to the first date and
+    ``settlementPeriodTo`` to the last, as Elexon's filters do."""
+    stripped = path.rstrip("/")
+    if stripped not in (NATIONAL_ROUTE, UNIT_ROUTE):
+        return None
+    parsed = _parse_range(query)
+    if isinstance(parsed, dict):
+        return server.error_response(400, errors=parsed)
+    dates, bounds = parsed
     first_day, last_day = dates["from"], dates["to"]
     if last_day < first_day:
         return server.error_response(400, detail="The 'to' date must not be before 'from'.")
