@@ -12,6 +12,7 @@ failure never fails the date's stack write: it is shown as missing with its reas
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Iterable
@@ -161,18 +162,24 @@ async def fetch_generation(
     before = client.stats.requests
     expected = expected_periods(day, now)
     units = sorted(set(wind_units))
-    try:
-        national = judge_national(await fetch_national_wind(client, day), expected)
-    except SourceError as exc:
-        national = _failed(NATIONAL_DATASET, exc)
-    if not units:
-        metered = DatasetFetch(UNIT_DATASET, FAILED, error="no wind BM unit is known")
-    else:
+
+    async def national_part() -> DatasetFetch:
+        try:
+            return judge_national(await fetch_national_wind(client, day), expected)
+        except SourceError as exc:
+            return _failed(NATIONAL_DATASET, exc)
+
+    async def units_part() -> DatasetFetch:
+        if not units:
+            return DatasetFetch(UNIT_DATASET, FAILED, error="no wind BM unit is known")
         try:
             rows = await fetch_unit_generation(client, day, units)
-            metered = judge_units(rows, day, expected, len(units))
         except SourceError as exc:
-            metered = _failed(UNIT_DATASET, exc)
+            return _failed(UNIT_DATASET, exc)
+        return judge_units(rows, day, expected, len(units))
+
+    # the two datasets at once (under the client's concurrency cap)
+    national, metered = await asyncio.gather(national_part(), units_part())
     for answer in (national, metered):
         if answer.status != FETCHED_WITH_DATA:
             log.warning(
