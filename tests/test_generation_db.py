@@ -257,3 +257,29 @@ def test_reconciliation_finds_generation_drift_and_stores_the_source(
     with engine.connect() as conn:
         total = conn.execute(select(func.sum(farm_generation.c.metered_generation_mwh)))
         assert math.isclose(total.scalar_one(), math.fsum(served.values()), rel_tol=1e-12)
+
+
+def test_api_ingest_stores_generation_and_answers_its_status(
+    database_url: str, elexon_server: ElexonTestServer, engine: Engine
+) -> None:
+    from test_api_support import make_settings
+
+    elexon_server.set_day(D, "light")
+    elexon_server.faults.add("empty_data", match="B1610")
+    settings = make_settings(
+        database_url,
+        api_token="t0ken",
+        elexon_base_url=elexon_server.base_url,
+        mempool_base_url="http://127.0.0.1:9/api",
+        max_tries=2,
+        fetch_generation=True,
+    )
+    with TestClient(create_app(settings)) as client:
+        response = client.post(f"/api/ingest/{DAY}", headers={"Authorization": "Bearer t0ken"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["complete"] is True
+    assert body["generation"]["AGWS"] == {"status": "fetched_with_data", "rows": 48, "error": None}
+    assert body["generation"]["B1610"]["status"] == "fetched_empty"
+    assert "no rows for the" in body["generation"]["B1610"]["error"]
+    assert fetch_rows(engine)["B1610"][0] == FETCHED_EMPTY
