@@ -283,3 +283,59 @@ def test_api_ingest_stores_generation_and_answers_its_status(
     assert body["generation"]["B1610"]["status"] == "fetched_empty"
     assert "no rows for the" in body["generation"]["B1610"]["error"]
     assert fetch_rows(engine)["B1610"][0] == FETCHED_EMPTY
+
+
+def test_backfill_fetches_generation_per_date_bounded(
+    engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
+) -> None:
+    env = {**source_env, "CURTAILCOIN_FETCH_GENERATION": "true"}
+    for day in ("2025-01-17", "2025-01-18"):
+        elexon_server.set_day(day, "light")
+    elexon_server.clear_requests()
+    done = cli("backfill", "2025-01-17", "2025-01-18", "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    units = len(elexon_server.wind_unit_ids())
+    # per date: one AGWS request, one B1610 request per batch of BM units
+    national = elexon_server.requests_matching("wind-and-solar")
+    metered = elexon_server.requests_matching("B1610")
+    assert sorted(r.target.split("from=")[1][:10] for r in national) == [
+        "2025-01-17",
+        "2025-01-18",
+    ]
+    assert len(metered) == 2 * math.ceil(units / UNIT_BATCH_SIZE)
+    f = generation_fetches.c
+    with engine.connect() as conn:
+        statuses = conn.execute(select(f.settlement_date, f.dataset, f.fetch_status)).all()
+    assert sorted((d.isoformat(), ds, st) for d, ds, st in statuses) == [
+        (day, dataset, "fetched_with_data")
+        for day in ("2025-01-17", "2025-01-18")
+        for dataset in ("AGWS", "B1610")
+    ]
+    elexon_server.clear_requests()
+    again = cli("backfill", "2025-01-19", "2025-01-19", "--json", "--no-generation", env=env)
+    assert again.returncode == 0, again.stderr
+    assert not elexon_server.requests_matching("wind-and-solar|B1610")
+
+
+def test_the_worker_job_stores_generation(
+    engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
+) -> None:
+    from datetime import UTC, datetime
+
+    from curtailcoin.jobs.work import ingest_one_date
+
+    elexon_server.set_day(D, "light")
+    settings = Settings(fetch_generation=True)
+
+    async def run() -> bool:
+        async with ElexonClient.from_settings(settings) as client:
+            outcome = await ingest_one_date(
+                settings, D, client=client, now=datetime(2025, 3, 1, tzinfo=UTC), prices=False
+            )
+        return outcome.ok
+
+    assert asyncio.run(run())
+    assert {k: v[0] for k, v in fetch_rows(engine).items()} == {
+        "AGWS": FETCHED_WITH_DATA,
+        "B1610": FETCHED_WITH_DATA,
+    }
