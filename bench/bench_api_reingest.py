@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -203,7 +204,7 @@ async def client_loop(
     host, _, port = base.removeprefix("http://").partition(":")
     http = Http(host, int(port))
     days = [f"{MONTH}-{d:02d}" for d in range(1, 32)]
-    routes = [
+    routes: list[tuple[str, Callable[[], str]]] = [
         ("summary/daily", lambda: f"/api/summary/daily/{rng.choice(days)}"),
         ("summary/monthly", lambda: f"/api/summary/monthly/{MONTH}"),
         ("summary/yearly", lambda: f"/api/summary/yearly/{MONTH[:4]}"),

@@ -177,7 +177,7 @@ def _queue_span(url: str) -> float:
             "SELECT EXTRACT(EPOCH FROM max(at) FILTER (WHERE type IN ('succeeded', 'failed')) "
             "- min(at) FILTER (WHERE type = 'started')) FROM procrastinate_events"
         ).fetchone()
-        counts = dict(
+        counts: dict[str, int] = dict(
             conn.execute("SELECT status::text, count(*) FROM procrastinate_jobs GROUP BY 1")
         )
     if counts.keys() - {"succeeded"}:

@@ -1,15 +1,25 @@
-"""Shared fixtures: a clean database per test on each configured backend.
+"""Shared fixtures: a clean database per test on each configured backend; the automatic markers.
 
 ``CURTAILCOIN_TEST_DATABASES`` chooses the backends (default ``sqlite,postgresql``); PostgreSQL
-is reached at ``CURTAILCOIN_TEST_PG_URL`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``).
-A PostgreSQL that cannot be reached fails the tests: it is never skipped silently.
+is reached at ``CURTAILCOIN_TEST_PG_URL`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``;
+``support.databases``). A PostgreSQL that cannot be reached fails the tests: it is never skipped
+silently.
+
+Every test is marked ``unit`` or ``integration`` by its directory, and ``db`` plus ``sqlite`` /
+``postgresql`` by the database it runs on (a ``"sqlite"`` / ``"postgresql"`` parameter, or a
+fixture that opens one), so ``-m`` selects them (``tests/README.md``).
 """
 
 from __future__ import annotations
 
 import os
+import socket
+import sqlite3
+import sqlite3.dbapi2
+import subprocess
 import uuid
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -21,20 +31,77 @@ from curtailcoin.db.engine import dispose_all, get_engine
 from curtailcoin.db.schema import metadata
 from curtailcoin.testservers.elexon import ElexonTestServer
 from curtailcoin.testservers.mempool import MempoolTestServer
+from support.databases import BACKENDS, PG_ADMIN_URL, _pg_url
 
-PG_ADMIN_URL = os.environ.get(
-    "CURTAILCOIN_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
-BACKENDS = [
-    b.strip()
-    for b in os.environ.get("CURTAILCOIN_TEST_DATABASES", "sqlite,postgresql").split(",")
-    if b.strip()
-]
+#: Fixtures that open a database of one backend, whether or not a test is parametrised over it.
+_BACKEND_FIXTURES = {
+    "pg_database": "postgresql",
+    "pg_url": "postgresql",
+    "sqlite_database": "sqlite",
+}
+_LAYERS = ("unit", "integration")
 
 
-def _pg_url(dbname: str) -> str:
-    base, _, _ = PG_ADMIN_URL.rpartition("/")
-    return f"{base}/{dbname}"
+def _backends(item: pytest.Item) -> set[str]:
+    """The databases a collected test runs on: its backend parameters and backend fixtures."""
+    fixtures = getattr(item, "fixturenames", ())  # a pytest.Function's (every test here)
+    found = {name for fixture, name in _BACKEND_FIXTURES.items() if fixture in fixtures}
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None:
+        found |= {v for v in callspec.params.values() if v in ("sqlite", "postgresql")}
+    return found
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test ``unit``/``integration`` by its directory and ``db``/its backends."""
+    tests_dir = Path(__file__).parent
+    misplaced: set[Path] = set()
+    for item in items:
+        layer = item.path.relative_to(tests_dir).parts[0]
+        if layer not in _LAYERS:
+            # a file left flat in tests/ (e.g. from a branch older than the layout) still runs,
+            # as an integration test, until it is moved
+            if item.path not in misplaced:
+                misplaced.add(item.path)
+                warnings.warn(
+                    f"{item.path.name}: move it to tests/unit or tests/integration "
+                    "(tests/README.md); run as integration",
+                    pytest.PytestWarning,
+                    stacklevel=1,
+                )
+            layer = "integration"
+        item.add_marker(layer)
+        if item.get_closest_marker("browser") is not None:
+            item.add_marker("slow")  # Chromium and a served app per module: never in the quick run
+        backends = _backends(item)
+        for backend in sorted(backends):
+            item.add_marker(backend)
+        if backends:
+            item.add_marker("db")
+
+
+def _refuse(what: str) -> Callable[..., None]:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"a unit test {what}: move it to tests/integration (tests/README.md)")
+
+    return refuse
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_are_pure(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test in tests/unit that opens a database, a connection or a process fails, saying so.
+
+    Patched where the libraries look them up at connection time (SQLAlchemy calls
+    ``sqlite3.dbapi2.connect``; psycopg ``Connection.connect``; httpx ``socket.connect``).
+    """
+    if request.node.get_closest_marker("unit") is None:
+        return
+    for module in (sqlite3, sqlite3.dbapi2):
+        monkeypatch.setattr(module, "connect", _refuse("opened a SQLite database"))
+    monkeypatch.setattr(psycopg, "connect", _refuse("connected to PostgreSQL"))
+    monkeypatch.setattr(psycopg.Connection, "connect", _refuse("connected to PostgreSQL"))
+    monkeypatch.setattr(socket.socket, "connect", _refuse("opened a network connection"))
+    monkeypatch.setattr(subprocess, "Popen", _refuse("started a process"))
 
 
 @pytest.fixture(scope="session")
@@ -49,6 +116,7 @@ def pg_database() -> Iterator[str]:
         dispose_all()
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}_seed"')  # support.api's copy
 
 
 @pytest.fixture(scope="session")
@@ -104,7 +172,7 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str) -> d
         "CURTAILCOIN_MEMPOOL_BASE_URL": "http://127.0.0.1:9/api",
         "CURTAILCOIN_COINGECKO_BASE_URL": "http://127.0.0.1:9/api/v3",
         # the stack's tests run without the wind generation fetch (its own requests and its
-        # own reconciliation problem kinds); tests/test_generation_db.py turns it on
+        # own reconciliation problem kinds); tests/integration/test_generation_db.py turns it on
         "CURTAILCOIN_FETCH_GENERATION": "false",
     }
     for key, value in values.items():

@@ -1,7 +1,7 @@
 """The triggers that bump ``date_versions`` (what migration 0008 creates), for a fresh schema.
 
 ``metadata.create_all`` knows tables, not triggers: ``db.fresh_schema`` adds these. The DDL is
-the migration's, statement for statement (``tests/test_migrations.py`` compares a fresh schema
+the migration's, statement for statement (``test_migrations.py`` compares a fresh schema
 with a migrated one, triggers included). PostgreSQL: statement-level triggers with transition
 tables; SQLite: row-level triggers.
 """

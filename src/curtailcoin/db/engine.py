@@ -5,7 +5,7 @@ one with tables upgrades through the migrations.
 
 Alembic is imported only to migrate: a database already at :data:`HEAD_REVISION` is recognised
 by one query of ``alembic_version`` (reading the migration scripts costs a command more than
-its own work; ``tests/test_migrations.py`` checks the constant against the scripts).
+its own work; ``test_migrations.py`` checks the constant against the scripts).
 """
 
 from __future__ import annotations

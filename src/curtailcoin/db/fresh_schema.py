@@ -4,7 +4,7 @@ Running every migration on an empty database costs ~0.45 s of CPU (Alembic reads
 each batch step of SQLite copies tables); the README's first command runs on a fresh SQLite
 file. ``metadata.create_all`` builds the tables, indexes, CHECKs and comments; what the
 migrations add beyond ``metadata`` is added here: the ``date_versions`` triggers (0008) and,
-on PostgreSQL, procrastinate's schema (0004). ``tests/test_migrations.py`` compares a schema
+on PostgreSQL, procrastinate's schema (0004). ``test_migrations.py`` compares a schema
 built here with one built by every migration (catalog dumps, version row): a new migration
 that adds something ``metadata`` does not hold fails that test until it is added here too.
 """

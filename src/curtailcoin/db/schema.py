@@ -1,7 +1,7 @@
 """The whole database schema (SQLAlchemy Core), shared by SQLite and PostgreSQL.
 
 Importing this module registers every table on :data:`metadata` (Alembic's target and the
-schema that ``tests/test_migrations.py`` compares the migrated database with). Tables are
+schema that ``test_migrations.py`` compares the migrated database with). Tables are
 defined, and imported from, their group's module: ``db.reference_tables``,
 ``db.curtailment_tables``, ``db.generation_tables``, ``db.share_tables``, ``db.summary_tables``,
 ``db.coordination_tables``.

@@ -1,0 +1,114 @@
+"""The dashboard's "Curtailment share" view in headless Chromium (Debian's, via Playwright).
+
+The database is ``support.share``'s: the stack through the real pipeline, generation rows
+as the ingestion stores them. Screenshots go to ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page
+
+from support.api import Seeded
+from support.browser import (
+    DESKTOP,
+    PHONE,
+    READY,
+    SHARE_READY,
+    checked_page,
+    chromium,
+    open_view,
+    serve,
+    shot,
+)
+from support.share import seed_share
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def seeded_ui(sqlite_database: str) -> Seeded:
+    return seed_share(sqlite_database)
+
+
+@pytest.fixture(scope="module")
+def base_url(seeded_ui: Seeded) -> Iterator[str]:
+    with serve(seeded_ui.settings) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser(base_url: str) -> Iterator[Browser]:
+    with chromium() as b:
+        yield b
+
+
+def open_share(page: Page, base_url: str, query: str) -> None:
+    open_view(page, base_url, query)  # waits for the share view too
+
+
+def test_day_share_chart_table_and_all_bids(browser: Browser, base_url: str) -> None:
+    national = httpx.get(
+        f"{base_url}/api/curtailment-share",
+        params={"from": "2025-01-17", "to": "2025-01-17", "grain": "period"},
+    ).json()
+    farms = httpx.get(
+        f"{base_url}/api/curtailment-share/farms", params={"from": "2025-01-17", "to": "2025-01-17"}
+    ).json()
+    summary = httpx.get(f"{base_url}/api/summary/daily/2025-01-17").json()
+    with checked_page(browser, base_url, DESKTOP) as page:
+        open_share(page, base_url, "?timeframe=day&date=2025-01-17")
+        share = national["total"]["curtailmentShare"]
+        assert share is not None
+        assert f"{share * 100:.2f}%" in page.inner_text("#share-total")
+        # 48 periods: generated and curtailed bars, and the share line
+        assert page.locator("#chart-share .barlayer .trace").count() == 2
+        assert page.locator("#chart-share .barlayer .trace").first.locator(".point").count() == 48
+        assert page.locator("#chart-share .scatterlayer .trace").count() == 1
+        body = page.locator("#share-table tbody tr")
+        assert body.count() == len(farms["rows"])
+        missing = [r for r in farms["rows"] if r["curtailmentShare"] is None]
+        assert missing, "one lead party lacks a B1610 period"
+        text = page.inner_text("#share-table")
+        assert "B1610 figures for 47 of 48 periods" in text
+        all_bids = page.inner_text("#all-bids")
+        assert all_bids.startswith("All wind bids: ")
+        assert f"{summary['allBidsCurtailedEnergyMwh']:,.0f}" in all_bids
+        assert "/api/curtailment-share?" in (page.get_attribute("#share-csv", "href") or "")
+        shot(page, "dashboard-share-day")
+
+
+def test_missing_generation_is_shown_with_its_reason(browser: Browser, base_url: str) -> None:
+    with checked_page(browser, base_url, DESKTOP) as page:
+        open_share(page, base_url, "?timeframe=day&date=2025-01-18")
+        total = page.inner_text("#share-total")
+        assert "Share missing" in total and "AGWS failed: HTTP 503 after 5 attempts" in total
+        assert "%" not in total
+        assert "B1610 fetched_empty" in page.inner_text("#share-table")
+        page.click("#tf-month")
+        page.wait_for_selector(READY, state="attached", timeout=30_000)
+        page.wait_for_selector(SHARE_READY, state="attached", timeout=30_000)
+        assert "figures missing on" in page.inner_text("#share-total")
+        assert page.locator("#chart-share .barlayer .trace").first.locator(".point").count() >= 1
+
+
+def test_share_view_on_a_phone(browser: Browser, base_url: str) -> None:
+    with checked_page(browser, base_url, PHONE, is_mobile=True, has_touch=True) as page:
+        open_share(page, base_url, "?timeframe=day&date=2025-01-17")
+        width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert width[0] <= width[1], f"the page scrolls sideways: {width}"
+        panel = page.locator("#share-panel").bounding_box()
+        chart = page.locator("#chart-share .main-svg").first.bounding_box()
+        assert panel is not None and chart is not None
+        assert (
+            chart["x"] >= panel["x"] - 1
+            and chart["x"] + chart["width"] <= panel["x"] + panel["width"] + 1
+        )
+        overflow = page.evaluate(
+            "getComputedStyle(document.querySelector('#share-panel .table-wrap')).overflowX"
+        )
+        assert overflow == "auto"
+        shot(page, "dashboard-share-phone")
