@@ -138,6 +138,7 @@ def _share(settings_env: dict[str, str]) -> dict[str, object]:
     return row
 
 
+@pytest.mark.slow  # the installed CLI, several runs
 def test_reingest_writes_generation_and_the_share_answers_with_it(
     engine: Engine,
     source_env: dict[str, str],
@@ -195,6 +196,7 @@ def test_reingest_writes_generation_and_the_share_answers_with_it(
     assert counts(engine) == (48, units * 48)
 
 
+@pytest.mark.slow  # the installed CLI, several runs
 def test_a_generation_failure_never_fails_the_stack(
     engine: Engine,
     source_env: dict[str, str],
@@ -233,6 +235,7 @@ def test_a_generation_failure_never_fails_the_stack(
     assert _share(env)["missingReason"] is None
 
 
+@pytest.mark.slow  # the installed CLI, several runs
 def test_reconciliation_finds_generation_drift_and_stores_the_source(
     engine: Engine,
     source_env: dict[str, str],
@@ -285,6 +288,7 @@ def test_api_ingest_stores_generation_and_answers_its_status(
     assert fetch_rows(engine)["B1610"][0] == FETCHED_EMPTY
 
 
+@pytest.mark.slow  # the installed CLI, several runs
 def test_backfill_fetches_generation_per_date_bounded(
     engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
 ) -> None:
