@@ -58,6 +58,7 @@ def settings_for(url: str, elexon: ElexonTestServer, mempool: MempoolTestServer)
         mempool_base_url=mempool.base_url,
         concurrency=8,
         requests_per_second=1000,
+        fetch_generation=False,  # the stack's fetch and write; bench_generation.py times generation
     )
 
 

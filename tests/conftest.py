@@ -171,6 +171,9 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str) -> d
         # (the writers fetch the prices of the dates they write; port 9 refuses at once)
         "CURTAILCOIN_MEMPOOL_BASE_URL": "http://127.0.0.1:9/api",
         "CURTAILCOIN_COINGECKO_BASE_URL": "http://127.0.0.1:9/api/v3",
+        # the stack's tests run without the wind generation fetch (its own requests and its
+        # own reconciliation problem kinds); tests/integration/test_generation_db.py turns it on
+        "CURTAILCOIN_FETCH_GENERATION": "false",
     }
     for key, value in values.items():
         monkeypatch.setenv(key, value)

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
 
     tracked_models: Annotated[tuple[str, ...], NoDecode] = DEFAULT_TRACKED_MODELS
     bmunit_refresh_max_age_s: float = 86_400.0
+    fetch_generation: bool = Field(
+        default=True, description="fetch a date's wind generation (AGWS, B1610) with its stack"
+    )
     lock_wait_s: float = Field(
         default=300.0, ge=0, description="wait for a date held by another run"
     )

@@ -74,6 +74,9 @@ def make_settings(url: str, **overrides: object) -> Settings:
         "backoff_max_s": 0.05,
         "request_timeout_s": 5.0,
         "api_token": None,
+        # seeded without the wind generation fetch (the share's tests write generation with
+        # tests/support/generation.py); tests/integration/test_generation_db.py turns it on
+        "fetch_generation": False,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

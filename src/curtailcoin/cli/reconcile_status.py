@@ -151,7 +151,14 @@ def _status(
     except BadInput as exc:
         fail(f"CURTAILCOIN_TRACKED_MODELS: {exc}")
     with read_snapshot(engine) as conn:
-        status = get_reconciliation_status(conn, models, start=first, end=last, exact=exact)
+        status = get_reconciliation_status(
+            conn,
+            models,
+            start=first,
+            end=last,
+            exact=exact,
+            generation=settings.fetch_generation,
+        )
     if source and status.per_date:
         asyncio.run(add_source_drift(engine, settings, status))
     return status

@@ -90,6 +90,9 @@ def print_results(result: ReingestResult) -> None:
         table.add_row("FAILED periods", compact_periods(result.failed_periods))
     if result.incomplete_periods:
         table.add_row("INCOMPLETE periods", compact_periods(result.incomplete_periods))
+    if result.generation is not None:
+        for name, part in result.generation.to_json().items():
+            table.add_row(f"Generation {name}", f"{part['status']} ({part['rows']:,} rows)")
     table.add_row("Fetch / write", f"{result.fetch_seconds:.2f} s / {result.write_seconds:.2f} s")
     table.add_row("Complete", "yes" if result.complete else "NO")
     console.print(table)
@@ -190,6 +193,13 @@ def reingest(
         help="Write into a demo (simulated) database even from an Elexon that is not a local "
         "test server.",
     ),
+    no_generation: bool = typer.Option(
+        False,
+        "--no-generation",
+        help="Do not fetch the date's wind generation (AGWS national, B1610 per BM unit); the "
+        "stored generation is kept. By default it is fetched and stored with the stack; its "
+        "failure is a warning, never the date's failure.",
+    ),
 ) -> None:
     """Reingest one settlement date from Elexon and recompute its Bitcoin potential.
 
@@ -237,6 +247,7 @@ def reingest(
                     skip_verify=skip_verify,
                     clear_all_models=complete,
                     accept_shrink=accept_shrink,
+                    generation=False if no_generation else None,
                 )
         finally:
             locks.close()

@@ -315,6 +315,12 @@ def backfill_command(
         help="Write into a demo (simulated) database even from an Elexon that is not a local "
         "test server.",
     ),
+    no_generation: bool = typer.Option(
+        False,
+        "--no-generation",
+        help="Do not fetch wind generation (AGWS, B1610) with each date's stack (queued jobs "
+        "follow the workers' CURTAILCOIN_FETCH_GENERATION).",
+    ),
 ) -> None:
     """Reingest and calculate every date from START to END, resumably.
 
@@ -323,6 +329,8 @@ def backfill_command(
     any failed, 2 on bad input (nothing written).
     """
     settings = settings_and_logging(verbose, "backfill")
+    if no_generation:
+        settings = settings.model_copy(update={"fetch_generation": False})
     first = date_argument(start, "START")
     last = date_argument(end, "END")
     concurrency = whole_number(concurrency_text, "--concurrency", 1, 64)

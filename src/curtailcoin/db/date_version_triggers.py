@@ -15,6 +15,7 @@ TRACKED = {
     "settlement_periods": "settlement_date",
     "suspect_dates": "settlement_date",
     "generation_daily_summaries": "summary_date",  # migration 0012
+    "generation_fetches": "settlement_date",  # migration 0013
 }
 
 _BUMP = (

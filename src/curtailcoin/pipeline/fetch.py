@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
@@ -30,6 +31,9 @@ from curtailcoin.sources.http import (
     start_counted_apart,
 )
 from curtailcoin.sources.mempool import mempool_client
+
+if TYPE_CHECKING:
+    from curtailcoin.pipeline.generation import FetchedGeneration
 
 log = logging.getLogger("curtailcoin.pipeline")
 
@@ -48,6 +52,7 @@ class FetchedDate:
     timeouts: int = 0
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    generation: FetchedGeneration | None = None  # the date's wind generation, when fetched
 
     @property
     def errors(self) -> dict[int, SourceError]:

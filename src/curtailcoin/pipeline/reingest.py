@@ -28,6 +28,7 @@ from curtailcoin.ingest import check_curtailment_data
 from curtailcoin.miners import MinerModel, resolve_models
 from curtailcoin.pipeline.derive import DerivedDate, derive_date
 from curtailcoin.pipeline.fetch import FetchedDate, ensure_network_conditions, fetch_date
+from curtailcoin.pipeline.generation import fetch_generation, store_generation
 from curtailcoin.pipeline.inputs import BadInput, validate_date
 from curtailcoin.pipeline.result import ReingestResult
 from curtailcoin.pipeline.store import replace_periods
@@ -78,8 +79,13 @@ async def reingest_date(
     now: datetime | None = None,
     accept_shrink: bool = False,
     detected_by: str = "reingest",
+    generation: bool | None = None,
 ) -> ReingestResult:
     """Fetch every published period of the date (or ``periods``), then :func:`write_fetched`.
+
+    A whole date's wind generation (AGWS, B1610: ``pipeline.generation``) is fetched with it
+    unless ``generation`` is false (default: ``settings.fetch_generation``) and stored in the
+    same transaction; its failure is recorded as the generation's status, never the date's.
 
     ``models`` defaults to the tracked models; ``clear_all_models`` (complete reingestion) also
     removes the date's calculations of every other model. Raises ``BadInput`` for a date
@@ -95,6 +101,11 @@ async def reingest_date(
         fetched = await fetch_date(
             engine, settings, elexon, settlement_date, periods=periods, now=now
         )
+        wanted = settings.fetch_generation if generation is None else generation
+        if wanted and fetched.whole_date and fetched.ok:
+            fetched.generation = await fetch_generation(
+                elexon, settlement_date, fetched.wind, now=now
+            )
     finally:
         if own_client:
             await elexon.aclose()
@@ -140,7 +151,8 @@ async def write_fetched(
         models=[m.key for m in models],
         bitcoin_skipped=skip_bitcoin,
         warnings=list(fetched.warnings),
-        requests=fetched.requests,
+        requests=fetched.requests
+        + (fetched.generation.requests if fetched.generation is not None else 0),
         retries=fetched.retries,
         timeouts=fetched.timeouts,
         fetch_seconds=fetched.seconds,
@@ -194,6 +206,10 @@ async def write_fetched(
                 base=stored.base,
                 also_summarise=others,
             )
+            if fetched.generation is not None:
+                store_generation(conn, fetched.generation)
+                result.generation = fetched.generation
+                result.warnings.extend(fetched.generation.warnings)
         result.write_seconds = time.perf_counter() - started
         result.written = True
         result.pending_periods = list(stored.pending_periods)

@@ -11,6 +11,7 @@ from curtailcoin.coverage import Coverage
 if TYPE_CHECKING:
     from curtailcoin.calculations import VerificationRow
     from curtailcoin.pipeline.fetch import FetchedDate
+    from curtailcoin.pipeline.generation import FetchedGeneration
     from curtailcoin.shrink_guard import ShrinkVerdict
 
 
@@ -47,6 +48,7 @@ class ReingestResult:
     shrink: ShrinkVerdict | None = None
     shrink_accepted: bool = False
     fetch: FetchedDate | None = field(default=None, repr=False)  # each error, as raised
+    generation: FetchedGeneration | None = field(default=None, repr=False)  # stored with it
 
     @property
     def suspect(self) -> bool:
@@ -109,4 +111,6 @@ class ReingestResult:
             "suspect": self.suspect,
             "suspect_reason": self.suspect_reason,
             "shrink_accepted": self.shrink_accepted,
+            # each generation dataset's status, rows and reason; null: not fetched with the date
+            "generation": None if self.generation is None else self.generation.to_json(),
         }

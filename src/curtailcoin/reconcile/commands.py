@@ -130,7 +130,12 @@ async def reconcile_all(
         def find() -> ReconciliationStatus:
             with read_snapshot(engine) as conn:
                 status = get_reconciliation_status(
-                    conn, ctx.model_keys, start=start, end=end, now=now
+                    conn,
+                    ctx.model_keys,
+                    start=start,
+                    end=end,
+                    now=now,
+                    generation=settings.fetch_generation,
                 )
             return status
 

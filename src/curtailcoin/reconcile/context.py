@@ -117,7 +117,15 @@ class ReconcileContext:
     async def check(self, settlement_date: date) -> tuple[DateReport, list[SummaryMismatch]]:
         """:func:`check_date` of the date, off the event loop."""
         engine = self.engine
-        return await run_db(engine, check_date, engine, settlement_date, self.model_keys, self.now)
+        return await run_db(
+            engine,
+            check_date,
+            engine,
+            settlement_date,
+            self.model_keys,
+            self.now,
+            self.settings.fetch_generation,
+        )
 
     async def aclose(self) -> None:
         await asyncio.to_thread(self.locks.close)
@@ -137,12 +145,16 @@ async def run_db(engine: Engine, function: Callable[..., T], *args: Any) -> T:
 
 
 def check_date(
-    engine: Engine, settlement_date: date, models: list[str], now: datetime | None
+    engine: Engine,
+    settlement_date: date,
+    models: list[str],
+    now: datetime | None,
+    generation: bool = False,
 ) -> tuple[DateReport, list[SummaryMismatch]]:
     """The date's report, counted row by row, and the summary rows its rebuild would fix."""
     with read_snapshot(engine) as conn:
         report, mismatches = check_date_reconciliation_status(
-            conn, settlement_date, models, now=now
+            conn, settlement_date, models, now=now, generation=generation
         )
     return report, mismatches
 

@@ -7,6 +7,9 @@ incomplete, source drift,  refetch: ``pipeline.fetch`` then ``pipeline.reingest.
 period totals mismatch     (the whole date when the source check has fetched every period
                            anyway — its answers are reused, no second request — else only the
                            periods concerned)
+generation incomplete,     refetch the date's generation (``pipeline.generation``): AGWS and
+generation drift           B1610 in their own transaction, the stack data untouched (the
+                           source check's answer when it fetched one)
 missing, stale, stale      recalculate: refresh the periods' difficulty/subsidy from the epoch
 period conditions          table, then ``pipeline.derive.derive_date`` (calculations, summaries)
 summary mismatch           resummarise: the date's daily rows, its month and its year
@@ -33,9 +36,11 @@ from sqlalchemy import Engine
 from curtailcoin.backoff import delay_s
 from curtailcoin.coverage import expected_periods
 from curtailcoin.pipeline.fetch import fetch_periods
+from curtailcoin.pipeline.generation import FetchedGeneration, fetch_generation, store_generation
 from curtailcoin.pipeline.inputs import BadInput
 from curtailcoin.pipeline.reingest import write_fetched
 from curtailcoin.reconcile.context import FetchFailed, ReconcileContext, run_db
+from curtailcoin.reconcile.generation_check import generation_drift
 from curtailcoin.reconcile.outcome import DateOutcome, hold_back, problems_of, settle
 from curtailcoin.reconcile.recalculate import fix_or_keep
 from curtailcoin.reconcile.report import DateReport
@@ -137,6 +142,31 @@ async def _refetch(
     )
 
 
+def _generation_drift(
+    engine: Engine, fetched: FetchedGeneration, tolerance_mwh: float
+) -> dict[str, str]:
+    with engine.connect() as conn:
+        return generation_drift(conn, fetched, tolerance_mwh)
+
+
+def _store_generation(engine: Engine, fetched: FetchedGeneration) -> None:
+    with engine.begin() as conn:
+        store_generation(conn, fetched)
+
+
+async def _refetch_generation(
+    ctx: ReconcileContext, out: DateOutcome, fetched: FetchedGeneration | None
+) -> None:
+    """Store the date's generation (the source check's answer, or a fresh one)."""
+    day = out.settlement_date
+    if fetched is None:
+        fetched = await fetch_generation(ctx.client, day, await ctx.wind(), now=ctx.now)
+    await run_db(ctx.engine, _store_generation, ctx.engine, fetched)
+    statuses = ", ".join(f"{k} {v['status']}" for k, v in fetched.to_json().items())
+    out.actions.append(f"refetched the generation ({statuses})")
+    log.info("generation refetched", extra={"date": day.isoformat(), "statuses": statuses})
+
+
 def _clear_suspect(engine: Engine, settlement_date: date) -> None:
     with engine.begin() as conn:
         clear_suspect(conn, settlement_date)
@@ -164,6 +194,16 @@ async def fix_date_comprehensive(
     was_suspect = report.suspect is not None
     source = source or was_suspect  # Elexon decides whether the held-back answer still stands
     check = await _check_source(ctx, settlement_date, report, out) if source else None
+    generation = None
+    if source and ctx.settings.fetch_generation:
+        wind = await ctx.wind()
+        generation = await fetch_generation(ctx.client, settlement_date, wind, now=ctx.now)
+        tolerance = ctx.settings.source_tolerance_mwh
+        report.generation_drift = await run_db(
+            ctx.engine, _generation_drift, ctx.engine, generation, tolerance
+        )
+        for dataset, text in report.generation_drift.items():
+            log.warning("generation drift", extra={"date": day, "dataset": dataset, "drift": text})
     out.before = problems_of(report, mismatches)
     if was_suspect:
         out.before.append("suspect")
@@ -195,6 +235,9 @@ async def fix_date_comprehensive(
         await run_db(ctx.engine, _clear_suspect, ctx.engine, settlement_date)
         out.actions.append("cleared the suspect mark: Elexon's answer agrees with the stored data")
         log.info("suspect mark cleared", extra={"date": day})
+
+    if ctx.settings.fetch_generation and report.needs_generation:
+        await _refetch_generation(ctx, out, generation)
 
     report, mismatches = await fix_or_keep(ctx, settlement_date, out)
     settle(out, report, mismatches)

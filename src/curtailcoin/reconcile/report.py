@@ -28,6 +28,14 @@ Definitions (each counted exactly, overall and per date):
     the records were changed after the fetch; only a refetch can tell the right values.
 *stale period conditions*
     a period whose stored difficulty/subsidy differ from what the epoch table gives now.
+*generation incomplete* date
+    (when generation is fetched: ``CURTAILCOIN_FETCH_GENERATION``) a date whose AGWS or B1610
+    fetch (``generation_fetches``) is absent or not ``fetched_with_data``; the reason is the
+    stored status and error. Counted among the *incomplete* dates; its fix refetches the date's
+    generation.
+*generation drift*
+    (with a source check) a dataset whose stored total differs from Elexon's answer now by more
+    than ``CURTAILCOIN_SOURCE_TOLERANCE_MWH``; its fix stores the answer.
 *suspect* date
     a date whose latest answer from Elexon the drift guard held back (``suspect_dates``): the
     stored data is kept until an operator applies the answer or Elexon agrees again.
@@ -70,10 +78,17 @@ class DateReport:
     stale_periods: list[int] = field(default_factory=list)
     missing_periods: list[int] = field(default_factory=list)
     suspect: str | None = None  # why the drift guard held the latest answer back
+    generation_reasons: dict[str, str] = field(default_factory=dict)  # dataset → why missing
+    generation_drift: dict[str, str] = field(default_factory=dict)  # dataset → stored vs source
 
     @property
     def incomplete(self) -> bool:
-        return bool(self.unfetched_periods)
+        return bool(self.unfetched_periods or self.generation_reasons)
+
+    @property
+    def needs_generation(self) -> bool:
+        """Only a refetch of the date's generation can fix it."""
+        return bool(self.generation_reasons or self.generation_drift)
 
     @property
     def problems(self) -> list[str]:
@@ -93,6 +108,10 @@ class DateReport:
             kinds.append("stale")
         if self.summary_mismatches:
             kinds.append("summary_mismatch")
+        if self.generation_reasons:
+            kinds.append("generation_incomplete")
+        if self.generation_drift:
+            kinds.append("generation_drift")
         return kinds
 
     @property
@@ -135,6 +154,8 @@ class DateReport:
             "source_drift_periods": self.drift_periods,
             "problems": self.problems,
             "suspect": self.suspect,
+            "generation_reasons": dict(self.generation_reasons),
+            "generation_drift": dict(self.generation_drift),
         }
 
 
@@ -224,6 +245,9 @@ class ReconciliationStatus:
             "end": self.end.isoformat() if self.end else None,
             "models": self.models,
             "incomplete_dates": [d.isoformat() for d in self.incomplete_dates],
+            "generation_incomplete_dates": [
+                r.settlement_date.isoformat() for r in self.per_date if r.generation_reasons
+            ],
             "missing_calculations": self.total("missing"),
             "stale_calculations": self.total("stale"),
             "pending_calculations": self.total("pending"),

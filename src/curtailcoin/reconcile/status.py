@@ -37,6 +37,7 @@ from curtailcoin.reconcile.calc_check import Figures, exact_periods
 from curtailcoin.reconcile.expected import expected_conditions
 from curtailcoin.reconcile.farm_day_check import FarmDayChecker, farm_day_expected
 from curtailcoin.reconcile.farm_month_check import FarmMonthChecker
+from curtailcoin.reconcile.generation_check import fill_generation_reasons
 from curtailcoin.reconcile.period_scan import PeriodInputs, PeriodScan
 from curtailcoin.reconcile.report import DateReport, ReconciliationStatus, SummaryMismatch
 from curtailcoin.reconcile.share_check import ShareChecker
@@ -58,8 +59,12 @@ def get_reconciliation_status(
     now: datetime | None = None,
     timeline: NetworkTimeline | None = None,
     exact: bool = False,
+    generation: bool = False,
 ) -> ReconciliationStatus:
     """Counts of every problem kind over ``start..end`` (default: every stored date).
+
+    With ``generation`` (``settings.fetch_generation``) a date whose wind generation is absent or
+    not fetched with data is incomplete too (``DateReport.generation_reasons``).
 
     Large tables are read once each with ``GROUP BY``. Without ``exact`` the calculations are
     screened per period (rows = farms × models, Σ energy and Σ energy × len(farm id) = models ×
@@ -86,6 +91,8 @@ def get_reconciliation_status(
     previous = tune_session(conn)
     try:
         _fill_status(conn, status, start, end, now, timeline)
+        if generation:
+            fill_generation_reasons(conn, status.per_date)
     finally:
         restore_session(conn, previous)
     status.elapsed_s = time.perf_counter() - began
@@ -197,6 +204,7 @@ def check_date_reconciliation_status(
     *,
     now: datetime | None = None,
     timeline: NetworkTimeline | None = None,
+    generation: bool = False,
 ) -> tuple[DateReport, list[SummaryMismatch]]:
     """The seed's ``checkDateReconciliationStatus``: one date, counted row by row."""
     status = get_reconciliation_status(
@@ -207,6 +215,7 @@ def check_date_reconciliation_status(
         now=now,
         timeline=timeline,
         exact=True,
+        generation=generation,
     )
     if not status.per_date:
         return DateReport(settlement_date, expected_period_count(settlement_date, now)), []

@@ -7,6 +7,10 @@ Base URL ``http://127.0.0.1:PORT/bmrs/api/v1`` (the real one is
 * ``GET /balancing/settlement/acceptance/volumes/all/{bid|offer}/{YYYY-MM-DD}[/{period}]``
   (optional repeated ``bmUnit`` query filter)
 * ``GET /reference/bmunits/all``
+* ``GET /generation/actual/per-type/wind-and-solar?from&to[&settlementPeriodFrom&…To]``
+  (AGWS, MW) and ``GET /datasets/B1610/stream?from&to[&settlementPeriodFrom&…To][&bmUnit…]``
+  (metered MWh, a bare array): wind generation consistent with the stacks
+  (:mod:`.generation`)
 
 Answers follow Elexon's OpenAPI document (``{"data": [...], "metadata": {"datasets": [...]}}``;
 a bare array for BM units). Errors are ASP.NET-style ``application/problem+json`` bodies:
@@ -28,6 +32,7 @@ from typing import Any
 
 from curtailcoin.settlement import periods_in_day, periods_started, settlement_today
 from curtailcoin.testservers.faults import Fault
+from curtailcoin.testservers.generation import GenerationModel, generation_answer
 from curtailcoin.testservers.headline import DayHeadline, day_headline, period_headline
 from curtailcoin.testservers.lines import StackLine
 from curtailcoin.testservers.responses import Query, Response, format_retry_after, json_response
@@ -130,6 +135,7 @@ class ElexonTestServer(BaseTestServer):
         self._kinds: dict[date, str] = {}
         self._revisions: dict[tuple[date, int], int] = {}
         self._now = now
+        self.generation = GenerationModel(self)
 
     # -- clock -----------------------------------------------------------------------------
 
@@ -372,6 +378,9 @@ class ElexonTestServer(BaseTestServer):
     def handle(self, method: str, path: str, query: Query) -> Response:
         if path == _BMUNITS_PATH:
             return json_response(self.bm_units)
+        generation = generation_answer(self, path, query)
+        if generation is not None:
+            return generation
         m = _STACK_RE.match(path)
         if m:
             parsed = self._parse(m["side"], m["date"], m["period"])

@@ -374,6 +374,14 @@ class DataRangeOut(ApiModel):
     )
 
 
+class GenerationFetchOut(ApiModel):
+    status: str = Field(
+        description="fetched_with_data | fetched_incomplete | fetched_empty | failed"
+    )
+    rows: int = Field(description="rows in the answer (AGWS: periods; B1610: unit-periods)")
+    error: str | None = Field(description="why the dataset is not complete; null when it is")
+
+
 class IngestOut(ApiModel):
     date: date
     complete: bool
@@ -396,4 +404,10 @@ class IngestOut(ApiModel):
         default=None,
         description="Why the drift guard held Elexon's answer back (the stored date is kept; "
         "`curtailcoin reingest DATE --accept-shrink` applies it); null when it was not",
+    )
+    generation: dict[str, GenerationFetchOut] | None = Field(
+        default=None,
+        description="The date's wind generation stored with it, per dataset (AGWS national, "
+        "B1610 per BM unit); a failure is recorded, never the date's failure. Null when not "
+        "fetched (CURTAILCOIN_FETCH_GENERATION=false, or the stack fetch failed)",
     )

@@ -21,7 +21,7 @@ from curtailcoin.web import params as pv
 from curtailcoin.web.deps import AppContext, require_token
 from curtailcoin.web.errors import ApiError
 from curtailcoin.web.routes.common import ERRORS, DatePath
-from curtailcoin.web.schemas import ErrorResponse, IngestOut
+from curtailcoin.web.schemas import ErrorResponse, GenerationFetchOut, IngestOut
 
 router = APIRouter()
 
@@ -46,6 +46,11 @@ def _ingest_out(result: ReingestResult) -> IngestOut:
         pending_periods=result.pending_periods,
         warnings=result.warnings,
         suspect=result.suspect_reason if result.suspect else None,
+        generation=None
+        if result.generation is None
+        else {
+            name: GenerationFetchOut(**part) for name, part in result.generation.to_json().items()
+        },
     )
 
 
