@@ -146,7 +146,12 @@ def test_reingest_writes_generation_and_the_share_answers_with_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("CURTAILCOIN_FETCH_GENERATION", "true")
-    env = {**source_env, "CURTAILCOIN_FETCH_GENERATION": "true"}
+    # counted requests: no retry of a slow answer on a busy machine (the env's 2 s timeout)
+    env = {
+        **source_env,
+        "CURTAILCOIN_FETCH_GENERATION": "true",
+        "CURTAILCOIN_REQUEST_TIMEOUT_S": "60",
+    }
     elexon_server.set_day(D, "heavy")
     elexon_server.clear_requests()
     done = cli("reingest", DAY, "--json", env=env)
@@ -292,7 +297,12 @@ def test_api_ingest_stores_generation_and_answers_its_status(
 def test_backfill_fetches_generation_per_date_bounded(
     engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
 ) -> None:
-    env = {**source_env, "CURTAILCOIN_FETCH_GENERATION": "true"}
+    # counted requests: no retry of a slow answer on a busy machine (the env's 2 s timeout)
+    env = {
+        **source_env,
+        "CURTAILCOIN_FETCH_GENERATION": "true",
+        "CURTAILCOIN_REQUEST_TIMEOUT_S": "60",
+    }
     for day in ("2025-01-17", "2025-01-18"):
         elexon_server.set_day(day, "light")
     elexon_server.clear_requests()
