@@ -257,6 +257,15 @@ def test_reconciliation_finds_generation_drift_and_stores_the_source(
             .where(farm_generation.c.settlement_period == 5)
             .values(metered_generation_mwh=farm_generation.c.metered_generation_mwh + 1.0)
         )
+    # `status --source` sees it (and the farm-day roll-up that no longer adds up to the rows)
+    checked = cli("reconcile", "status", "--source", "--json", env=env)
+    status = json.loads(checked.stdout)
+    assert status["generation_drift_dates"] == [DAY] and status["generation_incomplete_dates"] == []
+    (report,) = status["per_date"]
+    assert "generation_drift" in report["problems"] and "AGWS" not in report["generation_drift"]
+    assert report["generation_drift"]["B1610"].startswith("stored ")
+    table = cli("reconcile", "status", "--source", env=env).stdout
+    assert "Generation drift (dates)" in table and f"{DAY} generation B1610: stored " in table
     fixed = cli("reconcile", "date", DAY, "--json", env=env)
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     assert "generation_drift" in fixed.stdout

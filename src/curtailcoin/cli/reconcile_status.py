@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from datetime import date
 
 import typer
@@ -27,9 +28,20 @@ from curtailcoin.ingest import group_by_cause
 from curtailcoin.pipeline import BadInput, resolve_model_keys
 from curtailcoin.reconcile.analyze import Analysis, analyze_reconciliation_status
 from curtailcoin.reconcile.commands import add_source_drift
-from curtailcoin.reconcile.report import ReconciliationStatus
+from curtailcoin.reconcile.report import DateReport, ReconciliationStatus
 from curtailcoin.reconcile.source import compact_periods
 from curtailcoin.reconcile.status import get_reconciliation_status
+
+
+def _print_reasons(reports: Sequence[DateReport]) -> None:
+    """Why each date is incomplete (each period's stored reason) and how its generation drifted."""
+    for r in reports:
+        for periods, reason in group_by_cause(r.incomplete_reasons)[:3]:
+            label = f"{r.settlement_date.isoformat()} period(s) {compact_periods(periods)}"
+            console.print(Text.assemble((f"{label}: ", "yellow"), reason), soft_wrap=True)
+        for dataset, detail in sorted(r.generation_drift.items()):
+            line = f"{r.settlement_date.isoformat()} generation {dataset}: "
+            console.print(Text.assemble((line, "yellow"), detail), soft_wrap=True)
 
 
 def _print_status(status: ReconciliationStatus, limit: int = 40) -> None:
@@ -49,6 +61,9 @@ def _print_status(status: ReconciliationStatus, limit: int = 40) -> None:
     overview.add_row("Stale period conditions", str(data["stale_condition_periods"]))
     drift = data["source_drift_periods"]
     overview.add_row("Source drift (periods)", "not checked" if drift is None else str(drift))
+    if data["source_checked"]:
+        drifted = data["generation_drift_dates"]
+        overview.add_row("Generation drift (dates)", str(len(drifted)))
     overview.add_row("Suspect dates (answer held back)", str(data["suspect_count"]))
     overview.add_row("Completion", f"{data['completion_percentage']:.2f}%")
     overview.add_row("Checked in", f"{data['elapsed_s']:.2f} s")
@@ -71,10 +86,7 @@ def _print_status(status: ReconciliationStatus, limit: int = 40) -> None:
         console.print(table)
         if len(bad) > limit:
             console.print(f"… and {len(bad) - limit} more dates (use --json for all)")
-        for r in bad[:limit]:  # why a date is incomplete: the stored reason of each period
-            for periods, reason in group_by_cause(r.incomplete_reasons)[:3]:
-                label = f"{r.settlement_date.isoformat()} period(s) {compact_periods(periods)}"
-                console.print(Text.assemble((f"{label}: ", "yellow"), reason), soft_wrap=True)
+    _print_reasons(bad[:limit])
     for m in status.summary_details[:10]:
         console.print(f"[yellow]summary mismatch:[/] {m.table} {m.key} {m.miner_model or ''}")
     for day, error in sorted(status.source_errors.items()):

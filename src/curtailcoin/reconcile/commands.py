@@ -14,15 +14,17 @@ from datetime import date, datetime
 from sqlalchemy import Engine
 
 from curtailcoin.config import Settings
-from curtailcoin.coverage import expected_periods
+from curtailcoin.coverage import FAILED, expected_periods
 from curtailcoin.db.engine import read_snapshot
 from curtailcoin.miners import MinerModel
+from curtailcoin.pipeline.generation import fetch_generation
 from curtailcoin.reconcile.aggregates import data_bounds
-from curtailcoin.reconcile.context import ReconcileContext
+from curtailcoin.reconcile.context import ReconcileContext, run_db
 from curtailcoin.reconcile.critical import process_critical_date
 from curtailcoin.reconcile.fix_date import process_date
+from curtailcoin.reconcile.generation_check import generation_drift
 from curtailcoin.reconcile.outcome import RunSummary
-from curtailcoin.reconcile.report import ReconciliationStatus
+from curtailcoin.reconcile.report import DateReport, ReconciliationStatus
 from curtailcoin.reconcile.runner import run_single_date, run_with_checkpoint, with_context
 from curtailcoin.reconcile.source import check_source, first_error
 from curtailcoin.reconcile.spot_fix import spot_fix
@@ -233,6 +235,27 @@ async def spot_fix_date(
     )
 
 
+async def _generation_against_source(
+    ctx: ReconcileContext, status: ReconciliationStatus, report: DateReport
+) -> None:
+    """The date's stored generation totals against a fresh AGWS / B1610 answer (drift), and a
+    dataset Elexon did not answer for as the date's source error."""
+    day = report.settlement_date
+    fetched = await fetch_generation(ctx.client, day, await ctx.wind(), now=ctx.now)
+    tolerance_mwh = ctx.settings.source_tolerance_mwh
+
+    def drift() -> dict[str, str]:
+        with ctx.engine.connect() as conn:
+            return generation_drift(conn, fetched, tolerance_mwh)
+
+    report.generation_drift = await run_db(ctx.engine, drift)
+    for answer in (fetched.national, fetched.units):
+        if answer.status == FAILED:
+            status.source_errors.setdefault(
+                day.isoformat(), f"generation {answer.dataset}: {answer.error}"
+            )
+
+
 async def add_source_drift(
     engine: Engine,
     settings: Settings,
@@ -264,6 +287,8 @@ async def add_source_drift(
             report.drift_periods = check.drift_periods
             if check.failed:
                 status.source_errors[day.isoformat()] = first_error(check.failed)
+            if settings.fetch_generation:
+                await _generation_against_source(ctx, status, report)
 
         await asyncio.gather(*(one(i) for i in range(len(status.per_date))))
         status.source_checked = True

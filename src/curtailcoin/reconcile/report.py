@@ -248,6 +248,9 @@ class ReconciliationStatus:
             "generation_incomplete_dates": [
                 r.settlement_date.isoformat() for r in self.per_date if r.generation_reasons
             ],
+            "generation_drift_dates": [
+                r.settlement_date.isoformat() for r in self.per_date if r.generation_drift
+            ],
             "missing_calculations": self.total("missing"),
             "stale_calculations": self.total("stale"),
             "pending_calculations": self.total("pending"),
