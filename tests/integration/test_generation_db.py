@@ -9,6 +9,7 @@ import json
 import math
 import subprocess
 from datetime import date
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -138,6 +139,14 @@ def _share(settings_env: dict[str, str]) -> dict[str, object]:
     return row
 
 
+def _api_status() -> dict[str, Any]:
+    with TestClient(create_app(Settings(), cache=False)) as client:
+        response = client.get("/api/reconciliation/status", params={"from": DAY, "to": DAY})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
 @pytest.mark.slow  # the installed CLI, several runs
 def test_reingest_writes_generation_and_the_share_answers_with_it(
     engine: Engine,
@@ -230,6 +239,11 @@ def test_a_generation_failure_never_fails_the_stack(
     (report,) = status["per_date"]
     assert report["problems"] == ["generation_incomplete"]
     assert report["generation_reasons"]["AGWS"].startswith("failed: ")
+    api = _api_status()  # the API's status, by the same definitions
+    assert api["generationIncompleteDates"] == [DAY] and DAY in api["incompleteDates"]
+    (api_day,) = api["perDate"]
+    assert api_day["problems"] == ["generation_incomplete"] and api_day["complete"] is False
+    assert api_day["generationReasons"]["AGWS"] == report["generation_reasons"]["AGWS"]
     elexon_server.faults.clear()
     fixed = cli("reconcile", "date", DAY, "--json", env=env)
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
@@ -238,6 +252,7 @@ def test_a_generation_failure_never_fails_the_stack(
     after = json.loads(cli("reconcile", "status", "--json", env=env).stdout)
     assert after["generation_incomplete_dates"] == [] and after["incomplete_dates"] == []
     assert _share(env)["missingReason"] is None
+    assert _api_status()["generationIncompleteDates"] == []
 
 
 @pytest.mark.slow  # the installed CLI, several runs

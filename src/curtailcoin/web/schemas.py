@@ -335,6 +335,11 @@ class ReconciliationDate(ApiModel):
     pending: int = Field(description="Calculations waiting for a known difficulty")
     complete: bool
     problems: list[str] = Field(description="Problem kinds, in the order a fix handles them")
+    generation_reasons: dict[str, str] = Field(
+        default_factory=dict,
+        description="Dataset (AGWS, B1610) → why the date's wind generation is missing "
+        "(its stored fetch status and reason; when generation is fetched)",
+    )
 
 
 class ReconciliationOut(ApiModel):
@@ -344,7 +349,15 @@ class ReconciliationOut(ApiModel):
     end: date | None
     models: list[str] = Field(description="Tracked models checked")
     dates_checked: int
-    incomplete_dates: list[date] = Field(description="Dates with a period not fetched")
+    incomplete_dates: list[date] = Field(
+        description="Dates with a period not fetched (or, when generation is fetched, its "
+        "wind generation missing)"
+    )
+    generation_incomplete_dates: list[date] = Field(
+        default_factory=list,
+        description="Dates whose wind generation (AGWS or B1610) is absent or not fetched with "
+        "data (when generation is fetched: CURTAILCOIN_FETCH_GENERATION)",
+    )
     missing_calculations: int
     stale_calculations: int
     pending_calculations: int

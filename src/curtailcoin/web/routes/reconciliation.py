@@ -45,4 +45,7 @@ def reconciliation_status(
         raise pv.InputError(("query", "from"), f"from {first} is after to {last}")
     if (last - first).days > 1100:
         raise pv.InputError(("query", "from"), "the range is longer than 1,100 days")
-    return reconciliation(conn, first, last, list(ctx.settings.tracked_models))
+    settings = ctx.settings
+    return reconciliation(
+        conn, first, last, list(settings.tracked_models), generation=settings.fetch_generation
+    )

@@ -39,11 +39,16 @@ def reconciliation(
     end: date,
     tracked_models: Sequence[str],
     now: datetime | None = None,
+    *,
+    generation: bool = False,
 ) -> ReconciliationOut:
-    """``reconcile status`` over ``start..end`` (the reconciliation module's definitions)."""
+    """``reconcile status`` over ``start..end`` (the reconciliation module's definitions);
+    ``generation``: a date's missing wind generation makes it incomplete, as in the CLI."""
     from curtailcoin.reconcile.status import get_reconciliation_status
 
-    rs = get_reconciliation_status(conn, list(tracked_models), start=start, end=end, now=now)
+    rs = get_reconciliation_status(
+        conn, list(tracked_models), start=start, end=end, now=now, generation=generation
+    )
     scope = Scope("month", f"{start}..{end}", start, end + timedelta(days=1))
     return ReconciliationOut(
         start=rs.start,
@@ -51,6 +56,9 @@ def reconciliation(
         models=list(rs.models),
         dates_checked=rs.dates_checked,
         incomplete_dates=rs.incomplete_dates,
+        generation_incomplete_dates=[
+            r.settlement_date for r in rs.per_date if r.generation_reasons
+        ],
         missing_calculations=rs.total("missing"),
         stale_calculations=rs.total("stale"),
         pending_calculations=rs.total("pending"),
@@ -69,6 +77,7 @@ def reconciliation(
                 pending=r.pending,
                 complete=r.complete,
                 problems=r.problems,
+                generation_reasons=dict(r.generation_reasons),
             )
             for r in rs.per_date
         ],
