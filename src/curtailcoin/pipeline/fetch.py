@@ -150,27 +150,53 @@ async def fetch_date(
     *,
     periods: Sequence[int] | None = None,
     now: datetime | None = None,
+    generation: bool = False,
 ) -> FetchedDate:
     """Every expected period of the date (or ``periods``), read against the wind units of a
-    registry refresh that runs beside the stack requests (no round trip before them)."""
+    registry refresh that runs beside the stack requests (no round trip before them).
+
+    With ``generation`` (a whole date) the date's wind generation (``pipeline.generation``) is
+    fetched beside the stacks too, as soon as the wind units are known; it is kept only when
+    every period answered (a date that is not written stores no generation either)."""
     warnings: list[str] = []
     wanted = list(periods) if periods is not None else expected_periods(settlement_date, now)
     registry = RequestStats()  # its requests are not the fetch's
     wind = start_counted_apart(refresh_wind(engine, client, settings, warnings), registry)
+    side = RequestStats()
+    beside = None
+    if generation and periods is None:
+        beside = start_counted_apart(_generation_of(client, settlement_date, wind, now), side)
     try:
         fetched = await fetch_periods(
             client, settlement_date, wanted, wind, whole_date=periods is None
         )
+        if beside is not None and fetched.ok:
+            fetched.generation = await beside
+            fetched.generation.requests = side.requests
     finally:
-        if not wind.done():
-            wind.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await wind  # retrieved: no "exception never retrieved" when the stacks failed first
+        for task in (wind, beside):
+            if task is not None and not task.done():
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                if task is not None:
+                    await task  # retrieved: no "exception never retrieved" when stacks failed
     fetched.warnings[:0] = warnings
-    fetched.requests -= registry.requests
-    fetched.retries -= registry.retries
-    fetched.timeouts -= registry.timeouts
+    for apart in (registry, side):
+        fetched.requests -= apart.requests
+        fetched.retries -= apart.retries
+        fetched.timeouts -= apart.timeouts
     return fetched
+
+
+async def _generation_of(
+    client: ElexonClient,
+    settlement_date: date,
+    wind: asyncio.Future[dict[str, str | None]],
+    now: datetime | None,
+) -> FetchedGeneration:
+    from curtailcoin.pipeline.generation import fetch_generation
+
+    return await fetch_generation(client, settlement_date, await wind, now=now)
 
 
 async def ensure_network_conditions(

@@ -28,7 +28,7 @@ from curtailcoin.ingest import check_curtailment_data
 from curtailcoin.miners import MinerModel, resolve_models
 from curtailcoin.pipeline.derive import DerivedDate, derive_date
 from curtailcoin.pipeline.fetch import FetchedDate, ensure_network_conditions, fetch_date
-from curtailcoin.pipeline.generation import fetch_generation, store_generation
+from curtailcoin.pipeline.generation import store_generation
 from curtailcoin.pipeline.inputs import BadInput, validate_date
 from curtailcoin.pipeline.result import ReingestResult
 from curtailcoin.pipeline.store import replace_periods
@@ -99,13 +99,14 @@ async def reingest_date(
     elexon = client or ElexonClient.from_settings(settings)
     try:
         fetched = await fetch_date(
-            engine, settings, elexon, settlement_date, periods=periods, now=now
+            engine,
+            settings,
+            elexon,
+            settlement_date,
+            periods=periods,
+            now=now,
+            generation=settings.fetch_generation if generation is None else generation,
         )
-        wanted = settings.fetch_generation if generation is None else generation
-        if wanted and fetched.whole_date and fetched.ok:
-            fetched.generation = await fetch_generation(
-                elexon, settlement_date, fetched.wind, now=now
-            )
     finally:
         if own_client:
             await elexon.aclose()
