@@ -104,6 +104,8 @@ def cli_env(
             "CURTAILCOIN_BACKOFF_MAX_S": "0.05",
             "CURTAILCOIN_MAX_TRIES": "3",
             "CURTAILCOIN_REQUEST_TIMEOUT_S": "5",
+            # the queue's tests, not the generation's (test_generation_db covers the worker's)
+            "CURTAILCOIN_FETCH_GENERATION": "false",
             "CURTAILCOIN_REQUESTS_PER_SECOND": "1000",
             "CURTAILCOIN_CONCURRENCY": "16",
             "CURTAILCOIN_WORKER_HEARTBEAT_S": "0.5",
