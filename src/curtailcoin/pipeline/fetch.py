@@ -174,12 +174,11 @@ async def fetch_date(
             fetched.generation = await beside
             fetched.generation.requests = side.requests
     finally:
-        for task in (wind, beside):
-            if task is not None and not task.done():
+        for task in [t for t in (wind, beside) if t is not None]:
+            if not task.done():
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                if task is not None:
-                    await task  # retrieved: no "exception never retrieved" when stacks failed
+                await task  # retrieved: no "exception never retrieved" when the stacks failed
     fetched.warnings[:0] = warnings
     for apart in (registry, side):
         fetched.requests -= apart.requests

@@ -22,7 +22,7 @@ from curtailcoin.reconcile.aggregates import data_bounds
 from curtailcoin.reconcile.context import ReconcileContext, run_db
 from curtailcoin.reconcile.critical import process_critical_date
 from curtailcoin.reconcile.fix_date import process_date
-from curtailcoin.reconcile.generation_check import generation_drift
+from curtailcoin.reconcile.generation_check import stored_generation_drift
 from curtailcoin.reconcile.outcome import RunSummary
 from curtailcoin.reconcile.report import DateReport, ReconciliationStatus
 from curtailcoin.reconcile.runner import run_single_date, run_with_checkpoint, with_context
@@ -242,13 +242,9 @@ async def _generation_against_source(
     dataset Elexon did not answer for as the date's source error."""
     day = report.settlement_date
     fetched = await fetch_generation(ctx.client, day, await ctx.wind(), now=ctx.now)
-    tolerance_mwh = ctx.settings.source_tolerance_mwh
-
-    def drift() -> dict[str, str]:
-        with ctx.engine.connect() as conn:
-            return generation_drift(conn, fetched, tolerance_mwh)
-
-    report.generation_drift = await run_db(ctx.engine, drift)
+    report.generation_drift = await run_db(
+        ctx.engine, stored_generation_drift, ctx.engine, fetched, ctx.settings.source_tolerance_mwh
+    )
     for answer in (fetched.national, fetched.units):
         if answer.status == FAILED:
             status.source_errors.setdefault(

@@ -40,7 +40,7 @@ from curtailcoin.pipeline.generation import FetchedGeneration, fetch_generation,
 from curtailcoin.pipeline.inputs import BadInput
 from curtailcoin.pipeline.reingest import write_fetched
 from curtailcoin.reconcile.context import FetchFailed, ReconcileContext, run_db
-from curtailcoin.reconcile.generation_check import generation_drift
+from curtailcoin.reconcile.generation_check import stored_generation_drift
 from curtailcoin.reconcile.outcome import DateOutcome, hold_back, problems_of, settle
 from curtailcoin.reconcile.recalculate import fix_or_keep
 from curtailcoin.reconcile.report import DateReport
@@ -142,13 +142,6 @@ async def _refetch(
     )
 
 
-def _generation_drift(
-    engine: Engine, fetched: FetchedGeneration, tolerance_mwh: float
-) -> dict[str, str]:
-    with engine.connect() as conn:
-        return generation_drift(conn, fetched, tolerance_mwh)
-
-
 def _store_generation(engine: Engine, fetched: FetchedGeneration) -> None:
     with engine.begin() as conn:
         store_generation(conn, fetched)
@@ -200,7 +193,7 @@ async def fix_date_comprehensive(
         generation = await fetch_generation(ctx.client, settlement_date, wind, now=ctx.now)
         tolerance = ctx.settings.source_tolerance_mwh
         report.generation_drift = await run_db(
-            ctx.engine, _generation_drift, ctx.engine, generation, tolerance
+            ctx.engine, stored_generation_drift, ctx.engine, generation, tolerance
         )
         for dataset, text in report.generation_drift.items():
             log.warning("generation drift", extra={"date": day, "dataset": dataset, "drift": text})

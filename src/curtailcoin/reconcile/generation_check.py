@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Engine, select
 
 from curtailcoin.coverage import FETCHED_WITH_DATA
 from curtailcoin.db.generation_tables import NATIONAL_DATASET, UNIT_DATASET, generation_fetches
@@ -61,3 +61,11 @@ def generation_drift(
         if abs(stored[name] - source[name]) > tolerance_mwh:
             out[name] = f"stored {stored[name]:,.3f} MWh, source {source[name]:,.3f} MWh"
     return out
+
+
+def stored_generation_drift(
+    engine: Engine, fetched: FetchedGeneration, tolerance_mwh: float
+) -> dict[str, str]:
+    """:func:`generation_drift` on a connection of its own (for ``run_db``)."""
+    with engine.connect() as conn:
+        return generation_drift(conn, fetched, tolerance_mwh)

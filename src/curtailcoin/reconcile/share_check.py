@@ -225,8 +225,9 @@ class ShareChecker:
     def _check_farm_generation(self, reports: Mapping[date, DateReport]) -> None:
         """Farm-day rows against the B1610 periods, then whole months against farm-day rows."""
         zero: Values = {"generated_mwh": 0.0, "period_count": 0}
+        months = _farm_day_stored(self.conn, *month_span(self.start, self.end))
         expected = _farm_day_expected(self.conn, self.start, self.end)
-        stored = _farm_day_stored(self.conn, self.start, self.end)
+        stored = {k: v for k, v in months.items() if self.start <= k[0] <= self.end}
         for d, farm in sorted(set(expected) | set(stored)):
             have, want = stored.get((d, farm)), expected.get((d, farm))
             self._add(
@@ -238,11 +239,16 @@ class ShareChecker:
                 {"farm_id": farm} | zero,
                 d,
             )
-        self._check_farm_months(reports, zero)
+        self._check_farm_months(reports, months, zero)
 
-    def _check_farm_months(self, reports: Mapping[date, DateReport], zero: Values) -> None:
+    def _check_farm_months(
+        self,
+        reports: Mapping[date, DateReport],
+        days: Mapping[tuple[date, str], Values],
+        zero: Values,
+    ) -> None:
+        """The months' rows against the farm-day rows of the whole months (``days``)."""
         first, last = month_span(self.start, self.end)
-        days = _farm_day_stored(self.conn, first, last)
         expected: dict[tuple[str, str], Values] = {}
         fix_dates: dict[str, date] = {}
         for (d, farm), values in sorted(days.items()):
