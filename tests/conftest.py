@@ -24,14 +24,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from curtailcoin.config import get_settings
 from curtailcoin.db.engine import dispose_all, get_engine
-from curtailcoin.db.schema import metadata
 from curtailcoin.testservers.elexon import ElexonTestServer
 from curtailcoin.testservers.mempool import MempoolTestServer
-from support.databases import BACKENDS, PG_ADMIN_URL, _pg_url
+from support.databases import BACKENDS, PG_ADMIN_URL, _pg_url, clean
 
 #: Fixtures that open a database of one backend, whether or not a test is parametrised over it.
 _BACKEND_FIXTURES = {
@@ -125,19 +124,6 @@ def sqlite_database(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite:///{path}"
 
 
-def _clean(engine: Engine) -> None:
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            # date_versions last: deleting summaries bumps it (migration 0008's triggers)
-            for table in sorted(
-                reversed(metadata.sorted_tables), key=lambda t: t.name == "date_versions"
-            ):
-                conn.execute(table.delete())
-
-
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest) -> str:
     """URL of a migrated, empty database (each backend in turn)."""
@@ -147,7 +133,7 @@ def database_url(request: pytest.FixtureRequest) -> str:
         url = request.getfixturevalue("sqlite_database")
     else:
         raise ValueError(f"unknown backend {request.param!r}: allowed sqlite, postgresql")
-    _clean(get_engine(url))
+    clean(get_engine(url))
     return url
 
 

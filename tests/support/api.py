@@ -18,17 +18,17 @@ from datetime import date
 from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, make_url, text
+from sqlalchemy import Engine, make_url
 
 from curtailcoin.config import Settings
 from curtailcoin.db.engine import get_engine
-from curtailcoin.db.schema import metadata
 from curtailcoin.pipeline import reingest_date
 from curtailcoin.price_updates import update_prices
 from curtailcoin.sources.elexon import ElexonClient
 from curtailcoin.testservers.elexon import ElexonTestServer
 from curtailcoin.testservers.headline import DayHeadline
 from curtailcoin.testservers.mempool import MempoolTestServer
+from support.databases import clean
 
 FULL_DAYS: dict[date, str] = {
     date(2025, 1, 17): "heavy",
@@ -50,19 +50,6 @@ class Seeded:
     settings: Settings
     headlines: dict[date, DayHeadline]
     prices: dict[tuple[date, str], float]
-
-
-def clean(engine: Engine) -> None:
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            # date_versions last: deleting summaries bumps it (migration 0008's triggers)
-            for table in sorted(
-                reversed(metadata.sorted_tables), key=lambda t: t.name == "date_versions"
-            ):
-                conn.execute(table.delete())
 
 
 def make_settings(url: str, **overrides: object) -> Settings:
