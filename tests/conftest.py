@@ -13,10 +13,12 @@ fixture that opens one), so ``-m`` selects them (``tests/README.md``).
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import sqlite3
 import sqlite3.dbapi2
 import subprocess
+import tempfile
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
@@ -30,7 +32,15 @@ from curtailcoin.config import get_settings
 from curtailcoin.db.engine import dispose_all, get_engine
 from curtailcoin.testservers.elexon import ElexonTestServer
 from curtailcoin.testservers.mempool import MempoolTestServer
-from support.databases import BACKENDS, PG_ADMIN_URL, _pg_url, clean
+from support.databases import (
+    BACKENDS,
+    PG_ADMIN_URL,
+    RUN_DIR_VARIABLE,
+    _pg_url,
+    clean,
+    drop_copies,
+    run_dir,
+)
 
 #: Fixtures that open a database of one backend, whether or not a test is parametrised over it.
 _BACKEND_FIXTURES = {
@@ -49,6 +59,31 @@ def _backends(item: pytest.Item) -> set[str]:
     if callspec is not None:
         found |= {v for v in callspec.params.values() if v in ("sqlite", "postgresql")}
     return found
+
+
+#: Whether this process made the run's shared directory (the first process; not an xdist worker).
+_MADE_RUN_DIR = False
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The run's shared directory (``support.databases.run_dir``), made by its first process and
+    inherited by the xdist workers it starts."""
+    global _MADE_RUN_DIR
+    if RUN_DIR_VARIABLE not in os.environ:
+        path = Path(tempfile.gettempdir()) / f"curtailcoin-tests-{uuid.uuid4().hex[:12]}"
+        path.mkdir()
+        os.environ[RUN_DIR_VARIABLE] = str(path)
+        _MADE_RUN_DIR = True
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """After every worker: the run's copies go (PostgreSQL template databases, the directory)."""
+    if not _MADE_RUN_DIR:
+        return
+    if "postgresql" in BACKENDS and any(run_dir().glob("*postgresql*")):
+        drop_copies()
+    shutil.rmtree(run_dir(), ignore_errors=True)
+    del os.environ[RUN_DIR_VARIABLE]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -115,7 +150,6 @@ def pg_database() -> Iterator[str]:
         dispose_all()
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}_seed"')  # support.api's copy
 
 
 @pytest.fixture(scope="session")
