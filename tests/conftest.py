@@ -42,6 +42,9 @@ from support.databases import (
     run_dir,
 )
 
+#: The dashboard modules' shared fixtures (seeded_ui, base_url, browser, page).
+pytest_plugins = ["support.browser"]
+
 #: Fixtures that open a database of one backend, whether or not a test is parametrised over it.
 _BACKEND_FIXTURES = {
     "pg_database": "postgresql",
