@@ -8,6 +8,10 @@ silently.
 Every test is marked ``unit`` or ``integration`` by its directory, and ``db`` plus ``sqlite`` /
 ``postgresql`` by the database it runs on (a ``"sqlite"`` / ``"postgresql"`` parameter, or a
 fixture that opens one), so ``-m`` selects them (``tests/README.md``).
+
+A run is two xdist workers (``pyproject.toml``); its first process makes the directory they share
+(``support.databases.run_dir``: locks and copies of built databases) and removes it, and the
+run's PostgreSQL copies, at the end.
 """
 
 from __future__ import annotations
