@@ -101,13 +101,22 @@ class RequestStats:
 _apart: contextvars.ContextVar[RequestStats | None] = contextvars.ContextVar(
     "curtailcoin_requests_apart", default=None
 )
+_ahead: contextvars.ContextVar[bool] = contextvars.ContextVar("curtailcoin_ahead", default=False)
 
 
-def start_counted_apart(coro: Coroutine[Any, Any, T], stats: RequestStats) -> asyncio.Task[T]:
+def start_counted_apart(
+    coro: Coroutine[Any, Any, T], stats: RequestStats, *, ahead: bool = False
+) -> asyncio.Task[T]:
     """Run ``coro`` as a task whose requests are also counted in ``stats``: a side request (a
-    registry refresh beside a date's stacks) that the caller takes out of its own counts."""
+    registry refresh beside a date's stacks) that the caller takes out of its own counts.
+
+    ``ahead``: its requests take a free slot before the ones already queued (the registry that
+    every parse waits for, the generation's few long answers), so they do not wait behind a
+    date's stacks and finish last."""
     context = contextvars.copy_context()
     context.run(_apart.set, stats)
+    if ahead:
+        context.run(_ahead.set, True)
     return asyncio.get_running_loop().create_task(coro, context=context)
 
 
@@ -230,7 +239,7 @@ class JsonHttpClient:
     async def _once(self, url: str, params: dict[str, Any] | None) -> Any:
         if self._unreachable is not None:
             raise self._unreachable
-        started_round = await self.concurrency.acquire()
+        started_round = await self.concurrency.acquire(ahead=_ahead.get())
         overloaded = False
         try:
             await self._pause.wait()
