@@ -16,10 +16,13 @@ failed (nothing to write) are handled in the backfill's own process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import logging.handlers
 import multiprocessing
+import os
 import signal
+import sys
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -78,7 +81,7 @@ class DateWriter:
             max_workers=1,
             mp_context=context,
             initializer=_init_writer,
-            initargs=(self.settings, self.models, self._logs, _forwarded_level()),
+            initargs=(self.settings, self.models, self._logs, _forwarded_level(), os.getpid()),
         )
         self._pool.submit(_warm_up)  # imports and the engine, before the first date arrives
 
@@ -137,7 +140,9 @@ _settings: Settings | None = None
 _models: list[MinerModel] = []
 
 
-def _init_writer(settings: Settings, models: list[MinerModel], logs: Any, level: int) -> None:
+def _init_writer(
+    settings: Settings, models: list[MinerModel], logs: Any, level: int, backfill_pid: int
+) -> None:
     """The writer's settings and models; its ``curtailcoin`` log records go back to the backfill.
 
     Ctrl-C reaches the whole process group: the writer ignores it and the backfill, which
@@ -145,6 +150,7 @@ def _init_writer(settings: Settings, models: list[MinerModel], logs: Any, level:
     """
     global _settings, _models
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with(backfill_pid)
     _settings, _models = settings, models
     logger = logging.getLogger("curtailcoin")
     for handler in list(logger.handlers):
@@ -152,6 +158,18 @@ def _init_writer(settings: Settings, models: list[MinerModel], logs: Any, level:
     logger.setLevel(level)
     logger.propagate = False
     logger.addHandler(logging.handlers.QueueHandler(logs))
+
+
+def _die_with(backfill_pid: int) -> None:
+    """Linux: the writer is killed with the backfill (``kill -9`` included), so it never writes
+    a date once the backfill, and the date's lock, are gone; the write under way rolls back."""
+    if sys.platform == "linux":
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != backfill_pid:  # the backfill ended before the line above
+        os._exit(1)
 
 
 def _warm_up() -> None:
