@@ -94,30 +94,29 @@ class DateWriter:
         try:
             return await asyncio.wrap_future(self._pool.submit(_write, fetched, now))
         except BrokenProcessPool as exc:
-            # The writer died (killed, out of memory): this date is not stored; a new writer
-            # takes the next dates, and a later run redoes this one.
-            self._pool = None
-            log.error(
-                "backfill writer process ended",
+            # The writer died (killed, out of memory, or it could not start: a script calling
+            # backfill() without the ``if __name__ == "__main__":`` guard that spawned processes
+            # need). Its transaction rolled back; the date is still ours: write it here, and the
+            # rest of the range too.
+            log.warning(
+                "backfill writer process ended: writing in the backfill's process from now on",
                 extra={"date": fetched.settlement_date.isoformat(), "error": str(exc)},
             )
-            return DateOutcome(
-                fetched.settlement_date,
-                ok=False,
-                error=f"the writer process ended before the date was stored ({exc})",
-                requests=fetched.requests,
-            )
+            self.in_process = True
+            await self.close()
+            return await write_date(self.engine, self.settings, fetched, self.models, now)
 
     async def close(self) -> None:
         """Let the writer finish the write it is in (nothing queued is started), then stop."""
         pool, self._pool = self._pool, None
+        listener, self._listener = self._listener, None
+        logs, self._logs = self._logs, None
         if pool is not None:
             await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
-        if self._listener is not None:
-            await asyncio.to_thread(self._listener.stop)
-            self._listener = None
-            self._logs.close()
-            self._logs.join_thread()
+        if listener is not None:
+            await asyncio.to_thread(listener.stop)
+            logs.close()
+            logs.join_thread()
 
 
 def _forwarded_level() -> int:
