@@ -92,7 +92,8 @@ def print_results(result: ReingestResult) -> None:
         table.add_row("INCOMPLETE periods", compact_periods(result.incomplete_periods))
     if result.generation is not None:
         for name, part in result.generation.to_json().items():
-            table.add_row(f"Generation {name}", f"{part['status']} ({part['rows']:,} rows)")
+            state = "pending: not yet published" if part["pending"] else part["status"]
+            table.add_row(f"Generation {name}", f"{state} ({part['rows']:,} rows)")
     table.add_row("Fetch / write", f"{result.fetch_seconds:.2f} s / {result.write_seconds:.2f} s")
     table.add_row("Complete", "yes" if result.complete else "NO")
     console.print(table)
