@@ -73,12 +73,7 @@ class DatasetFetch:
         return len(self.national) + len(self.units)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "rows": self.row_count,
-            "error": self.error,
-            "pending": self.pending,
-        }
+        return {"status": self.status, "rows": self.row_count, "error": self.error}
 
 
 @dataclass

@@ -402,11 +402,9 @@ class GenerationFetchOut(ApiModel):
         description="fetched_with_data | fetched_incomplete | fetched_empty | failed"
     )
     rows: int = Field(description="rows in the answer (AGWS: periods; B1610: unit-periods)")
-    error: str | None = Field(description="why the dataset is not complete; null when it is")
-    pending: bool = Field(
-        default=False,
-        description="B1610 answered empty before Elexon publishes it (five days after the "
-        "settlement day): not yet published, not a failure; fetched again once it should be",
+    error: str | None = Field(
+        description="why the dataset is not complete (B1610 answered empty before its expected "
+        "publication: not yet published, pending); null when it is"
     )
 
 
