@@ -197,7 +197,9 @@ def _unit_row(farm: str, item: FarmInputs, expected: int, date_problem: str | No
     )
 
 
-def _lead_party_rows(units: list[FarmShareRow]) -> list[FarmShareRow]:
+def _lead_party_rows(units: list[FarmShareRow], date_problem: str | None) -> list[FarmShareRow]:
+    """The units grouped by lead party; a range's date-level problem (every unit lacks those
+    dates) is the group's reason as it stands, not a count of units."""
     groups: dict[str | None, list[FarmShareRow]] = {}
     for unit in units:
         groups.setdefault(unit.lead_party_name, []).append(unit)
@@ -206,7 +208,7 @@ def _lead_party_rows(units: list[FarmShareRow]) -> list[FarmShareRow]:
         problems = [
             (m.farm_id or "", m.missing_reason) for m in members if m.missing_reason is not None
         ]
-        reason = combine("BM units", problems, len(members))
+        reason = date_problem or combine("BM units", problems, len(members))
         energy = math.fsum(m.curtailed_energy_mwh for m in members)
         generated = (
             math.fsum(m.generated_energy_mwh or 0.0 for m in members) if reason is None else None
@@ -250,10 +252,10 @@ def farm_share(
         found = _day_problems(day, item, UNIT_DATASET, counts[day], now)
         if b1610_pending(day, item.unit_status, now):
             unpublished.append(day)
-        if unpublished and unpublished[-1] == day and len(found) == 1:
-            pending[day] = found  # B1610 not published yet: pending, not a failure
-        else:
-            problems += found
+            if len(found) == 1:  # B1610 not published yet is its only gap: pending
+                pending[day] = found
+                continue
+        problems += found
     if pending and not problems:
         date_problem: str | None = pending_dates_reason(sorted(pending), len(days))
     else:
@@ -263,7 +265,7 @@ def farm_share(
         _unit_row(farm, item, expected, date_problem)
         for farm, item in farm_inputs(conn, first, last, lead_party).items()
     ]
-    rows = _lead_party_rows(units) if by == "leadParty" else units
+    rows = _lead_party_rows(units, date_problem) if by == "leadParty" else units
     rows.sort(key=lambda r: (-r.curtailed_energy_mwh, r.lead_party_name or "", r.farm_id or ""))
     return FarmShares.model_validate(
         {
@@ -272,6 +274,8 @@ def farm_share(
             "by": by,
             "leadParty": lead_party,
             "rows": rows,
-            "pending": [{"date": d, "expectedFrom": b1610_publication_date(d)} for d in pending],
+            "pending": [
+                {"date": d, "expectedFrom": b1610_publication_date(d)} for d in unpublished
+            ],
         }
     )
