@@ -250,6 +250,17 @@ def test_the_api_and_the_cli_say_pending(
     )
     assert share.returncode == 0, share.stderr
     assert json.loads(share.stdout)["pending"] == [{"date": iso, "expectedFrom": expected}]
+    table = subprocess.run(
+        [CURTAILCOIN, "share", "--from", iso, "--to", iso, "--farms"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert table.returncode == 0, table.stderr
+    assert f"pending: B1610 of {iso} not yet published" in table.stdout
+    assert f"expected from {expected}" in table.stdout
     shown = subprocess.run(
         [CURTAILCOIN, "reconcile", "status", "--start", iso, "--end", iso],
         env=env,
