@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from curtailcoin.config import Settings
+from curtailcoin.coverage import B1610_PUBLICATION_LAG_DAYS
 from curtailcoin.db.engine import get_engine
 from curtailcoin.db.locks import DateLocks, LockBusyError
 from curtailcoin.jobs.schedule import dates_for_today_tick
@@ -289,16 +290,25 @@ async def update_prices_job(settings: Settings, *, now: datetime | None = None) 
     return {"stored": dict(result.stored), "skipped": result.skipped}
 
 
+#: the daily check's look-back against Elexon: a week, and at least back to the date whose B1610
+#: should be published today (``coverage.b1610_published_from``: the day ends, then the lag),
+#: so a date pending at its ingestion is fetched on the day it is published
+LOOKBACK_DAYS = max(7, B1610_PUBLICATION_LAG_DAYS + 2)
+
+
 async def daily_reconciliation_job(
     settings: Settings, *, now: datetime | None = None
 ) -> dict[str, Any]:
-    """The daily check: the last 2 days, plus a 7-day look-back against the source.
+    """The daily check: the last 2 days, plus a look-back against the source (:data:`LOOKBACK_DAYS`)
+    that reaches the date whose B1610 Elexon publishes today, so it is fetched then.
 
     ``now`` is the scheduled instant (it only labels the run): the check itself looks at the
     clock, so a run that starts late still sees every period published by then.
     """
     engine = get_engine(settings.database_url)
-    summary = await reconcile_daily.run_daily_check(engine, settings, days=2, lookback_days=7)
+    summary = await reconcile_daily.run_daily_check(
+        engine, settings, days=2, lookback_days=LOOKBACK_DAYS
+    )
     _raise_if_failed(summary, "daily reconciliation")
     return summary.to_json()
 
