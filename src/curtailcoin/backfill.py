@@ -224,7 +224,9 @@ async def backfill(
     """Reingest and calculate every date of ``[start, end]`` with ``concurrency`` dates in flight.
 
     ``on_date(day, outcome, stats)`` is called after each date (``outcome`` None = skipped, done
-    in an earlier run). Raises ``BadInput`` for a bad range before anything is written.
+    in an earlier run). Raises ``BadInput`` for a bad range before anything is written. Dates
+    are written by a spawned writer process (``backfill_writer``): a script that calls this
+    needs the ``if __name__ == "__main__":`` guard (without it, this process writes them).
     """
     validate_range(start, end, now)
     if concurrency < 1:
