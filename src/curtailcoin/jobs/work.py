@@ -100,6 +100,34 @@ def _describe_failure(result: ReingestResult) -> str:
     return "incomplete"
 
 
+def date_outcome(result: ReingestResult, now: datetime) -> DateOutcome:
+    """A date's reingest reduced to its outcome (shared by the jobs and the backfill's writer)."""
+    settlement_date = result.settlement_date
+    is_today = settlement_date == settlement_today(now)
+    # Today is fine once every period published so far is stored; other dates must be complete.
+    ok = (result.written and result.coverage.complete_so_far) if is_today else result.complete
+    outcome = DateOutcome(
+        settlement_date,
+        ok=ok,
+        periods_fetched=result.periods_fetched,
+        periods_requested=result.periods_requested,
+        records=result.records,
+        requests=result.requests,
+        error=None if ok else _describe_failure(result),
+        # a null figure in the answer is Elexon's to fix (the daily look-back refetches the
+        # date); a suspect answer waits for a decision: neither is worth an automatic retry
+        transient=result.transient
+        and not result.suspect
+        and not (result.written and result.incomplete_periods),
+        warnings=list(result.warnings),
+        suspect=result.suspect,
+    )
+    if result.written and result.pending_periods and not result.failed_periods:
+        # Difficulty not yet known: the data are stored; a later run fills in the Bitcoin.
+        outcome.transient = True
+    return outcome
+
+
 #: how long a date waits for another run (a reconciliation) to release it
 DATE_LOCK_TIMEOUT_S = 600.0
 
@@ -140,28 +168,7 @@ async def ingest_one_date(
             )
     except LockBusyError as exc:
         return DateOutcome(settlement_date, ok=False, error=str(exc), transient=True)
-    is_today = settlement_date == settlement_today(now)
-    # Today is fine once every period published so far is stored; other dates must be complete.
-    ok = (result.written and result.coverage.complete_so_far) if is_today else result.complete
-    outcome = DateOutcome(
-        settlement_date,
-        ok=ok,
-        periods_fetched=result.periods_fetched,
-        periods_requested=result.periods_requested,
-        records=result.records,
-        requests=result.requests,
-        error=None if ok else _describe_failure(result),
-        # a null figure in the answer is Elexon's to fix (the daily look-back refetches the
-        # date); a suspect answer waits for a decision: neither is worth an automatic retry
-        transient=result.transient
-        and not result.suspect
-        and not (result.written and result.incomplete_periods),
-        warnings=list(result.warnings),
-        suspect=result.suspect,
-    )
-    if result.written and result.pending_periods and not result.failed_periods:
-        # Difficulty not yet known: the data are stored; a later run fills in the Bitcoin.
-        outcome.transient = True
+    outcome = date_outcome(result, now)
     if prices and result.written:
         outcome.warnings.extend(await _price_date(engine, settings, settlement_date, now))
     return outcome
