@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 #: The newest migration in ``migrations/versions`` (a new migration updates it).
-HEAD_REVISION = "0013"
+HEAD_REVISION = "0014"
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
