@@ -26,6 +26,7 @@ from curtailcoin.calculations import (
 )
 from curtailcoin.db.curtailment_tables import historical_bitcoin_calculations
 from curtailcoin.pipeline.store import BaseRow
+from curtailcoin.stack_daily import StackDay
 from curtailcoin.summaries import (
     farm_day_base,
     rebuild_bitcoin_summaries,
@@ -59,14 +60,16 @@ def derive_date(
     farm: str | None = None,
     *,
     base: Sequence[BaseRow] | None = None,
+    stack: StackDay | None = None,
     also_summarise: Sequence[str] = (),
 ) -> DerivedDate:
     """Replace the calculations of ``models`` (for the date, some ``periods``, or one ``farm``
     of them), then rebuild the date's summaries, its month's and its year's.
 
     ``base`` is the date's records with their periods' conditions when the caller holds them
-    (read once otherwise). The Bitcoin summaries cover ``models`` and ``also_summarise``
-    (models whose stored calculations are kept as they are); no model, no Bitcoin summary.
+    (read once otherwise), ``stack`` the figures of its stack roll-up (``StoredDate.stack``).
+    The Bitcoin summaries cover ``models`` and ``also_summarise`` (models whose stored
+    calculations are kept as they are); no model, no Bitcoin summary.
     """
     if base is None:
         base = farm_day_base(conn, settlement_date)
@@ -91,7 +94,7 @@ def derive_date(
             datetime.now(UTC),
         )
         insert_calculations(conn, derived.rows)
-    rebuild_curtailment_summaries(conn, settlement_date, base=base)
+    rebuild_curtailment_summaries(conn, settlement_date, base=base, stack=stack)
     summarised = list(dict.fromkeys([*derived.models, *also_summarise]))
     if summarised:
         rebuild_bitcoin_summaries(
