@@ -19,10 +19,9 @@ from sqlalchemy import Connection, and_, not_, select
 
 from curtailcoin.calculations import (
     calculation_rows,
-    clear_bitcoin_calculations,
     energies_of,
-    insert_calculations,
     model_specs,
+    replace_calculations,
 )
 from curtailcoin.db.curtailment_tables import historical_bitcoin_calculations
 from curtailcoin.pipeline.store import BaseRow
@@ -36,8 +35,9 @@ from curtailcoin.summaries import (
 
 @dataclass
 class DerivedDate:
-    """What ``derive_date`` computed: the calculation rows written (``CALCULATION_COLUMNS``
-    order), and the energies and conditions they came from (for verification)."""
+    """What ``derive_date`` computed: the calculation rows now stored (``CALCULATION_COLUMNS``
+    order; those equal to a stored row were kept, not rewritten), and the energies and
+    conditions they came from (for verification)."""
 
     settlement_date: date
     models: list[str]
@@ -77,7 +77,6 @@ def derive_date(
         settlement_date, list(models), None if periods is None else list(periods), farm
     )
     if derived.models:
-        clear_bitcoin_calculations(conn, settlement_date, derived.models, periods, farm)
         wanted = None if periods is None else set(periods)
         chosen = [
             row
@@ -93,7 +92,7 @@ def derive_date(
             model_specs(conn, derived.models),
             datetime.now(UTC),
         )
-        insert_calculations(conn, derived.rows)
+        replace_calculations(conn, settlement_date, derived.models, derived.rows, periods, farm)
     rebuild_curtailment_summaries(conn, settlement_date, base=base, stack=stack)
     summarised = list(dict.fromkeys([*derived.models, *also_summarise]))
     if summarised:
