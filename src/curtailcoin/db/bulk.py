@@ -60,7 +60,8 @@ def fetch_plain(conn: Connection, query: Select[Any]) -> list[tuple[Any, ...]]:
     dbapi = conn.connection.driver_connection
     if is_postgresql(conn):
         with dbapi.cursor(binary=True) as cursor:  # type: ignore[union-attr]
-            return list(cursor.execute(sql).fetchall())
+            # with parameters (none) psycopg reads the dialect's ``%%`` in literals as ``%``
+            return list(cursor.execute(sql, ()).fetchall())
     cursor = dbapi.cursor()  # type: ignore[union-attr]
     try:
         return list(cursor.execute(sql).fetchall())
