@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -175,16 +175,16 @@ def _failed(dataset: str, exc: SourceError) -> DatasetFetch:
 async def fetch_generation(
     client: JsonHttpClient,
     day: date,
-    wind_units: Iterable[str],
+    wind_units: Iterable[str] | Awaitable[Iterable[str]],
     *,
     now: datetime | None = None,
 ) -> FetchedGeneration:
     """The date's AGWS (one request) and B1610 (one per batch of ``wind_units``); a failure is
-    kept as the dataset's status, never raised."""
+    kept as the dataset's status, never raised. ``wind_units`` may still be on its way (a
+    registry refresh): AGWS is asked at once, B1610 when the units are known."""
     started = time.perf_counter()
     before = client.stats.requests
     expected = expected_periods(day, now)
-    units = sorted(set(wind_units))
 
     async def national_part() -> DatasetFetch:
         try:
@@ -193,6 +193,8 @@ async def fetch_generation(
             return _failed(NATIONAL_DATASET, exc)
 
     async def units_part() -> DatasetFetch:
+        known = await wind_units if isinstance(wind_units, Awaitable) else wind_units
+        units = sorted(set(known))
         if not units:
             return DatasetFetch(UNIT_DATASET, FAILED, error="no wind BM unit is known")
         try:
