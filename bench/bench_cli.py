@@ -12,6 +12,10 @@ project's Elexon and mempool.space test servers with 100 ms added latency per re
    request starts the test server's log holds in any one-second window.
 4. Offline: ``reingest`` against a host that does not resolve — seconds to exit, lines printed.
 
+Each figure is printed with the CPU time (user + system) of the ``curtailcoin`` process and the
+load average at the end of its runs: on a shared machine the wall time follows the load, the CPU
+time much less.
+
 Usage: python bench/bench_cli.py [--latency-ms 100] [--runs 3]
 """
 
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -53,12 +58,24 @@ def base_env(work: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+CPU_S: list[float] = []  # the CPU time of each process ``timed`` ran, in order
+
+
 def timed(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, int, str, str]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(
         [CURTAILCOIN, *args], env=env, cwd=cwd, capture_output=True, text=True, check=False
     )
-    return time.perf_counter() - started, done.returncode, done.stdout, done.stderr
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU_S.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return wall, done.returncode, done.stdout, done.stderr
+
+
+def cpu_and_load(runs: int) -> str:
+    """The median CPU time of the last ``runs`` processes and the load average now."""
+    return f"CPU {statistics.median(CPU_S[-runs:]):.2f} s, load {os.getloadavg()[0]:.1f}"
 
 
 def max_starts_in_a_second(starts: list[float]) -> int:
@@ -83,7 +100,10 @@ def main() -> None:
         env = base_env(work, CURTAILCOIN_DATABASE_URL=f"sqlite:///{work / 'help.db'}")
         for command in (["--help"], ["reingest", "--help"]):
             times = [timed(command, env, work)[0] for _ in range(5)]
-            print(f"- curtailcoin {' '.join(command)}: {statistics.median(times):.3f} s")
+            print(
+                f"- curtailcoin {' '.join(command)}: {statistics.median(times):.3f} s"
+                f" ({cpu_and_load(5)})"
+            )
 
         with ElexonTestServer(seed=1) as elexon, MempoolTestServer(seed=1) as mempool:
             elexon.latency_s = latency
@@ -95,7 +115,7 @@ def main() -> None:
             }
             print(f"\n## 2. reingest at the defaults, {args.latency_ms:g} ms per request")
             for label, (day, _) in DAYS.items():
-                times = []
+                times, cpus = [], []
                 for run in range(args.runs):
                     db = work / f"{day}-{run}.db"  # a fresh file each run: a new user's first day
                     env = base_env(work, CURTAILCOIN_DATABASE_URL=f"sqlite:///{db}", **urls)
@@ -105,6 +125,7 @@ def main() -> None:
                         print(f"- {label}: exit {code}: {err.strip()[-300:]}")
                         break
                     times.append(wall)
+                    cpus.append(CPU_S[-1])
                     stack = len(elexon.requests_matching(r"/stack/all/bid/"))
                     total = len(elexon.requests)
                 if times:
@@ -114,7 +135,8 @@ def main() -> None:
                     print(
                         f"- {label}: median {median:.2f} s (runs {runs})"
                         f"; {total} requests ({stack} stack); network floor {floor:.2f} s = "
-                        f"{median / floor:.1f}× floor"
+                        f"{median / floor:.1f}× floor (CPU {statistics.median(cpus):.2f} s, "
+                        f"load {os.getloadavg()[0]:.1f})"
                     )
 
             print("\n## 3. CURTAILCOIN_REQUESTS_PER_SECOND=10, heavy day")
@@ -131,6 +153,7 @@ def main() -> None:
             print(
                 f"- exit {code}; {wall:.2f} s = {wall / bound:.2f}× 48/10 s; {len(starts)} "
                 f"requests; most starts in any one second: {max_starts_in_a_second(starts)}"
+                f" ({cpu_and_load(1)})"
             )
 
         print("\n## 4. Offline (a host that does not resolve)")
@@ -141,7 +164,10 @@ def main() -> None:
         )
         wall, code, out, err = timed(["reingest", "2025-01-17"], env, work)
         lines = [line for line in (out + err).splitlines() if line.strip()]
-        print(f"- exit {code} after {wall:.2f} s, {len(lines)} line(s): {lines[-1][:160]}")
+        print(
+            f"- exit {code} after {wall:.2f} s ({cpu_and_load(1)}), {len(lines)} line(s): "
+            f"{lines[-1][:160]}"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

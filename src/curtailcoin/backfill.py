@@ -2,6 +2,10 @@
 
 * Several dates are in flight at once (``concurrency``), all sharing **one** Elexon client, so
   the configured concurrency cap and request rate bind across the whole run, not per date.
+* A pipeline: each date's answers are written by a writer process (``backfill_writer``) while
+  the other dates in flight are fetched, so fetching and writing do not share one CPU (GIL).
+  Each date is still held under its lock (``db.locks``) from its fetch until its write
+  committed.
 * Dates are streamed from the range and each result is reduced to counters at once: memory does
   not grow with the length of the range.
 * After every finished date a checkpoint (``<checkpoint_dir>/backfill_START_END.json``) is
@@ -24,15 +28,20 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
+
+from curtailcoin.backfill_writer import DateWriter
 from curtailcoin.config import Settings
 from curtailcoin.db.engine import get_engine
-from curtailcoin.db.locks import DateLocks
+from curtailcoin.db.locks import DateLocks, LockBusyError
 from curtailcoin.jobs.local import write_json_atomic
-from curtailcoin.jobs.work import DateOutcome, ingest_one_date
+from curtailcoin.jobs.work import DATE_LOCK_TIMEOUT_S, DateOutcome
 from curtailcoin.pipeline import BadInput, prepare_database, validate_range
+from curtailcoin.pipeline.fetch import fetch_date
+from curtailcoin.pipeline.reingest import resolve_model_keys
 from curtailcoin.price_updates import price_written_dates
 from curtailcoin.registry import refresh_or_keep
-from curtailcoin.settlement import settlement_today
+from curtailcoin.settlement import periods_started, settlement_today
 from curtailcoin.sources.elexon import ElexonClient
 from curtailcoin.sources.http import SourceError, UnreachableSourceError
 
@@ -215,15 +224,20 @@ async def backfill(
     """Reingest and calculate every date of ``[start, end]`` with ``concurrency`` dates in flight.
 
     ``on_date(day, outcome, stats)`` is called after each date (``outcome`` None = skipped, done
-    in an earlier run). Raises ``BadInput`` for a bad range before anything is written.
+    in an earlier run). Raises ``BadInput`` for a bad range before anything is written. Dates
+    are written by a spawned writer process (``backfill_writer``): a script that calls this
+    needs the ``if __name__ == "__main__":`` guard (without it, this process writes them).
     """
     validate_range(start, end, now)
     if concurrency < 1:
         raise BadInput(f"concurrency {concurrency} is not allowed: use 1 or more")
     engine = get_engine(settings.database_url)
     prepare_database(engine)
+    writer = DateWriter(engine, settings, resolve_model_keys(engine, settings.tracked_models))
     shared = client or ElexonClient.from_settings(settings)
     run = _Run(
+        engine,
+        writer,
         settings,
         Checkpoint.load(settings, start, end, restart=restart),
         BackfillStats(total=(end - start).days + 1),
@@ -237,6 +251,8 @@ async def backfill(
     # One registry refresh up front instead of one per date in flight.
     await refresh_or_keep(engine, shared, settings.bmunit_refresh_max_age_s)
     dates = iter_dates(start, end)  # shared: each date goes to exactly one of the lanes
+    if not all(run.checkpoint.is_done(day) for day in iter_dates(start, end)):
+        writer.start()  # its start-up overlaps the first dates' fetch
     try:
         await asyncio.gather(*(run.lane(dates) for _ in range(concurrency)))
         # The range's prices at once (dates already priced cost no request).
@@ -254,9 +270,11 @@ async def backfill(
 @dataclass
 class _Run:
     """One backfill's shared state: every lane fetches through one client (one request budget)
-    and writes through the process's one engine; a date's rows are written in a thread, so the
-    other lanes keep fetching the next dates while it is stored."""
+    and hands its date to the one writer, so the other lanes keep fetching the next dates while
+    it is stored."""
 
+    engine: Engine
+    writer: DateWriter
     settings: Settings
     checkpoint: Checkpoint
     stats: BackfillStats
@@ -278,12 +296,24 @@ class _Run:
             self._settle(day, await self._ingest(day))
 
     async def _ingest(self, day: date) -> DateOutcome:
+        """Fetch the date and have it written, under its lock (as ``jobs.work.ingest_one_date``,
+        whose outcome rules the writer applies): a source failure is the date's, never raised."""
+        now = self.now or datetime.now(UTC)
+        if periods_started(day, now) == 0:  # just after midnight: nothing published yet
+            return DateOutcome(day, ok=True, skipped=True)
         try:
-            return await ingest_one_date(
-                self.settings, day, client=self.client, locks=self.locks, now=self.now, prices=False
-            )
-        except BadInput as exc:  # pragma: no cover - validated above
-            return DateOutcome(day, ok=False, error=str(exc), transient=False)
+            async with self.locks.hold(day, timeout_s=DATE_LOCK_TIMEOUT_S):
+                fetched = await fetch_date(
+                    self.engine,
+                    self.settings,
+                    self.client,
+                    day,
+                    now=now,
+                    generation=self.settings.fetch_generation,
+                )
+                return await self.writer.write(fetched, now)
+        except LockBusyError as exc:
+            return DateOutcome(day, ok=False, error=str(exc), transient=True)
         except UnreachableSourceError:
             raise
         except SourceError as exc:
@@ -318,6 +348,7 @@ class _Run:
         self.stats.requests = self.client.stats.requests - self.requests_before
         if close_client:
             await self.client.aclose()
+        await self.writer.close()
         await asyncio.to_thread(self.locks.close)
         if not self.stats.interrupted:
             self.checkpoint.finished = not self.checkpoint.failed

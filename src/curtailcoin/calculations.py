@@ -16,9 +16,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, bindparam, delete, func, select
 
-from curtailcoin.db.bulk import bulk_insert
+from curtailcoin.db.bulk import bulk_insert, fetch_plain
 from curtailcoin.db.curtailment_tables import (
     curtailment_records,
     historical_bitcoin_calculations,
@@ -179,6 +179,86 @@ def _index_order(row: tuple[Any, ...]) -> tuple[str, str, int]:
     return row[3], row[2], row[1]
 
 
+#: the share of a scope's stored rows above which the scope is deleted and written whole
+#: rather than row by row
+_WHOLE_SCOPE_SHARE = 0.25
+
+
+def replace_calculations(
+    conn: Connection,
+    settlement_date: date,
+    models: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    periods: Sequence[int] | None = None,
+    farm_id: str | None = None,
+) -> int:
+    """Make the stored calculations of ``models`` (for the date, some ``periods`` or one
+    ``farm_id``) exactly ``rows`` (``CALCULATION_COLUMNS`` order); returns rows written.
+
+    A stored row whose every figure (energy, difficulty, subsidy, hashrate, power, BTC) equals
+    its new row's is kept as it is, with its ``calculated_at``: rewriting it would cost its
+    delete and its insert into every index (PostgreSQL also checks the key against the dead
+    row), the most expensive part of reingesting a date whose answer did not change. The
+    others are deleted and inserted; when many differ (or the scope's count and sums already
+    differ), the scope goes and comes back whole.
+    """
+    c = historical_bitcoin_calculations.c
+    scope = [c.settlement_date == settlement_date, c.miner_model.in_(list(models))]
+    if periods is not None:
+        scope.append(c.settlement_period.in_(list(periods)))
+    if farm_id is not None:
+        scope.append(c.farm_id == farm_id)
+    if not _may_be_unchanged(conn, scope, rows):
+        conn.execute(delete(historical_bitcoin_calculations).where(*scope))
+        return insert_calculations(conn, rows)
+    query = select(
+        c.settlement_period,
+        c.farm_id,
+        c.miner_model,
+        c.curtailed_energy_mwh,
+        c.difficulty,
+        c.block_subsidy_btc,
+        c.hashrate_th,
+        c.power_w,
+        c.bitcoin_mined,
+    ).where(*scope)
+    stored = set(fetch_plain(conn, query))  # rows in the query's column order
+    # the figures are positive (records are bids, volume < 0), so == compares their bits
+    kept = {row[1:4] for row in rows if row[1:10] in stored}
+    stale = [row[:3] for row in stored if row[:3] not in kept]
+    if len(stale) > _WHOLE_SCOPE_SHARE * len(stored):
+        conn.execute(delete(historical_bitcoin_calculations).where(*scope))
+        return insert_calculations(conn, rows)
+    if stale:
+        conn.execute(
+            delete(historical_bitcoin_calculations).where(
+                c.settlement_date == settlement_date,
+                c.settlement_period == bindparam("p"),
+                c.farm_id == bindparam("f"),
+                c.miner_model == bindparam("m"),
+            ),
+            [{"p": p, "f": f, "m": m} for p, f, m in stale],
+        )
+    return insert_calculations(conn, [row for row in rows if row[1:4] not in kept])
+
+
+def _may_be_unchanged(conn: Connection, scope: list[Any], rows: Sequence[tuple[Any, ...]]) -> bool:
+    """Whether the scope's stored rows could equal ``rows``: the same count, and Σ BTC and
+    Σ MWh equal to 1e-9 (the database's sums are not ``fsum``'s). Only the strategy hangs on
+    this: when the answer changed, the stored rows are not read only to be replaced."""
+    c = historical_bitcoin_calculations.c
+    count, btc, mwh = conn.execute(
+        select(func.count(), func.sum(c.bitcoin_mined), func.sum(c.curtailed_energy_mwh)).where(
+            *scope
+        )
+    ).one()
+    if not count or count != len(rows):
+        return False
+    return math.isclose(btc, math.fsum(r[9] for r in rows), rel_tol=1e-9) and math.isclose(
+        mwh, math.fsum(r[4] for r in rows), rel_tol=1e-9
+    )
+
+
 def calculate(
     conn: Connection,
     settlement_date: date,
@@ -245,9 +325,16 @@ def verify_written(
 ) -> list[VerificationRow]:
     """:func:`verify_calculations` of a date whose every calculation was just written from
     ``energies`` (``rows``, ``CALCULATION_COLUMNS`` order): the rows are checked against a fresh
-    recomputation in memory, and the database only against their count per period and model
-    (one grouped query instead of rereading every row)."""
+    recomputation in memory, and the database only against their count (one count; per period
+    and model only when it differs, to name where)."""
     c = historical_bitcoin_calculations.c
+    out = _verify(energies, conditions, ((r[1], r[3], r[2], r[4], r[9]) for r in rows), models)
+    keys = [m.key for m in models]
+    total = conn.execute(
+        select(func.count()).where(c.settlement_date == settlement_date, c.miner_model.in_(keys))
+    ).scalar_one()
+    if total == sum(1 for r in rows if r[3] in keys):
+        return out
     counts = {
         (period, model): int(n)
         for period, model, n in conn.execute(
@@ -259,7 +346,6 @@ def verify_written(
     held: dict[tuple[int, str], int] = {}
     for row in rows:
         held[(row[1], row[3])] = held.get((row[1], row[3]), 0) + 1
-    out = _verify(energies, conditions, ((r[1], r[3], r[2], r[4], r[9]) for r in rows), models)
     return [
         v
         if counts.get((v.settlement_period, v.miner_model), 0)

@@ -2,18 +2,27 @@
 
 One definition for every reader and writer (the pipeline, reconciliation, the worker, the API):
 a period is *expected* once it has started (today) or always (past dates); it is *successful*
-when fetched with data or fetched empty; it is *pending* when it has curtailment but the epoch
-table does not know its difficulty yet. Pure: no database, no network.
+when fetched with data or fetched empty; it is *pending* when an input it needs is not known
+*yet* (the figure follows once it is, so it is neither a failure nor a default): a period with
+curtailment whose difficulty the epoch table does not know yet, or a date's B1610 metered
+generation answered empty before Elexon publishes it (:func:`b1610_pending`). Pure: no
+database, no network.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
-from curtailcoin.settlement import periods_in_day, periods_started, settlement_today
+from curtailcoin.settlement import (
+    LONDON,
+    day_start_utc,
+    periods_in_day,
+    periods_started,
+    settlement_today,
+)
 
 
 class FetchStatus(StrEnum):
@@ -59,6 +68,32 @@ def is_pending(difficulty: float | None, subsidy: float | None) -> bool:
 def pending_period(records: int, difficulty: float | None, subsidy: float | None) -> bool:
     """A period whose curtailment waits for its difficulty (a period without records never)."""
     return records > 0 and is_pending(difficulty, subsidy)
+
+
+#: Elexon publishes B1610 "five days after the end of the operational period based on the
+#: Interim Information (II) Settlement Run" (its OpenAPI document, ``/datasets/B1610/stream``)
+B1610_PUBLICATION_LAG_DAYS = 5
+
+
+def b1610_published_from(settlement_date: date) -> datetime:
+    """When Elexon should have published the date's B1610: local midnight five days after the
+    settlement day ends (UTC instant)."""
+    return day_start_utc(settlement_date + timedelta(days=1 + B1610_PUBLICATION_LAG_DAYS))
+
+
+def b1610_publication_date(settlement_date: date) -> date:
+    """The Europe/London date from which the date's B1610 should be published."""
+    return b1610_published_from(settlement_date).astimezone(LONDON).date()
+
+
+def b1610_pending(settlement_date: date, status: str | None, now: datetime | None = None) -> bool:
+    """The date's B1610 is *pending*: its fetch answered empty and Elexon does not publish it
+    before :func:`b1610_published_from` — not a failure and never a default; a refetch once it
+    is published fills it in. After that instant an empty answer is a ``fetched_empty`` date
+    again (incomplete, refetched by reconciliation)."""
+    return status == FETCHED_EMPTY and (now or datetime.now(UTC)) < b1610_published_from(
+        settlement_date
+    )
 
 
 @dataclass(frozen=True)

@@ -4,17 +4,28 @@ Pure rules, one home: what a date's generation fetch means for its figures (``da
 the share of a row whose inputs are complete (``share_of``), and one reason for a row made of
 many dates or BM units (``combine``). A missing input never becomes a default: the share is
 ``None`` and the reason says which input is missing and why (``not fetched yet``,
-``failed: …``, ``fetched_empty``, or a short count of periods).
+``failed: …``, ``fetched_empty``, or a short count of periods). B1610 that Elexon has not
+published yet (``coverage.b1610_pending``) is *pending*: "not yet published", with the date it
+is expected from (:func:`unit_fetch_reason`), never a failure.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 
-from curtailcoin.coverage import FAILED, FETCHED_EMPTY, FETCHED_WITH_DATA
+from curtailcoin.coverage import (
+    B1610_PUBLICATION_LAG_DAYS,
+    FAILED,
+    FETCHED_EMPTY,
+    FETCHED_WITH_DATA,
+    b1610_pending,
+    b1610_publication_date,
+)
 
 NOT_FETCHED = "not fetched yet"
+NOT_PUBLISHED = "not yet published"
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,37 @@ def fetch_reason(status: str | None, error: str | None) -> str | None:
     if status == FETCHED_EMPTY:
         return FETCHED_EMPTY
     return f"{status}: {error}" if error else status
+
+
+def pending_reason(day: date) -> str:
+    """Why a date's B1610 is pending: not published yet, and from when it should be."""
+    return (
+        f"{NOT_PUBLISHED} (Elexon publishes B1610 {B1610_PUBLICATION_LAG_DAYS} days after the "
+        f"settlement day: expected from {b1610_publication_date(day).isoformat()})"
+    )
+
+
+def pending_dates_reason(days: Sequence[date], total: int) -> str:
+    """One reason for a row of ``total`` dates whose only gap is B1610 not yet published on
+    ``days`` (sorted): the one date's :func:`pending_reason`, or their span and when the last
+    is expected."""
+    if len(days) == 1:
+        return f"{days[0].isoformat()}: B1610 {pending_reason(days[0])}"
+    last = b1610_publication_date(days[-1]).isoformat()
+    return (
+        f"B1610 {NOT_PUBLISHED} for {len(days)} of {total} dates ({days[0].isoformat()}.."
+        f"{days[-1].isoformat()}; Elexon publishes it {B1610_PUBLICATION_LAG_DAYS} days after "
+        f"the settlement day: all expected from {last})"
+    )
+
+
+def unit_fetch_reason(
+    day: date, status: str | None, error: str | None, now: datetime | None = None
+) -> str | None:
+    """:func:`fetch_reason` of a date's B1610, or :func:`pending_reason` while it is pending."""
+    if b1610_pending(day, status, now):
+        return pending_reason(day)
+    return fetch_reason(status, error)
 
 
 def date_reason(

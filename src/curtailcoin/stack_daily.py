@@ -13,7 +13,9 @@ units) and not in the headline. Energy is ``−Σ volume`` (MWh, positive), ``ma
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
+from typing import NamedTuple
 
 from sqlalchemy import Connection, delete, func, select
 
@@ -22,9 +24,23 @@ from curtailcoin.db.curtailment_tables import bid_stack_lines, settlement_period
 from curtailcoin.db.share_tables import stack_daily_summaries
 
 
-def rebuild_stack_daily(conn: Connection, day: date, now: datetime | None = None) -> None:
-    """The date's stack row: every stored wind line with volume < 0 (any soFlag), and the
-    periods fetched successfully."""
+class StackDay(NamedTuple):
+    """A ``stack_daily_summaries`` row's figures."""
+
+    all_bids_curtailed_energy_mwh: float
+    all_bids_line_count: int
+    successful_period_count: int
+
+
+def stack_day(bid_volumes: Iterable[float], successful_periods: int) -> StackDay:
+    """The figures of a date's wind lines with volume < 0 (their volumes) and its periods
+    fetched successfully."""
+    volumes = list(bid_volumes)
+    return StackDay(-math.fsum(volumes) + 0.0, len(volumes), successful_periods)
+
+
+def stored_stack_day(conn: Connection, day: date) -> StackDay:
+    """:class:`StackDay` of the date's stored lines and statuses."""
     b, p = bid_stack_lines.c, settlement_periods.c
     volumes = (
         conn.execute(select(b.volume).where(b.settlement_date == day, b.volume < 0)).scalars().all()
@@ -34,14 +50,20 @@ def rebuild_stack_daily(conn: Connection, day: date, now: datetime | None = None
             p.settlement_date == day, p.fetch_status.in_(SUCCESSFUL_STATUSES)
         )
     ).scalar_one()
+    return stack_day(volumes, int(successful))
+
+
+def rebuild_stack_daily(
+    conn: Connection, day: date, now: datetime | None = None, held: StackDay | None = None
+) -> None:
+    """The date's stack row: every stored wind line with volume < 0 (any soFlag), and the
+    periods fetched successfully (``held``: those figures of the lines and statuses the caller
+    has just stored, instead of reading them back)."""
+    figures = held if held is not None else stored_stack_day(conn, day)
     table = stack_daily_summaries
     conn.execute(delete(table).where(table.c.summary_date == day))
     conn.execute(
         table.insert().values(
-            summary_date=day,
-            all_bids_curtailed_energy_mwh=-math.fsum(volumes) + 0.0,
-            all_bids_line_count=len(volumes),
-            successful_period_count=int(successful),
-            updated_at=now or datetime.now(UTC),
+            summary_date=day, **figures._asdict(), updated_at=now or datetime.now(UTC)
         )
     )

@@ -5,8 +5,9 @@ farm-day summaries (``farm_daily_summaries``, ``bitcoin_farm_daily_summaries``) 
 per BM unit and date, rolled up per BM unit and month (``curtailcoin.farm_months``) for the API's
 month- and year-scoped per-farm aggregates; monthly
 summaries are sums of the month's daily rows, yearly of the year's monthly rows, so every summary
-equals the sum of the rows below it. Sums use ``math.fsum`` (correctly rounded, independent of
-row order), so rebuilding gives the same bits on SQLite and PostgreSQL.
+equals the sum of the rows below it (a month's and a year's BM unit count: its farm-month rows).
+Sums use ``math.fsum`` (correctly rounded, independent of row order), so rebuilding gives the
+same bits on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -32,13 +33,14 @@ from curtailcoin.db.summary_tables import (
     bitcoin_yearly_summaries,
     daily_summaries,
     farm_daily_summaries,
+    farm_monthly_summaries,
     monthly_summaries,
     yearly_summaries,
 )
 from curtailcoin.farm_months import rebuild_bitcoin_farm_monthly, rebuild_farm_monthly
 from curtailcoin.mining import btc_per_th_per_w
 from curtailcoin.settlement import month_bounds, year_month
-from curtailcoin.stack_daily import rebuild_stack_daily
+from curtailcoin.stack_daily import StackDay, rebuild_stack_daily
 
 #: first key of the advisory locks that serialise a year's summary roll-ups (PostgreSQL)
 _ROLLUP_LOCK_NAMESPACE = 0x43435355
@@ -55,13 +57,13 @@ def lock_rollups(conn: Connection, year: int) -> None:
     advisory_xact_lock(conn, _ROLLUP_LOCK_NAMESPACE, year)
 
 
-def _farm_count(conn: Connection, start: date, end: date) -> int:
-    r = curtailment_records.c
+def _year_farm_count(conn: Connection, year: str) -> int:
+    """BM units with curtailment in the year: those of its farm-month rows (one per BM unit with
+    a record in the month, rebuilt with every date), ~200 a month instead of the year's records."""
+    fm = farm_monthly_summaries.c
     return int(
         conn.execute(
-            select(func.count(func.distinct(r.farm_id))).where(
-                r.settlement_date >= start, r.settlement_date < end
-            )
+            select(func.count(func.distinct(fm.farm_id))).where(fm.year_month.like(f"{year}-%"))
         ).scalar_one()
     )
 
@@ -247,18 +249,22 @@ def rebuild_bitcoin_farm_daily(
 
 
 def rebuild_curtailment_summaries(
-    conn: Connection, settlement_date: date, *, base: Sequence[Any] | None = None
+    conn: Connection,
+    settlement_date: date,
+    *,
+    base: Sequence[Any] | None = None,
+    stack: StackDay | None = None,
 ) -> None:
     """Daily row of the date (zeros for a fetched date without curtailment), its farm-day rows and
     its stack row (``stack_daily``), then month, year. ``base``: the date's
-    :func:`farm_day_base` rows, when held."""
+    :func:`farm_day_base` rows, ``stack``: its stack row's figures, when held."""
     lock_rollups(conn, settlement_date.year)
     now = datetime.now(UTC)
     if base is None:  # read once: the farm-day rows and the day's
         base = farm_day_base(conn, settlement_date)
     rebuild_farm_daily(conn, settlement_date, now, base)
-    rebuild_farm_monthly(conn, year_month(settlement_date), now)
-    rebuild_stack_daily(conn, settlement_date, now)
+    month_farms = rebuild_farm_monthly(conn, year_month(settlement_date), now)  # one row each
+    rebuild_stack_daily(conn, settlement_date, now, stack)
     rows = [(volume, payment, farm) for farm, _, _, volume, payment, _, _ in base]
     _replace(
         conn,
@@ -290,7 +296,7 @@ def rebuild_curtailment_summaries(
             "curtailed_energy_mwh": math.fsum(e for e, _, _ in days),
             "payment_gbp": math.fsum(p for _, p, _ in days),
             "record_count": sum(n for _, _, n in days),
-            "farm_count": _farm_count(conn, first, following),
+            "farm_count": month_farms,
             "updated_at": now,
         },
     )
@@ -310,9 +316,7 @@ def rebuild_curtailment_summaries(
             "curtailed_energy_mwh": math.fsum(e for e, _, _ in months),
             "payment_gbp": math.fsum(p for _, p, _ in months),
             "record_count": sum(n for _, _, n in months),
-            "farm_count": _farm_count(
-                conn, date(settlement_date.year, 1, 1), date(settlement_date.year + 1, 1, 1)
-            ),
+            "farm_count": _year_farm_count(conn, year),
             "updated_at": now,
         },
     )

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 from sqlalchemy import Engine, select
 
-from curtailcoin.db.bulk import bulk_insert
+from curtailcoin.db.bulk import bulk_insert, fetch_plain
 from curtailcoin.db.curtailment_tables import historical_bitcoin_calculations as calculations
 
 COLUMNS = (
@@ -48,3 +48,18 @@ def test_rows_read_back_bit_for_bit(engine: Engine) -> None:
     assert [tuple(row) for row in stored] == rows  # aware instants compare as instants
     assert all(row.calculated_at.tzinfo is not None for row in stored)
     assert [row.bitcoin_mined.hex() for row in stored] == [row[9].hex() for row in rows]
+
+
+def test_fetch_plain_reads_the_rows_of_a_query_with_quoted_literals(engine: Engine) -> None:
+    day = date(2025, 1, 17)
+    at = datetime(2025, 1, 18, tzinfo=UTC)
+    farms = ["T_A%B-1", "T_O'K-1", "T_PLAIN-1"]
+    rows = [(day, 1, farm, "S19", 1.5, 1.1e14, 3.125, 95.0, 3250.0, 2.5e-5, at) for farm in farms]
+    with engine.begin() as conn:
+        bulk_insert(conn, calculations, COLUMNS, rows)
+    c = calculations.c
+    query = select(c.farm_id, c.bitcoin_mined).where(
+        c.settlement_date == day, c.farm_id.in_(farms[:2])
+    )
+    with engine.connect() as conn:
+        assert sorted(fetch_plain(conn, query)) == [("T_A%B-1", 2.5e-5), ("T_O'K-1", 2.5e-5)]

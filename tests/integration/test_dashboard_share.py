@@ -96,3 +96,29 @@ def test_share_view_on_a_phone(browser: Browser, base_url: str) -> None:
         )
         assert overflow == "auto"
         shot(page, "dashboard-share-phone")
+
+
+def test_unpublished_b1610_is_shown_as_pending(
+    browser: Browser, base_url: str, seeded_ui: Seeded
+) -> None:
+    """A date two days ago whose B1610 answered empty: the farm shares are pending, with the
+    date Elexon should publish them from (the page reads the real clock). Written last: the
+    module's other tests do not see the date."""
+    from datetime import timedelta
+
+    from curtailcoin.coverage import FETCHED_EMPTY
+    from curtailcoin.db.engine import get_engine
+    from curtailcoin.settlement import settlement_today
+    from support.generation import store_generation
+
+    day = settlement_today() - timedelta(days=2)
+    with get_engine(seeded_ui.settings.database_url).begin() as conn:
+        store_generation(conn, day, unit_fetch=(FETCHED_EMPTY, "B1610 answered no rows"))
+    with checked_page(browser, base_url, DESKTOP) as page:
+        open_share(page, base_url, f"?timeframe=day&date={day.isoformat()}")
+        note = page.locator("#share-pending")
+        assert note.is_visible()
+        expected = (day + timedelta(days=6)).isoformat()
+        assert f"{day.isoformat()} (expected from {expected})" in note.inner_text()
+        assert "Not yet published" in note.inner_text()
+        shot(page, "dashboard-share-pending")

@@ -70,7 +70,9 @@ def day_params(day: date, **extra: object) -> dict[str, object]:
 
 
 def test_answers_validate_against_the_openapi_document(shared: ElexonTestServer) -> None:
-    national = get(shared, NATIONAL_PATH, day_params(HEAVY, settlementPeriodFrom=20))
+    national = get(
+        shared, NATIONAL_PATH, day_params(HEAVY, settlementPeriodFrom=20, settlementPeriodTo=48)
+    )
     assert national.status_code == 200
     body = national.json()
     assert_valid(AGWS_SCHEMA, body)
@@ -80,7 +82,8 @@ def test_answers_validate_against_the_openapi_document(shared: ElexonTestServer)
     p20 = [r for r in body["data"] if r["settlementPeriod"] == 20]
     assert {r["startTime"] for r in p20} == {"2025-01-17T09:30:00Z"}
     units = sorted(shared.wind_unit_ids())[:5]
-    metered = get(shared, UNIT_PATH, day_params(HEAVY, bmUnit=units))
+    whole = {"settlementPeriodFrom": 1, "settlementPeriodTo": 48}
+    metered = get(shared, UNIT_PATH, day_params(HEAVY, bmUnit=units, **whole))
     assert metered.status_code == 200
     rows = metered.json()
     assert isinstance(rows, list)  # the stream endpoints answer a bare array
@@ -139,9 +142,11 @@ def test_a_revised_stack_changes_the_generation_consistently(elexon: ElexonTestS
 
 def test_today_and_bad_queries(elexon: ElexonTestServer) -> None:
     elexon.set_now(datetime(2025, 1, 17, 10, 5, tzinfo=UTC))  # periods 1..20 have ended
-    rows = get(elexon, NATIONAL_PATH, day_params(HEAVY)).json()["data"]
+    whole = {"settlementPeriodFrom": 1, "settlementPeriodTo": 50}
+    rows = get(elexon, NATIONAL_PATH, day_params(HEAVY, **whole)).json()["data"]
     assert max(r["settlementPeriod"] for r in rows) == 20
-    assert get(elexon, NATIONAL_PATH, day_params(date(2025, 1, 18))).json()["data"] == []
+    after = get(elexon, NATIONAL_PATH, day_params(date(2025, 1, 18), **whole))
+    assert after.json()["data"] == []
     missing = get(elexon, UNIT_PATH, {"from": "2025-01-01"})
     assert missing.status_code == 400 and "to" in missing.json()["errors"]
     bad = get(elexon, NATIONAL_PATH, {"from": "2025-13-01", "to": "2025-01-02"})
@@ -238,7 +243,8 @@ def test_a_period_without_figures_is_incomplete(elexon: ElexonTestServer) -> Non
     # 49 is outside the day: a schema error, the whole answer refused
     assert asyncio.run(run()).national.status == FAILED
     elexon.faults.clear()
-    payload = get(elexon, NATIONAL_PATH, day_params(HEAVY)).json()
+    whole = day_params(HEAVY, settlementPeriodFrom=1, settlementPeriodTo=48)
+    payload = get(elexon, NATIONAL_PATH, whole).json()
     payload["data"] = [r for r in payload["data"] if r["settlementPeriod"] != 7]
     from curtailcoin.pipeline.generation import judge_national
 

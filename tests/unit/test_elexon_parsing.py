@@ -302,3 +302,63 @@ def test_null_figures_on_wind_bids_make_the_period_incomplete() -> None:
         ([1], "soFlag null on wind bid lines (T_A)"),
         ([2, 3], reason_cause(reason)),
     ]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {},
+        {"originalPrice": -50, "volume": -3, "finalPrice": 0},  # integers read as floats
+        {"originalPrice": 10**300, "volume": 0.0},
+        dict.fromkeys(["originalPrice", "finalPrice", "tlmAdjustedCost", "soFlag", "id"]),
+        {"startTime": "2026-07-10T08:30:00+01:00", "createdDateTime": None},
+        {"startTime": "2026-07-10T08:30:00", "cadlFlag": True, "acceptanceId": 2**40},
+        {"settlementDate": "2026-07-10T00:00:00Z", "volume": 1e308, "originalPrice": 1e308},
+    ],
+    ids=["real", "integers", "big-int", "nulls", "offset", "naive-time", "doubles-sum-overflow"],
+)
+def test_the_fast_reading_of_a_line_is_the_strict_one(
+    change: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``parse_stack_response`` reads the common line without a call per field: the same
+    ``StackLine`` as ``parse_stack_line``, field by field and type by type."""
+    from curtailcoin.sources import elexon_stack
+
+    raw = REAL | change
+    plain = elexon_stack._plain_kept_line(raw, REAL_DAY.isoformat(), REAL_DAY, 20, {})
+    assert (plain is None) == (change.get("volume") == 1e308)  # the overflow: the strict path
+    fast, _ = _stack(raw, REAL | {"sequenceNumber": 7, **change})
+    monkeypatch.setattr(elexon_stack, "_plain_kept_line", lambda *args: None)
+    strict, _ = _stack(raw, REAL | {"sequenceNumber": 7, **change})
+    assert fast == strict and fast[0] == parse_stack_line(raw)
+    for got, expected in zip(fast, strict, strict=True):
+        for field in got.__slots__:
+            assert type(getattr(got, field)) is type(getattr(expected, field)), field
+
+
+def test_b1610_rows_read_fast_are_the_strict_reading(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``parse_unit_generation`` takes the common row in one expression: the same map, and every
+    row it cannot take is read strictly (so the errors still name the value)."""
+    from curtailcoin.sources import generation
+    from curtailcoin.sources.generation import parse_unit_generation
+
+    day, units = date(2024, 10, 27), ["T_A-1", "T_B-1"]
+    rows = [
+        {"bmUnit": u, "settlementDate": "2024-10-27", "settlementPeriod": p, "quantity": q}
+        for u in units
+        for p, q in ((1, 12.5), (49, 3), (50, 0.0))  # an integer read as a float
+    ]
+    fast = parse_unit_generation(rows, day, units)
+    monkeypatch.setattr(generation, "_plain_unit_row", lambda *args: None)
+    assert fast == parse_unit_generation(rows, day, units)
+    assert fast[("T_A-1", 49)] == 3.0 and type(fast[("T_A-1", 49)]) is float
+    monkeypatch.undo()
+    for bad, problem in (
+        ({"quantity": math.nan}, "'quantity' is nan"),
+        ({"settlementPeriod": 51}, "'settlementPeriod' is 51, expected 1..50"),
+        ({"settlementDate": "2024-10-28"}, "expected '2024-10-27'"),
+        ({"bmUnit": "T_C-1"}, "'bmUnit' is 'T_C-1'"),
+        ({"settlementPeriod": 1}, "a second row for T_A-1 period 1"),
+    ):
+        with pytest.raises(ElexonSchemaError, match=problem):
+            parse_unit_generation([rows[0], rows[1] | bad], day, units)

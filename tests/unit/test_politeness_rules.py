@@ -143,3 +143,31 @@ def test_concurrency_never_below_one_nor_above_the_maximum() -> None:
         return low, limit.limit
 
     assert asyncio.run(run()) == (1, 3)
+
+
+def test_a_request_asked_ahead_takes_the_next_free_slot() -> None:
+    """The registry and the generation (``ahead``) do not wait behind a date's queued stacks;
+    a slot still free after them goes to the queue, and none is held back."""
+    order: list[str] = []
+
+    async def run() -> None:
+        limiter = AdaptiveConcurrency(2)
+        first = [await limiter.acquire(), await limiter.acquire()]  # both slots taken
+
+        async def request(name: str, ahead: bool) -> None:
+            started = await limiter.acquire(ahead=ahead)
+            order.append(name)
+            await asyncio.sleep(0)
+            await limiter.release(started, overloaded=False)
+
+        queued = [asyncio.create_task(request(f"stack{i}", False)) for i in range(3)]
+        await asyncio.sleep(0)
+        extra = asyncio.create_task(request("generation", True))
+        await asyncio.sleep(0)
+        for started in first:
+            await limiter.release(started, overloaded=False)
+        await asyncio.gather(*queued, extra)
+        assert limiter.in_flight == 0 and limiter.peak == 2
+
+    asyncio.run(run())
+    assert order == ["generation", "stack0", "stack1", "stack2"]

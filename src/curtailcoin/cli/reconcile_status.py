@@ -34,7 +34,8 @@ from curtailcoin.reconcile.status import get_reconciliation_status
 
 
 def _print_reasons(reports: Sequence[DateReport]) -> None:
-    """Why each date is incomplete (each period's stored reason) and how its generation drifted."""
+    """Why each date is incomplete (each period's stored reason), how its generation drifted,
+    and which of its generation is only pending (not published yet)."""
     for r in reports:
         for periods, reason in group_by_cause(r.incomplete_reasons)[:3]:
             label = f"{r.settlement_date.isoformat()} period(s) {compact_periods(periods)}"
@@ -42,6 +43,9 @@ def _print_reasons(reports: Sequence[DateReport]) -> None:
         for dataset, detail in sorted(r.generation_drift.items()):
             line = f"{r.settlement_date.isoformat()} generation {dataset}: "
             console.print(Text.assemble((line, "yellow"), detail), soft_wrap=True)
+        for dataset, detail in sorted(r.generation_pending.items()):
+            line = f"{r.settlement_date.isoformat()} generation {dataset} pending: "
+            console.print(Text.assemble((line, "cyan"), detail), soft_wrap=True)
 
 
 def _print_status(status: ReconciliationStatus, limit: int = 40) -> None:
@@ -56,6 +60,11 @@ def _print_status(status: ReconciliationStatus, limit: int = 40) -> None:
     overview.add_row("Missing calculations", f"{data['missing_calculations']:,}")
     overview.add_row("Stale calculations", f"{data['stale_calculations']:,}")
     overview.add_row("Pending (difficulty unknown)", f"{data['pending_calculations']:,}")
+    if data["generation_pending_dates"]:
+        overview.add_row(
+            "Generation pending (B1610 not yet published)",
+            str(len(data["generation_pending_dates"])),
+        )
     overview.add_row("Summary mismatches", str(data["summary_mismatches"]))
     overview.add_row("Period totals ≠ records", str(data["period_total_mismatches"]))
     overview.add_row("Stale period conditions", str(data["stale_condition_periods"]))
@@ -68,7 +77,11 @@ def _print_status(status: ReconciliationStatus, limit: int = 40) -> None:
     overview.add_row("Completion", f"{data['completion_percentage']:.2f}%")
     overview.add_row("Checked in", f"{data['elapsed_s']:.2f} s")
     console.print(overview)
-    bad = [r for r in status.per_date if not r.complete or r.pending or r.suspect]
+    bad = [
+        r
+        for r in status.per_date
+        if not r.complete or r.pending or r.suspect or r.generation_pending
+    ]
     if bad:
         table = Table(title="Dates with problems")
         for column in ("Date", "Records", "Periods", "Missing", "Stale", "Pending", "Problems"):
@@ -81,7 +94,14 @@ def _print_status(status: ReconciliationStatus, limit: int = 40) -> None:
                 f"{r.missing:,}",
                 f"{r.stale:,}",
                 f"{r.pending:,}",
-                ", ".join([*r.problems, *(["suspect"] if r.suspect else [])]) or "pending only",
+                ", ".join(
+                    [
+                        *r.problems,
+                        *(["suspect"] if r.suspect else []),
+                        *(["generation_pending"] if r.generation_pending else []),
+                    ]
+                )
+                or "pending only",
             )
         console.print(table)
         if len(bad) > limit:

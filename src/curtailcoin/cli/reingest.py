@@ -91,8 +91,9 @@ def print_results(result: ReingestResult) -> None:
     if result.incomplete_periods:
         table.add_row("INCOMPLETE periods", compact_periods(result.incomplete_periods))
     if result.generation is not None:
-        for name, part in result.generation.to_json().items():
-            table.add_row(f"Generation {name}", f"{part['status']} ({part['rows']:,} rows)")
+        for answer in (result.generation.national, result.generation.units):
+            state = "pending: not yet published" if answer.pending else answer.status
+            table.add_row(f"Generation {answer.dataset}", f"{state} ({answer.row_count:,} rows)")
     table.add_row("Fetch / write", f"{result.fetch_seconds:.2f} s / {result.write_seconds:.2f} s")
     table.add_row("Complete", "yes" if result.complete else "NO")
     console.print(table)

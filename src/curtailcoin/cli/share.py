@@ -57,7 +57,9 @@ def share(
     """Curtailment share: curtailed ÷ (wind generated + curtailed), national or per farm.
 
     National generation is AGWS onshore + offshore wind; per farm, B1610 metered generation.
-    A row whose generation (or stack) is not complete shows no share and says why.
+    A row whose generation (or stack) is not complete shows no share and says why; B1610 that
+    Elexon has not published yet (five days after the day) is shown as pending, with the date
+    it is expected from.
     """
     first = date_argument(start, "--from")
     last = date_argument(end, "--to")
@@ -72,7 +74,7 @@ def share(
     from curtailcoin.db.engine import read_snapshot
     from curtailcoin.pipeline import prepare_database
     from curtailcoin.web.service import share as service
-    from curtailcoin.web.share_schemas import ShareRow
+    from curtailcoin.web.share_schemas import FarmShares, ShareRow
 
     if grain == "period" and (last - first).days >= service.MAX_PERIOD_DAYS:
         fail(f"--grain period covers at most {service.MAX_PERIOD_DAYS} days")
@@ -109,3 +111,9 @@ def share(
             row.missing_reason or "",
         )
     console.print(table)
+    for pending in result.pending if isinstance(result, FarmShares) else []:
+        console.print(
+            f"[cyan]pending:[/] B1610 of {pending.date} not yet published (Elexon publishes it "
+            f"five days after the settlement day: expected from {pending.expected_from}); the "
+            "farm shares appear once it is fetched"
+        )

@@ -158,13 +158,29 @@ def elexon(
         list[str] | None,
         typer.Option("--empty-day", help="Force a day whose stacks are empty. Repeatable."),
     ] = None,
+    b1610_lag_days: Annotated[
+        int,
+        typer.Option(
+            "--b1610-lag-days",
+            min=0,
+            max=366,
+            help="Days after a settlement day ends before its B1610 is served (an empty array "
+            "until then, as Elexon's five-day publication lag; 0: at once).",
+        ),
+    ] = 5,
     fault: FaultOption = None,
     verbose: VerboseOption = False,
 ) -> None:
-    """Serve the Elexon Insights endpoints (stack, acceptance volumes, BM units)."""
+    """Serve the Elexon Insights endpoints (stack, acceptance volumes, BM units, wind
+    generation)."""
     _check_server_options(port, latency_ms)
     server = ElexonTestServer(
-        seed=seed, latency_s=latency_ms / 1000.0, host=host, port=port, verbose=verbose
+        seed=seed,
+        latency_s=latency_ms / 1000.0,
+        host=host,
+        port=port,
+        verbose=verbose,
+        b1610_lag_days=b1610_lag_days,
     )
     for kind, values, option in (
         ("heavy", heavy_day, "--heavy-day"),

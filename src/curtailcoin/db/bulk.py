@@ -1,5 +1,5 @@
 """Fast bulk inserts inside the caller's transaction: binary COPY on PostgreSQL, one prepared
-``executemany`` of plain tuples on SQLite.
+``executemany`` of plain tuples on SQLite; and bulk reads of plain tuples (:func:`fetch_plain`).
 
 A heavy day writes ~7,500 raw lines, ~7,000 records and ~28,000 calculations. Going through
 SQLAlchemy's statement execution costs more than the database's own work, so rows arrive here
@@ -21,6 +21,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     Integer,
+    Select,
     String,
     Table,
     TypeDecorator,
@@ -48,6 +49,24 @@ def bulk_insert(
     finally:
         cursor.close()
     return len(data)
+
+
+def fetch_plain(conn: Connection, query: Select[Any]) -> list[tuple[Any, ...]]:
+    """The rows of ``query`` as the driver returns them (binary on PostgreSQL), for columns that
+    need no conversion (numbers and text, no dates or instants): 3× faster than SQLAlchemy's
+    rows for the ~21,000 calculations of a heavy day. The parameters are rendered as literals
+    by the dialect (quoted and escaped)."""
+    sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    dbapi = conn.connection.driver_connection
+    if is_postgresql(conn):
+        with dbapi.cursor(binary=True) as cursor:  # type: ignore[union-attr]
+            # with parameters (none) psycopg reads the dialect's ``%%`` in literals as ``%``
+            return list(cursor.execute(sql, ()).fetchall())
+    cursor = dbapi.cursor()  # type: ignore[union-attr]
+    try:
+        return list(cursor.execute(sql).fetchall())
+    finally:
+        cursor.close()
 
 
 def _base_type(column_type: TypeEngine[Any]) -> TypeEngine[Any]:

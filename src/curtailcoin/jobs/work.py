@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from curtailcoin.config import Settings
+from curtailcoin.coverage import B1610_PUBLICATION_LAG_DAYS
 from curtailcoin.db.engine import get_engine
 from curtailcoin.db.locks import DateLocks, LockBusyError
 from curtailcoin.jobs.schedule import dates_for_today_tick
@@ -99,6 +100,34 @@ def _describe_failure(result: ReingestResult) -> str:
     return "incomplete"
 
 
+def date_outcome(result: ReingestResult, now: datetime) -> DateOutcome:
+    """A date's reingest reduced to its outcome (shared by the jobs and the backfill's writer)."""
+    settlement_date = result.settlement_date
+    is_today = settlement_date == settlement_today(now)
+    # Today is fine once every period published so far is stored; other dates must be complete.
+    ok = (result.written and result.coverage.complete_so_far) if is_today else result.complete
+    outcome = DateOutcome(
+        settlement_date,
+        ok=ok,
+        periods_fetched=result.periods_fetched,
+        periods_requested=result.periods_requested,
+        records=result.records,
+        requests=result.requests,
+        error=None if ok else _describe_failure(result),
+        # a null figure in the answer is Elexon's to fix (the daily look-back refetches the
+        # date); a suspect answer waits for a decision: neither is worth an automatic retry
+        transient=result.transient
+        and not result.suspect
+        and not (result.written and result.incomplete_periods),
+        warnings=list(result.warnings),
+        suspect=result.suspect,
+    )
+    if result.written and result.pending_periods and not result.failed_periods:
+        # Difficulty not yet known: the data are stored; a later run fills in the Bitcoin.
+        outcome.transient = True
+    return outcome
+
+
 #: how long a date waits for another run (a reconciliation) to release it
 DATE_LOCK_TIMEOUT_S = 600.0
 
@@ -139,28 +168,7 @@ async def ingest_one_date(
             )
     except LockBusyError as exc:
         return DateOutcome(settlement_date, ok=False, error=str(exc), transient=True)
-    is_today = settlement_date == settlement_today(now)
-    # Today is fine once every period published so far is stored; other dates must be complete.
-    ok = (result.written and result.coverage.complete_so_far) if is_today else result.complete
-    outcome = DateOutcome(
-        settlement_date,
-        ok=ok,
-        periods_fetched=result.periods_fetched,
-        periods_requested=result.periods_requested,
-        records=result.records,
-        requests=result.requests,
-        error=None if ok else _describe_failure(result),
-        # a null figure in the answer is Elexon's to fix (the daily look-back refetches the
-        # date); a suspect answer waits for a decision: neither is worth an automatic retry
-        transient=result.transient
-        and not result.suspect
-        and not (result.written and result.incomplete_periods),
-        warnings=list(result.warnings),
-        suspect=result.suspect,
-    )
-    if result.written and result.pending_periods and not result.failed_periods:
-        # Difficulty not yet known: the data are stored; a later run fills in the Bitcoin.
-        outcome.transient = True
+    outcome = date_outcome(result, now)
     if prices and result.written:
         outcome.warnings.extend(await _price_date(engine, settings, settlement_date, now))
     return outcome
@@ -282,16 +290,25 @@ async def update_prices_job(settings: Settings, *, now: datetime | None = None) 
     return {"stored": dict(result.stored), "skipped": result.skipped}
 
 
+#: the daily check's look-back against Elexon: a week, and at least back to the date whose B1610
+#: should be published today (``coverage.b1610_published_from``: the day ends, then the lag),
+#: so a date pending at its ingestion is fetched on the day it is published
+LOOKBACK_DAYS = max(7, B1610_PUBLICATION_LAG_DAYS + 2)
+
+
 async def daily_reconciliation_job(
     settings: Settings, *, now: datetime | None = None
 ) -> dict[str, Any]:
-    """The daily check: the last 2 days, plus a 7-day look-back against the source.
+    """The daily check: the last 2 days, plus a look-back against the source (:data:`LOOKBACK_DAYS`)
+    that reaches the date whose B1610 Elexon publishes today, so it is fetched then.
 
     ``now`` is the scheduled instant (it only labels the run): the check itself looks at the
     clock, so a run that starts late still sees every period published by then.
     """
     engine = get_engine(settings.database_url)
-    summary = await reconcile_daily.run_daily_check(engine, settings, days=2, lookback_days=7)
+    summary = await reconcile_daily.run_daily_check(
+        engine, settings, days=2, lookback_days=LOOKBACK_DAYS
+    )
     _raise_if_failed(summary, "daily reconciliation")
     return summary.to_json()
 

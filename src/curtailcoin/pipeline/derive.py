@@ -19,13 +19,13 @@ from sqlalchemy import Connection, and_, not_, select
 
 from curtailcoin.calculations import (
     calculation_rows,
-    clear_bitcoin_calculations,
     energies_of,
-    insert_calculations,
     model_specs,
+    replace_calculations,
 )
 from curtailcoin.db.curtailment_tables import historical_bitcoin_calculations
 from curtailcoin.pipeline.store import BaseRow
+from curtailcoin.stack_daily import StackDay
 from curtailcoin.summaries import (
     farm_day_base,
     rebuild_bitcoin_summaries,
@@ -35,8 +35,9 @@ from curtailcoin.summaries import (
 
 @dataclass
 class DerivedDate:
-    """What ``derive_date`` computed: the calculation rows written (``CALCULATION_COLUMNS``
-    order), and the energies and conditions they came from (for verification)."""
+    """What ``derive_date`` computed: the calculation rows now stored (``CALCULATION_COLUMNS``
+    order; those equal to a stored row were kept, not rewritten), and the energies and
+    conditions they came from (for verification)."""
 
     settlement_date: date
     models: list[str]
@@ -59,14 +60,16 @@ def derive_date(
     farm: str | None = None,
     *,
     base: Sequence[BaseRow] | None = None,
+    stack: StackDay | None = None,
     also_summarise: Sequence[str] = (),
 ) -> DerivedDate:
     """Replace the calculations of ``models`` (for the date, some ``periods``, or one ``farm``
     of them), then rebuild the date's summaries, its month's and its year's.
 
     ``base`` is the date's records with their periods' conditions when the caller holds them
-    (read once otherwise). The Bitcoin summaries cover ``models`` and ``also_summarise``
-    (models whose stored calculations are kept as they are); no model, no Bitcoin summary.
+    (read once otherwise), ``stack`` the figures of its stack roll-up (``StoredDate.stack``).
+    The Bitcoin summaries cover ``models`` and ``also_summarise`` (models whose stored
+    calculations are kept as they are); no model, no Bitcoin summary.
     """
     if base is None:
         base = farm_day_base(conn, settlement_date)
@@ -74,7 +77,6 @@ def derive_date(
         settlement_date, list(models), None if periods is None else list(periods), farm
     )
     if derived.models:
-        clear_bitcoin_calculations(conn, settlement_date, derived.models, periods, farm)
         wanted = None if periods is None else set(periods)
         chosen = [
             row
@@ -90,8 +92,8 @@ def derive_date(
             model_specs(conn, derived.models),
             datetime.now(UTC),
         )
-        insert_calculations(conn, derived.rows)
-    rebuild_curtailment_summaries(conn, settlement_date, base=base)
+        replace_calculations(conn, settlement_date, derived.models, derived.rows, periods, farm)
+    rebuild_curtailment_summaries(conn, settlement_date, base=base, stack=stack)
     summarised = list(dict.fromkeys([*derived.models, *also_summarise]))
     if summarised:
         rebuild_bitcoin_summaries(

@@ -161,11 +161,17 @@ async def fetch_date(
     warnings: list[str] = []
     wanted = list(periods) if periods is not None else expected_periods(settlement_date, now)
     registry = RequestStats()  # its requests are not the fetch's
-    wind = start_counted_apart(refresh_wind(engine, client, settings, warnings), registry)
+    # the registry and the generation go ahead of the stacks: every parse and the generation's
+    # unit batches wait for the registry, and the generation's answers are the longest
+    wind = start_counted_apart(
+        refresh_wind(engine, client, settings, warnings), registry, ahead=True
+    )
     side = RequestStats()
     beside = None
     if generation and periods is None:
-        beside = start_counted_apart(_generation_of(client, settlement_date, wind, now), side)
+        beside = start_counted_apart(
+            _generation_of(client, settlement_date, wind, now), side, ahead=True
+        )
     try:
         fetched = await fetch_periods(
             client, settlement_date, wanted, wind, whole_date=periods is None
@@ -195,7 +201,8 @@ async def _generation_of(
 ) -> FetchedGeneration:
     from curtailcoin.pipeline.generation import fetch_generation
 
-    return await fetch_generation(client, settlement_date, await wind, now=now)
+    # AGWS needs no unit list: it goes out at once, B1610 once the registry is read
+    return await fetch_generation(client, settlement_date, wind, now=now)
 
 
 async def ensure_network_conditions(

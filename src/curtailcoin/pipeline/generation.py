@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -23,10 +23,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, select
 
 from curtailcoin.coverage import (
+    B1610_PUBLICATION_LAG_DAYS,
     FAILED,
     FETCHED_EMPTY,
     FETCHED_INCOMPLETE,
     FETCHED_WITH_DATA,
+    b1610_pending,
+    b1610_publication_date,
     expected_periods,
 )
 from curtailcoin.db.bulk import bulk_insert
@@ -62,6 +65,8 @@ class DatasetFetch:
     units: dict[tuple[str, int], float] = field(default_factory=dict)
     published_at: datetime | None = None
     transient: bool = True
+    #: answered empty before Elexon publishes it (B1610: ``coverage.b1610_pending``)
+    pending: bool = False
 
     @property
     def row_count(self) -> int:
@@ -88,12 +93,20 @@ class FetchedGeneration:
 
     @property
     def warnings(self) -> list[str]:
-        """One line per dataset that is not complete: the share shows it as missing."""
-        return [
-            f"generation {d.dataset} {d.status}: {d.error}"
-            for d in (self.national, self.units)
-            if d.status != FETCHED_WITH_DATA
-        ]
+        """One line per dataset that is not complete: the share shows it as missing (B1610
+        not published yet as pending, with its expected date)."""
+        lines = []
+        for d in (self.national, self.units):
+            if d.status == FETCHED_WITH_DATA:
+                continue
+            if d.pending:
+                published = b1610_publication_date(self.settlement_date).isoformat()
+                lines.append(
+                    f"generation {d.dataset} not yet published (expected from {published})"
+                )
+            else:
+                lines.append(f"generation {d.dataset} {d.status}: {d.error}")
+        return lines
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -125,17 +138,27 @@ def judge_national(answer: NationalWind, expected: list[int]) -> DatasetFetch:
 
 
 def judge_units(
-    rows: dict[tuple[str, int], float], day: date, expected: list[int], unit_count: int
+    rows: dict[tuple[str, int], float],
+    day: date,
+    expected: list[int],
+    unit_count: int,
+    now: datetime | None = None,
 ) -> DatasetFetch:
-    """B1610's status: rows for every expected period (some unit's), or why not."""
+    """B1610's status: rows for every expected period (some unit's), or why not. An empty
+    answer before Elexon publishes the date is ``fetched_empty`` and *pending*
+    (``coverage.b1610_pending``: readers say "not yet published"), after it a missing dataset."""
     wanted = set(expected)
     kept = {k: v for k, v in rows.items() if k[1] in wanted}
     out = DatasetFetch(UNIT_DATASET, FETCHED_WITH_DATA, units=kept)
     if not kept:
         out.status = FETCHED_EMPTY
+        published = b1610_publication_date(day).isoformat()
+        out.pending = b1610_pending(day, FETCHED_EMPTY, now)
+        when = "before" if out.pending else "after"
         out.error = (
-            f"B1610 answered no rows for the {unit_count} wind BM units on {day.isoformat()} "
-            "(Elexon publishes metered volumes about five days after the day)"
+            f"B1610 answered no rows for the {unit_count} wind BM units on {day.isoformat()}, "
+            f"{when} its expected publication from {published} (Elexon publishes metered "
+            f"volumes {B1610_PUBLICATION_LAG_DAYS} days after the settlement day)"
         )
         return out
     lacking = wanted - {p for _, p in kept}
@@ -152,16 +175,16 @@ def _failed(dataset: str, exc: SourceError) -> DatasetFetch:
 async def fetch_generation(
     client: JsonHttpClient,
     day: date,
-    wind_units: Iterable[str],
+    wind_units: Iterable[str] | Awaitable[Iterable[str]],
     *,
     now: datetime | None = None,
 ) -> FetchedGeneration:
     """The date's AGWS (one request) and B1610 (one per batch of ``wind_units``); a failure is
-    kept as the dataset's status, never raised."""
+    kept as the dataset's status, never raised. ``wind_units`` may still be on its way (a
+    registry refresh): AGWS is asked at once, B1610 when the units are known."""
     started = time.perf_counter()
     before = client.stats.requests
     expected = expected_periods(day, now)
-    units = sorted(set(wind_units))
 
     async def national_part() -> DatasetFetch:
         try:
@@ -170,13 +193,15 @@ async def fetch_generation(
             return _failed(NATIONAL_DATASET, exc)
 
     async def units_part() -> DatasetFetch:
+        known = await wind_units if isinstance(wind_units, Awaitable) else wind_units
+        units = sorted(set(known))
         if not units:
             return DatasetFetch(UNIT_DATASET, FAILED, error="no wind BM unit is known")
         try:
             rows = await fetch_unit_generation(client, day, units)
         except SourceError as exc:
             return _failed(UNIT_DATASET, exc)
-        return judge_units(rows, day, expected, len(units))
+        return judge_units(rows, day, expected, len(units), now)
 
     # the two datasets at once (under the client's concurrency cap)
     national, metered = await asyncio.gather(national_part(), units_part())

@@ -205,6 +205,7 @@ async def write_fetched(
                 [] if skip_bitcoin else keys,
                 fetched.periods,
                 base=stored.base,
+                stack=stored.stack,
                 also_summarise=others,
             )
             if fetched.generation is not None:

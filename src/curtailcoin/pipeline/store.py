@@ -35,6 +35,7 @@ from curtailcoin.lead_parties import attribution
 from curtailcoin.network import NetworkTimeline
 from curtailcoin.settlement import period_end_utc, period_start_utc, periods_in_day
 from curtailcoin.sources.elexon import PeriodResult, StackLine
+from curtailcoin.stack_daily import StackDay, stack_day
 
 
 def is_curtailment(line: StackLine, wind: Mapping[str, str | None]) -> bool:
@@ -117,6 +118,9 @@ RECORD_COLUMNS = (
     "created_datetime",
     "fetched_at",
 )
+
+
+_LINE_VOLUME = LINE_COLUMNS.index("volume")
 
 
 def _line_row(line: StackLine, fetched_at: datetime) -> tuple[Any, ...]:
@@ -235,7 +239,8 @@ BaseRow = tuple[str, str | None, int, float, float | None, float | None, float |
 class StoredDate:
     """What ``replace_periods`` stored; ``pending_periods`` have curtailment but no difficulty;
     ``incomplete_periods`` (period → reason) were stored with a needed figure missing; ``base``
-    holds the date's records when the whole date was written (None otherwise)."""
+    holds the date's records and ``stack`` its stack roll-up's figures when the whole date was
+    written (None otherwise)."""
 
     lines: int
     records: int
@@ -243,6 +248,7 @@ class StoredDate:
     pending_periods: tuple[int, ...]
     incomplete_periods: dict[int, str]
     base: list[BaseRow] | None = None
+    stack: StackDay | None = None
 
 
 def replace_periods(
@@ -295,16 +301,18 @@ def replace_periods(
     bulk_insert(conn, bid_stack_lines, LINE_COLUMNS, line_rows)
     bulk_insert(conn, curtailment_records, RECORD_COLUMNS, record_rows)
     conn.execute(settlement_periods.insert(), status_rows)
-    base = None
+    fetched = sum(1 for r in status_rows if r["fetch_status"] in SUCCESSFUL_STATUSES)
+    base = stack = None
     if whole_date:
         conditions = {
             r["settlement_period"]: (r["difficulty"], r["block_subsidy_btc"]) for r in status_rows
         }
         base = [(r[2], r[3], r[1], r[4], r[5], *conditions[r[1]]) for r in record_rows]
+        stack = stack_day((v for r in line_rows if (v := r[_LINE_VOLUME]) < 0), fetched)
     return StoredDate(
         lines=len(line_rows),
         records=len(record_rows),
-        periods_fetched=sum(1 for r in status_rows if r["fetch_status"] in SUCCESSFUL_STATUSES),
+        periods_fetched=fetched,
         pending_periods=tuple(
             r["settlement_period"]
             for r in status_rows
@@ -316,6 +324,7 @@ def replace_periods(
             if r["fetch_status"] == FETCHED_INCOMPLETE
         },
         base=base,
+        stack=stack,
     )
 
 

@@ -1,23 +1,28 @@
-"""Reconciliation of a date's wind generation: is it there (``generation_fetches``), and does
-it still agree with Elexon (stored totals vs a fresh answer)?"""
+"""Reconciliation of a date's wind generation: is it there (``generation_fetches``), is it only
+pending (B1610 not published yet: ``coverage.b1610_pending``), and does it still agree with
+Elexon (stored totals vs a fresh answer)?"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import Connection, Engine, select
 
-from curtailcoin.coverage import FETCHED_WITH_DATA
+from curtailcoin.coverage import FETCHED_WITH_DATA, b1610_pending
 from curtailcoin.db.generation_tables import NATIONAL_DATASET, UNIT_DATASET, generation_fetches
 from curtailcoin.pipeline.generation import FetchedGeneration, stored_generation_totals
 from curtailcoin.reconcile.report import DateReport
+from curtailcoin.share import pending_reason
 
 DATASETS = (NATIONAL_DATASET, UNIT_DATASET)
 
 
-def fill_generation_reasons(conn: Connection, reports: Sequence[DateReport]) -> None:
-    """Each report's datasets without a complete fetch, with the stored status and reason (one
-    range read)."""
+def fill_generation_reasons(
+    conn: Connection, reports: Sequence[DateReport], now: datetime | None = None
+) -> None:
+    """Each report's datasets without a complete fetch, with the stored status and reason, and
+    its B1610 that is only pending at ``now`` apart (one range read)."""
     if not reports:
         return
     first = min(r.settlement_date for r in reports)
@@ -36,6 +41,8 @@ def fill_generation_reasons(conn: Connection, reports: Sequence[DateReport]) -> 
             found = stored.get((report.settlement_date, dataset))
             if found is None:
                 report.generation_reasons[dataset] = "not fetched"
+            elif dataset == UNIT_DATASET and b1610_pending(report.settlement_date, found[0], now):
+                report.generation_pending[dataset] = pending_reason(report.settlement_date)
             elif found[0] != FETCHED_WITH_DATA:
                 status, error = found
                 report.generation_reasons[dataset] = f"{status}: {error}" if error else status

@@ -33,6 +33,11 @@ Definitions (each counted exactly, overall and per date):
     fetch (``generation_fetches``) is absent or not ``fetched_with_data``; the reason is the
     stored status and error. Counted among the *incomplete* dates; its fix refetches the date's
     generation.
+*generation pending* date
+    a date whose B1610 answered empty before Elexon publishes it (five days after the day:
+    ``coverage.b1610_pending``). Like a pending calculation it is not a problem — nothing can
+    supply it yet — and is reported apart (``generation_pending``, with the date it is expected
+    from); once that date has passed the empty answer is *generation incomplete* and refetched.
 *generation drift*
     (with a source check) a dataset whose stored total differs from Elexon's answer now by more
     than ``CURTAILCOIN_SOURCE_TOLERANCE_MWH``; its fix stores the answer.
@@ -80,6 +85,7 @@ class DateReport:
     suspect: str | None = None  # why the drift guard held the latest answer back
     generation_reasons: dict[str, str] = field(default_factory=dict)  # dataset → why missing
     generation_drift: dict[str, str] = field(default_factory=dict)  # dataset → stored vs source
+    generation_pending: dict[str, str] = field(default_factory=dict)  # dataset → not published
 
     @property
     def incomplete(self) -> bool:
@@ -156,6 +162,7 @@ class DateReport:
             "suspect": self.suspect,
             "generation_reasons": dict(self.generation_reasons),
             "generation_drift": dict(self.generation_drift),
+            "generation_pending": dict(self.generation_pending),
         }
 
 
@@ -250,6 +257,9 @@ class ReconciliationStatus:
             ],
             "generation_drift_dates": [
                 r.settlement_date.isoformat() for r in self.per_date if r.generation_drift
+            ],
+            "generation_pending_dates": [
+                r.settlement_date.isoformat() for r in self.per_date if r.generation_pending
             ],
             "missing_calculations": self.total("missing"),
             "stale_calculations": self.total("stale"),

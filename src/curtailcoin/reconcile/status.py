@@ -64,7 +64,8 @@ def get_reconciliation_status(
     """Counts of every problem kind over ``start..end`` (default: every stored date).
 
     With ``generation`` (``settings.fetch_generation``) a date whose wind generation is absent or
-    not fetched with data is incomplete too (``DateReport.generation_reasons``).
+    not fetched with data is incomplete too (``DateReport.generation_reasons``), unless its B1610
+    is only pending (not published yet: ``DateReport.generation_pending``).
 
     Large tables are read once each with ``GROUP BY``. Without ``exact`` the calculations are
     screened per period (rows = farms × models, Σ energy and Σ energy × len(farm id) = models ×
@@ -92,7 +93,7 @@ def get_reconciliation_status(
     try:
         _fill_status(conn, status, start, end, now, timeline)
         if generation:
-            fill_generation_reasons(conn, status.per_date)
+            fill_generation_reasons(conn, status.per_date, now)
     finally:
         restore_session(conn, previous)
     status.elapsed_s = time.perf_counter() - began

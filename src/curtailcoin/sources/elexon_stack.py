@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from operator import itemgetter
 from typing import Any
 
 from curtailcoin.sources.elexon_schema import (
@@ -74,6 +75,20 @@ _NUMBER_KEYS = (
     "transmissionLossMultiplier",
     "tlmAdjustedVolume",
     "tlmAdjustedCost",
+)
+
+#: The :class:`StackLine` fields of :data:`_NUMBER_KEYS`, in the same order.
+_NUMBER_FIELDS = (
+    "reserve_scarcity_price",
+    "original_price",
+    "dmat_adjusted_volume",
+    "arbitrage_adjusted_volume",
+    "niv_adjusted_volume",
+    "par_adjusted_volume",
+    "final_price",
+    "transmission_loss_multiplier",
+    "tlm_adjusted_volume",
+    "tlm_adjusted_cost",
 )
 
 #: The identity of a line within one period's answer (the date and period are the request's).
@@ -163,31 +178,109 @@ def parse_stack_line(raw: Any, context: str = "stack line") -> StackLine:
     )
 
 
-def _finite_or_none(value: Any) -> bool:
+_numbers_of = itemgetter("volume", *_NUMBER_KEYS)
+_flags_of = itemgetter("cadlFlag", "soFlag", "storProviderFlag", "repricedIndicator")
+_identity_of = itemgetter(*IDENTITY_KEYS)
+_FLOAT_OR_NONE = frozenset({float, type(None)})
+_NUMBER_OR_NONE = frozenset({float, int, type(None)})
+_BOOL_OR_NONE = frozenset({bool, type(None)})
+_DOUBLE_MAX = 10**308  # an integer beyond: the strict path decides
+
+
+def _plain_numbers(raw: dict[str, Any]) -> list[float | None] | None:
+    """``volume`` then the :data:`_NUMBER_KEYS` of a line as floats (None where null), or None
+    when one is not a finite number (or ``volume`` is null): checked in a few C calls, not one
+    call per field. A sum of finite doubles is finite unless it overflows (the strict path
+    then decides); a NaN or an infinity makes it non-finite."""
+    numbers: list[Any] = list(_numbers_of(raw))
+    kinds = set(map(type, numbers))
+    if numbers[0] is None or not kinds <= _NUMBER_OR_NONE:
+        return None
+    if not kinds <= _FLOAT_OR_NONE:  # integers (bool is not one here): as opt_float reads them
+        if any(type(n) is int and not -_DOUBLE_MAX <= n <= _DOUBLE_MAX for n in numbers):
+            return None
+        numbers = [None if n is None else float(n) for n in numbers]
+    total = sum(filter(None, numbers))  # None and 0.0 dropped
+    return numbers if total - total == 0.0 else None
+
+
+def _plain_identity(raw: dict[str, Any]) -> bool:
+    """The unit, sequence number, acceptance and pair of a line have their types and ranges."""
+    unit, sequence = raw["id"], raw["sequenceNumber"]
+    acceptance, pair = raw["acceptanceId"], raw["bidOfferPairId"]
+    return (
+        (unit is None or type(unit) is str)
+        and type(sequence) is int
+        and INT32[0] <= sequence <= INT32[1]
+        and (acceptance is None or (type(acceptance) is int and INT64[0] <= acceptance <= INT64[1]))
+        and (pair is None or (type(pair) is int and INT32[0] <= pair <= INT32[1]))
+    )
+
+
+_NOT_PLAIN: Any = object()
+
+
+def _when(value: Any, times: dict[str, datetime]) -> Any:
+    """A line's ``startTime`` / ``createdDateTime``, parsed once per distinct text (a period's
+    lines share a few); :data:`_NOT_PLAIN` when it is not a date-time (the strict path says
+    why)."""
     if value is None:
-        return True
-    kind = type(value)
-    if kind is float:
-        return bool(value - value == 0.0)  # False for NaN and ±inf
-    return kind is int and -(10**308) <= value <= 10**308  # larger: the slow path decides
+        return None
+    if type(value) is not str:
+        return _NOT_PLAIN
+    parsed = times.get(value)
+    if parsed is None:
+        try:
+            read = opt_datetime({"v": value}, "v", "")
+        except ElexonSchemaError:
+            return _NOT_PLAIN
+        parsed = times[value] = read if read is not None else _NOT_PLAIN
+    return parsed
 
 
-def _int_in(value: Any, bounds: tuple[int, int]) -> bool:
-    return type(value) is int and bounds[0] <= value <= bounds[1]
+def _plain_kept_line(
+    raw: dict[str, Any], day: str, settlement_date: date, period: int, times: dict[str, datetime]
+) -> StackLine | None:
+    """The common case of :func:`parse_stack_line` for a line of the requested date and
+    period, checked and built without a call per field: the same line, or None when anything
+    is off (the strict path then names it)."""
+    when, flags = raw["settlementDate"], _flags_of(raw)
+    if not (
+        type(when) is str
+        and when[:10] == day
+        and type(raw["settlementPeriod"]) is int
+        and raw["settlementPeriod"] == period
+        and set(map(type, flags)) <= _BOOL_OR_NONE
+        and _plain_identity(raw)
+    ):
+        return None
+    numbers = _plain_numbers(raw)
+    start, created = _when(raw["startTime"], times), _when(raw["createdDateTime"], times)
+    if numbers is None or start is _NOT_PLAIN or created is _NOT_PLAIN:
+        return None
+    volume = numbers[0]
+    assert volume is not None  # _plain_numbers refuses a null volume
+    return StackLine(
+        settlement_date=settlement_date,
+        settlement_period=period,
+        start_time=start,
+        created_datetime=created,
+        sequence_number=raw["sequenceNumber"],
+        bm_unit_id=raw["id"],
+        acceptance_id=raw["acceptanceId"],
+        bid_offer_pair_id=raw["bidOfferPairId"],
+        cadl_flag=flags[0],
+        so_flag=flags[1],
+        stor_provider_flag=flags[2],
+        repriced_indicator=flags[3],
+        volume=volume,
+        **dict(zip(_NUMBER_FIELDS, numbers[1:], strict=True)),
+    )
 
 
 def _plain_unkept_line(raw: dict[str, Any]) -> bool:
     """The common case, checked fast: what :func:`_check_unkept_line` checks, as a yes or no."""
-    unit, acceptance, pair = raw["id"], raw["acceptanceId"], raw["bidOfferPairId"]
-    return (
-        (unit is None or type(unit) is str)
-        and _int_in(raw["sequenceNumber"], INT32)
-        and (acceptance is None or _int_in(acceptance, INT64))
-        and (pair is None or _int_in(pair, INT32))
-        and raw["volume"] is not None
-        and _finite_or_none(raw["volume"])
-        and all(_finite_or_none(raw[key]) for key in _NUMBER_KEYS)
-    )
+    return _plain_identity(raw) and _plain_numbers(raw) is not None
 
 
 def _check_unkept_line(raw: dict[str, Any], context: str) -> None:
@@ -211,6 +304,11 @@ def _repeated(where: str, index: int, first: int, identity: tuple[Any, ...]) -> 
     )
 
 
+def _line_context(where: str, index: int, unit: Any) -> str:
+    """Where a line is, for its error (made only when there is one)."""
+    return f"{where} line {index}" + (f" ({unit})" if isinstance(unit, str) else "")
+
+
 def parse_stack_response(
     payload: Any,
     settlement_date: date,
@@ -228,33 +326,36 @@ def parse_stack_response(
     data = data_array(payload, where)
     lines: list[StackLine] = []
     seen: dict[tuple[Any, ...], int] = {}
+    times: dict[str, datetime] = {}
     for index, raw in enumerate(data):
         if not isinstance(raw, dict):
             raise ElexonSchemaError(
                 f"{where} line {index}", f"line is {type(raw).__name__}, expected an object"
             )
         unit = raw.get("id")
-        context = f"{where} line {index}" + (f" ({unit})" if isinstance(unit, str) else "")
         if raw.keys() != STACK_LINE_KEYS:
-            check_keys(raw, context)
+            check_keys(raw, _line_context(where, index, unit))
         if keep is not None and not keep(unit):
             same_day = str(raw["settlementDate"])[:10] == day
             if not same_day or raw["settlementPeriod"] != period:
                 raise ElexonSchemaError(
-                    context,
+                    _line_context(where, index, unit),
                     f"line is for {raw['settlementDate']!r} period {raw['settlementPeriod']!r}",
                 )
-            if not _plain_unkept_line(raw):
-                _check_unkept_line(raw, context)  # raises, naming the field and the value
+            if not _plain_unkept_line(raw):  # raises, naming the field and the value
+                _check_unkept_line(raw, _line_context(where, index, unit))
         else:
-            line = parse_stack_line(raw, context)
-            if line.settlement_date != settlement_date or line.settlement_period != period:
-                raise ElexonSchemaError(
-                    context,
-                    f"line is for {line.settlement_date} period {line.settlement_period}",
-                )
+            line = _plain_kept_line(raw, day, settlement_date, period, times)
+            if line is None:
+                context = _line_context(where, index, unit)
+                line = parse_stack_line(raw, context)
+                if line.settlement_date != settlement_date or line.settlement_period != period:
+                    raise ElexonSchemaError(
+                        context,
+                        f"line is for {line.settlement_date} period {line.settlement_period}",
+                    )
             lines.append(line)
-        identity = tuple(raw[k] for k in IDENTITY_KEYS)
+        identity = _identity_of(raw)
         first = seen.setdefault(identity, index)
         if first != index:
             raise _repeated(where, index, first, identity)

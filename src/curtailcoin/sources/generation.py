@@ -122,6 +122,36 @@ def parse_wind_and_solar(payload: Any, day: date) -> NationalWind:
     return out
 
 
+_DOUBLE_MAX = 10**308  # an integer beyond: the strict path decides
+
+
+def _plain_unit_row(
+    raw: Any, wanted: set[str], day_text: str, count: int
+) -> tuple[str, int] | None:
+    """(unit, period) of a B1610 row that passes every check of the strict reading below (a
+    unit asked for, the date, a period of the day, a finite quantity); None: read it strictly
+    (which names what is wrong)."""
+    if type(raw) is not dict:
+        return None
+    unit, when = raw.get("bmUnit"), raw.get("settlementDate")
+    period, quantity = raw.get("settlementPeriod"), raw.get("quantity")
+    if not (isinstance(unit, str) and isinstance(period, int)):
+        return None
+    plain = (
+        type(unit) is str
+        and unit in wanted
+        and type(when) is str
+        and when[:10] == day_text
+        and type(period) is int
+        and 1 <= period <= count
+        and (
+            (type(quantity) is float and quantity - quantity == 0.0)
+            or (type(quantity) is int and -_DOUBLE_MAX <= quantity <= _DOUBLE_MAX)
+        )
+    )
+    return (unit, period) if plain else None
+
+
 def parse_unit_generation(
     payload: Any, day: date, units: Sequence[str]
 ) -> dict[tuple[str, int], float]:
@@ -131,7 +161,12 @@ def parse_unit_generation(
         raise ElexonSchemaError(hint, f"expected an array, got {type(payload).__name__}")
     wanted = set(units)
     out: dict[tuple[str, int], float] = {}
+    day_text, count = day.isoformat(), periods_in_day(day)
     for index, raw in enumerate(payload):
+        key = _plain_unit_row(raw, wanted, day_text, count)
+        if key is not None and key not in out:  # the common row, checked in one expression
+            out[key] = float(raw["quantity"])
+            continue
         context = f"{hint} item {index}"
         if not isinstance(raw, dict):
             raise ElexonSchemaError(context, "item is not an object")

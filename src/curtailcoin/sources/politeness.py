@@ -6,7 +6,8 @@ says when that is too much (429, 503, ``Retry-After``) and the client listens:
 * :class:`AdaptiveConcurrency` — additive increase, multiplicative decrease (as TCP): a 429 or
   503 halves the requests allowed in flight (once per round: answers to requests started before
   the cut do not cut again), and every ``limit`` successes in a row add one back, up to the
-  configured maximum. Each change is logged once.
+  configured maximum. Each change is logged once. A request asked ``ahead`` (one that others
+  wait for, or that is the longest to answer) takes the next free slot before those queued.
 * :class:`Pause` — a ``Retry-After`` holds every new request start of the client until it ends.
 * :class:`StartCap` — at most ``n`` request starts in any one-second window (retries included),
   exactly: a sliding window of the last ``n`` start times, not a token bucket (whose burst lets
@@ -48,12 +49,24 @@ class AdaptiveConcurrency:
         self.peak = 0
         self._round = 0  # bumped at each cut; a request remembers the round it started in
         self._successes = 0
+        self._ahead_waiting = 0  # requests asked ahead that wait for a slot
         self._changed = asyncio.Condition()
 
-    async def acquire(self) -> int:
-        """Wait for a free slot; returns the round the request starts in."""
+    async def acquire(self, *, ahead: bool = False) -> int:
+        """Wait for a free slot (``ahead``: before every request queued without it); returns
+        the round the request starts in."""
         async with self._changed:
-            await self._changed.wait_for(lambda: self.in_flight < self.limit)
+            if ahead:
+                self._ahead_waiting += 1
+            try:
+                await self._changed.wait_for(
+                    lambda: self.in_flight < self.limit and (ahead or not self._ahead_waiting)
+                )
+            finally:
+                if ahead:
+                    self._ahead_waiting -= 1
+                    if not self._ahead_waiting:  # those queued behind look again (also when
+                        self._changed.notify_all()  # this one was cancelled while waiting)
             self.in_flight += 1
             self.peak = max(self.peak, self.in_flight)
             return self._round

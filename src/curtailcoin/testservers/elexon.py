@@ -16,7 +16,8 @@ Answers follow Elexon's OpenAPI document (``{"data": [...], "metadata": {"datase
 a bare array for BM units). Errors are ASP.NET-style ``application/problem+json`` bodies:
 400 for a malformed date, side or period, 404 for a period outside ``1..periods_in_day``
 or an unknown path. Dates after the server's ``today`` (and periods of today that have not
-ended yet) answer ``{"data": [], ...}``.
+ended yet) answer ``{"data": [], ...}``; B1610 of a date answers ``[]`` until Elexon would have
+published it (``b1610_lag_days``, 5 by default, after the day ends).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from typing import Any
 
 from curtailcoin.settlement import periods_in_day, periods_started, settlement_today
 from curtailcoin.testservers.faults import Fault
-from curtailcoin.testservers.generation import GenerationModel, generation_answer
+from curtailcoin.testservers.generation import B1610_LAG_DAYS, GenerationModel, generation_answer
 from curtailcoin.testservers.headline import DayHeadline, day_headline, period_headline
 from curtailcoin.testservers.lines import StackLine
 from curtailcoin.testservers.responses import Query, Response, format_retry_after, json_response
@@ -106,7 +107,9 @@ class ElexonTestServer(BaseTestServer):
     """A deterministic local Elexon Insights API with injectable faults.
 
     ``seed`` selects the generated world; ``now`` fixes the server clock (default: the real
-    clock), which decides what ``today`` is; ``bm_units`` replaces the packaged snapshot.
+    clock), which decides what ``today`` is and which dates' B1610 is published yet
+    (``b1610_lag_days`` after the day ends; 0: at once); ``bm_units`` replaces the packaged
+    snapshot.
     """
 
     base_path = "/bmrs/api/v1"
@@ -123,6 +126,7 @@ class ElexonTestServer(BaseTestServer):
         now: datetime | None = None,
         bm_units: Sequence[Mapping[str, Any]] | None = None,
         verbose: bool = False,
+        b1610_lag_days: int = B1610_LAG_DAYS,
     ) -> None:
         super().__init__(
             host=host, port=port, latency_s=latency_s, timeout_s=timeout_s, verbose=verbose
@@ -135,6 +139,9 @@ class ElexonTestServer(BaseTestServer):
         self._kinds: dict[date, str] = {}
         self._revisions: dict[tuple[date, int], int] = {}
         self._now = now
+        if b1610_lag_days < 0:
+            raise ValueError(f"b1610_lag_days must be ≥ 0, not {b1610_lag_days}")
+        self.b1610_lag_days = b1610_lag_days
         self.generation = GenerationModel(self)
 
     # -- clock -----------------------------------------------------------------------------

@@ -21,13 +21,21 @@ from datetime import UTC, date, datetime, time, timedelta
 from random import Random
 from typing import TYPE_CHECKING, Any
 
-from curtailcoin.settlement import period_end_utc, period_start_utc, periods_in_day
+from curtailcoin.settlement import (
+    day_start_utc,
+    period_end_utc,
+    period_start_utc,
+    periods_in_day,
+)
 from curtailcoin.testservers.lines import iso_z
 from curtailcoin.testservers.responses import Response, json_response
 
 if TYPE_CHECKING:
     from curtailcoin.testservers.elexon import ElexonTestServer
 
+#: days after a settlement day ends until Elexon publishes its B1610 ("five days after the end
+#: of the operational period", the II settlement run: OpenAPI ``/datasets/B1610``)
+B1610_LAG_DAYS = 5
 #: load factor range of a date by its kind
 _LOAD = {"heavy": (0.55, 0.9), "light": (0.3, 0.6), "calm": (0.05, 0.25), "empty": (0.15, 0.4)}
 
@@ -114,6 +122,13 @@ class GenerationModel:
 
     # -- answers ---------------------------------------------------------------------------
 
+    def b1610_published(self, d: date) -> bool:
+        """Whether B1610 of the date is out by the server clock: Elexon publishes it "five
+        days after the end of the operational period" (the II settlement run; OpenAPI
+        ``/datasets/B1610``), i.e. from local midnight ``b1610_lag_days`` after the day ends."""
+        lag = self.server.b1610_lag_days
+        return self.server.now >= day_start_utc(d + timedelta(days=1 + lag))
+
     def published(self, d: date, period: int) -> str:
         """AGWS ``publishTime``: about an hour after the period ends."""
         jitter = Random(f"{self.server.seed}|agwspub|{d.isoformat()}|{period}").randint(0, 900)
@@ -158,7 +173,10 @@ class GenerationModel:
         self, d: date, first: int, last: int, units: Iterable[str] | None
     ) -> list[dict[str, Any]]:
         """The ``/datasets/B1610/stream`` rows of the date's periods ``first..last`` for
-        ``units`` (default: every wind unit); a unit without generation here has no rows."""
+        ``units`` (default: every wind unit); a unit without generation here has no rows, and
+        a date Elexon has not published yet (:meth:`b1610_published`) none at all."""
+        if not self.b1610_published(d):
+            return []
         metered: Mapping[tuple[str, int], float] = self.day(d)["metered"]
         wind = sorted(self.server.wind_unit_ids())
         chosen = wind if units is None else sorted(set(units) & set(wind))
@@ -197,6 +215,8 @@ def _solar_mw(start: datetime, rng: Random) -> float:
 NATIONAL_ROUTE = "/generation/actual/per-type/wind-and-solar"
 UNIT_ROUTE = "/datasets/B1610/stream"
 MAX_RANGE_DAYS = 7
+#: "This should be an integer from 1-50 inclusive" (the OpenAPI document's period filters)
+PERIOD_RANGE = range(1, 51)
 
 
 def _one(query: Mapping[str, list[str]], name: str) -> str | None:
@@ -204,54 +224,84 @@ def _one(query: Mapping[str, list[str]], name: str) -> str | None:
     return values[-1] if values else None
 
 
-def _date_of(value: str) -> date:
-    """A ``from``/``to`` value: a date, or a date-time (its settlement date is its UTC date)."""
+def _instant_of(value: str) -> datetime:
+    """A ``from``/``to`` value as an instant: a bare date is its 00:00 UTC."""
     if len(value) == 10:
-        return date.fromisoformat(value)
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
+        return datetime.combine(date.fromisoformat(value), time(0), tzinfo=UTC)
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def _parse_range(
-    query: Mapping[str, list[str]],
-) -> tuple[dict[str, date], dict[str, int | None]] | dict[str, list[str]]:
-    """``from``/``to`` and the period bounds, or the 400's errors."""
+Bound = tuple[date, int] | datetime
+"""A range end: a settlement (date, period) when the period filter is given, else a start
+time."""
+
+
+def _bound(raw: str, period: int | None) -> Bound:
+    """Elexon's rule: with its ``settlementPeriod…`` filter a ``from``/``to`` value is a
+    settlement date (the time ignored), without it a start time (inclusive)."""
+    if period is None:
+        return _instant_of(raw)
+    return (date.fromisoformat(raw[:10]), period)
+
+
+def _parse_range(query: Mapping[str, list[str]]) -> tuple[Bound, Bound] | dict[str, list[str]]:
+    """The ``from`` and ``to`` bounds, or the 400's errors."""
     errors: dict[str, list[str]] = {}
-    dates: dict[str, date] = {}
-    for name in ("from", "to"):
+    periods: dict[str, int | None] = {}
+    for name in ("settlementPeriodFrom", "settlementPeriodTo"):
+        raw = _one(query, name)
+        if raw is None:
+            periods[name] = None
+        elif not raw.lstrip("+-").isdigit() or int(raw) not in PERIOD_RANGE:
+            errors[name] = [f"The value '{raw}' is not valid: an integer from 1-50 inclusive."]
+        else:
+            periods[name] = int(raw)
+    bounds: list[Bound] = []
+    for name, period_name in (("from", "settlementPeriodFrom"), ("to", "settlementPeriodTo")):
         raw = _one(query, name)
         if raw is None:
             errors[name] = [f"The {name} field is required."]
             continue
         try:
-            dates[name] = _date_of(raw)
+            bounds.append(_bound(raw, periods.get(period_name)))
         except ValueError:
             errors[name] = [f"The value '{raw}' is not valid."]
-    bounds: dict[str, int | None] = {}
-    for name in ("settlementPeriodFrom", "settlementPeriodTo"):
-        raw = _one(query, name)
-        if raw is None:
-            bounds[name] = None
-        elif not raw.lstrip("+-").isdigit():
-            errors[name] = [f"The value '{raw}' is not valid."]
-        else:
-            bounds[name] = int(raw)
-    return errors if errors else (dates, bounds)
+    return errors if errors else (bounds[0], bounds[1])
+
+
+def _day_of(bound: Bound) -> date:
+    return bound[0] if isinstance(bound, tuple) else bound.date()
+
+
+def _after(d: date, period: int, bound: Bound) -> bool:
+    if isinstance(bound, tuple):
+        return (d, period) >= bound
+    return period_start_utc(d, period) >= bound
+
+
+def _before(d: date, period: int, bound: Bound) -> bool:
+    if isinstance(bound, tuple):
+        return (d, period) <= bound
+    return period_start_utc(d, period) <= bound
 
 
 def generation_answer(
     server: ElexonTestServer, path: str, query: Mapping[str, list[str]]
 ) -> Response | None:
     """The answer of a generation route (None: not one of them). ``from``/``to`` are
-    settlement dates (inclusive); ``settlementPeriodFrom`` applies to the first date and
-    ``settlementPeriodTo`` to the last, as Elexon's filters do."""
+    inclusive: with ``settlementPeriodFrom`` ``from`` is a settlement date whose periods from
+    that one on are served (likewise ``to`` with ``settlementPeriodTo``), without it a start
+    time — Elexon's filters as its OpenAPI document describes them (``/balancing/physical``,
+    ``/datasets/B1610/stream``: "the "from" start time or settlement date for the filter")."""
     stripped = path.rstrip("/")
     if stripped not in (NATIONAL_ROUTE, UNIT_ROUTE):
         return None
     parsed = _parse_range(query)
     if isinstance(parsed, dict):
         return server.error_response(400, errors=parsed)
-    dates, bounds = parsed
-    first_day, last_day = dates["from"], dates["to"]
+    low, high = parsed
+    first_day, last_day = _day_of(low), _day_of(high)
     if last_day < first_day:
         return server.error_response(400, detail="The 'to' date must not be before 'from'.")
     if (last_day - first_day).days >= MAX_RANGE_DAYS:
@@ -260,16 +310,16 @@ def generation_answer(
         )
     units = {u for v in query.get("bmUnit", []) for u in v.split(",") if u} or None
     rows: list[dict[str, Any]] = []
-    d = first_day
-    while d <= last_day:
-        count = periods_in_day(d)
-        lo = bounds["settlementPeriodFrom"] if d == first_day else None
-        hi = bounds["settlementPeriodTo"] if d == last_day else None
-        first, last = max(1, lo or 1), min(count, hi or count)
-        if stripped == NATIONAL_ROUTE:
-            rows.extend(server.generation.wind_and_solar(d, first, last))
-        else:
-            rows.extend(server.generation.b1610(d, first, last, units))
+    # a start time's settlement date can be the UTC date's neighbour (Europe/London)
+    d = first_day - timedelta(days=1)
+    while d <= last_day + timedelta(days=1):
+        periods = [
+            p for p in range(1, periods_in_day(d) + 1) if _after(d, p, low) and _before(d, p, high)
+        ]
+        if periods and stripped == NATIONAL_ROUTE:
+            rows.extend(server.generation.wind_and_solar(d, periods[0], periods[-1]))
+        elif periods:
+            rows.extend(server.generation.b1610(d, periods[0], periods[-1], units))
         d += timedelta(days=1)
     if stripped == UNIT_ROUTE:
         return json_response(rows)

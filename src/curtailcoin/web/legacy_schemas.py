@@ -121,6 +121,11 @@ class GenerationDatasetStatus(ApiModel):
     failed_dates: int = Field(description="Dates whose last fetch failed")
     last_failed_date: date | None
     last_error: str | None = Field(description="The error of the latest failed date")
+    pending_dates: list[date] = Field(
+        default_factory=list,
+        description="B1610: dates answered empty before Elexon publishes them (five days after "
+        "the settlement day): pending, not failed; fetched again once published",
+    )
 
 
 class WindGenerationStatus(ApiModel):

@@ -340,6 +340,11 @@ class ReconciliationDate(ApiModel):
         description="Dataset (AGWS, B1610) → why the date's wind generation is missing "
         "(its stored fetch status and reason; when generation is fetched)",
     )
+    generation_pending: dict[str, str] = Field(
+        default_factory=dict,
+        description="Dataset (B1610) → not yet published, with the date Elexon should publish "
+        "it from (five days after the settlement day): pending, not a problem",
+    )
 
 
 class ReconciliationOut(ApiModel):
@@ -357,6 +362,11 @@ class ReconciliationOut(ApiModel):
         default_factory=list,
         description="Dates whose wind generation (AGWS or B1610) is absent or not fetched with "
         "data (when generation is fetched: CURTAILCOIN_FETCH_GENERATION)",
+    )
+    generation_pending_dates: list[date] = Field(
+        default_factory=list,
+        description="Dates whose B1610 Elexon has not published yet (pending, not incomplete; "
+        "fetched again once it should be)",
     )
     missing_calculations: int
     stale_calculations: int
@@ -392,7 +402,10 @@ class GenerationFetchOut(ApiModel):
         description="fetched_with_data | fetched_incomplete | fetched_empty | failed"
     )
     rows: int = Field(description="rows in the answer (AGWS: periods; B1610: unit-periods)")
-    error: str | None = Field(description="why the dataset is not complete; null when it is")
+    error: str | None = Field(
+        description="why the dataset is not complete (B1610 answered empty before its expected "
+        "publication: not yet published, pending); null when it is"
+    )
 
 
 class IngestOut(ApiModel):

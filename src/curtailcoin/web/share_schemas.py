@@ -21,8 +21,9 @@ SHARE = (
 )
 CURTAILED = "Headline curtailment (SO-flagged wind bids), MWh, positive"
 REASON = (
-    "Why the share is missing: the dataset and its state (not fetched yet, failed: …, "
-    "fetched_empty, figures for n of m periods), or stack periods not fetched; null when present"
+    "Why the share is missing: the dataset and its state (not fetched yet, not yet published "
+    "(B1610, with the date it is expected from), failed: …, fetched_empty, figures for n of m "
+    "periods), or stack periods not fetched; null when present"
 )
 Grain = Literal["period", "day", "month", "year"]
 
@@ -65,9 +66,22 @@ class FarmShareRow(ApiModel):
     missing_reason: str | None = Field(description=REASON)
 
 
+class PendingGeneration(ApiModel):
+    date: dt.date = Field(description="Settlement date whose B1610 Elexon has not published yet")
+    expected_from: dt.date = Field(
+        description="Date from which Elexon should publish it (five days after the settlement "
+        "day ends); the worker's daily reconciliation fetches it then"
+    )
+
+
 class FarmShares(ApiModel):
     from_date: dt.date = Field(alias="from", description="First settlement date (inclusive)")
     to_date: dt.date = Field(alias="to", description="Last settlement date (inclusive)")
     by: Literal["leadParty", "bmUnit"]
     lead_party: str | None = Field(description="The leadParty filter, if any")
     rows: list[FarmShareRow] = Field(description="Largest curtailment first")
+    pending: list[PendingGeneration] = Field(
+        default_factory=list,
+        description="Dates of the range whose B1610 is not yet published (pending, not a "
+        "failure: their rows show no share until it is)",
+    )

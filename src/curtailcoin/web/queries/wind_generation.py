@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from curtailcoin.coverage import FAILED, SUCCESSFUL_STATUSES
+from curtailcoin.coverage import FAILED, FETCHED_EMPTY, SUCCESSFUL_STATUSES
 from curtailcoin.db.generation_tables import generation_fetches, national_wind_generation
 
 n, g = national_wind_generation.c, generation_fetches.c
@@ -74,6 +74,22 @@ def dataset_dates(conn: Connection, dataset: str) -> DatasetDates:
         last_failed_date=last_failed[0] if last_failed else None,
         last_error=last_failed[1] if last_failed else None,
     )
+
+
+def empty_dates_since(conn: Connection, dataset: str, since: date) -> list[date]:
+    """The dates from ``since`` on whose last fetch of ``dataset`` answered empty."""
+    return [
+        d
+        for (d,) in conn.execute(
+            select(g.settlement_date)
+            .where(
+                g.dataset == dataset,
+                g.fetch_status == str(FETCHED_EMPTY),
+                g.settlement_date >= since,
+            )
+            .order_by(g.settlement_date)
+        )
+    ]
 
 
 def latest_national_date(conn: Connection) -> date | None:

@@ -9,10 +9,22 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import Connection
 
-from curtailcoin.coverage import SUCCESSFUL_STATUSES, expected_period_count
+from curtailcoin.coverage import (
+    SUCCESSFUL_STATUSES,
+    b1610_pending,
+    b1610_publication_date,
+    expected_period_count,
+)
 from curtailcoin.db.generation_tables import NATIONAL_DATASET, UNIT_DATASET
 from curtailcoin.settlement import periods_in_day, settlement_today, year_month
-from curtailcoin.share import combine, date_reason, fetch_reason, share_of
+from curtailcoin.share import (
+    combine,
+    date_reason,
+    fetch_reason,
+    pending_dates_reason,
+    share_of,
+    unit_fetch_reason,
+)
 from curtailcoin.web.queries.share import (
     DayInputs,
     FarmInputs,
@@ -48,7 +60,9 @@ def _expected(days: list[date], now: datetime | None) -> dict[date, int]:
     return {d: periods_in_day(d) if d < today else expected_period_count(d, now) for d in days}
 
 
-def _day_problems(day: date, item: DayInputs, dataset: str, expected: int) -> list[tuple[str, str]]:
+def _day_problems(
+    day: date, item: DayInputs, dataset: str, expected: int, now: datetime | None = None
+) -> list[tuple[str, str]]:
     """(date, reason) of each input of the date that is not complete."""
     problems: list[tuple[str, str]] = []
     if dataset == NATIONAL_DATASET:
@@ -56,7 +70,7 @@ def _day_problems(day: date, item: DayInputs, dataset: str, expected: int) -> li
             dataset, item.national_status, item.national_error, item.national_periods, expected
         )
     else:
-        unit = fetch_reason(item.unit_status, item.unit_error)
+        unit = unit_fetch_reason(day, item.unit_status, item.unit_error, now)
         reason = None if unit is None else f"{dataset} {unit}"
     if reason is not None:
         problems.append((day.isoformat(), reason))
@@ -183,7 +197,9 @@ def _unit_row(farm: str, item: FarmInputs, expected: int, date_problem: str | No
     )
 
 
-def _lead_party_rows(units: list[FarmShareRow]) -> list[FarmShareRow]:
+def _lead_party_rows(units: list[FarmShareRow], date_problem: str | None) -> list[FarmShareRow]:
+    """The units grouped by lead party; a range's date-level problem (every unit lacks those
+    dates) is the group's reason as it stands, not a count of units."""
     groups: dict[str | None, list[FarmShareRow]] = {}
     for unit in units:
         groups.setdefault(unit.lead_party_name, []).append(unit)
@@ -192,7 +208,7 @@ def _lead_party_rows(units: list[FarmShareRow]) -> list[FarmShareRow]:
         problems = [
             (m.farm_id or "", m.missing_reason) for m in members if m.missing_reason is not None
         ]
-        reason = combine("BM units", problems, len(members))
+        reason = date_problem or combine("BM units", problems, len(members))
         energy = math.fsum(m.curtailed_energy_mwh for m in members)
         generated = (
             math.fsum(m.generated_energy_mwh or 0.0 for m in members) if reason is None else None
@@ -228,16 +244,38 @@ def farm_share(
     inputs = national_days(conn, first, last, curtailment=False)
     expected = 0
     problems: list[tuple[str, str]] = []
+    pending: dict[date, list[tuple[str, str]]] = {}  # dates whose only gap is unpublished B1610
+    unpublished: list[date] = []
     for day in days:
         expected += counts[day]
-        problems += _day_problems(day, inputs.get(day, DayInputs()), UNIT_DATASET, counts[day])
-    date_problem = combine("figures", problems, len(days))
+        item = inputs.get(day, DayInputs())
+        found = _day_problems(day, item, UNIT_DATASET, counts[day], now)
+        if b1610_pending(day, item.unit_status, now):
+            unpublished.append(day)
+            if len(found) == 1:  # B1610 not published yet is its only gap: pending
+                pending[day] = found
+                continue
+        problems += found
+    if pending and not problems:
+        date_problem: str | None = pending_dates_reason(sorted(pending), len(days))
+    else:
+        every = sorted([*problems, *(p for found in pending.values() for p in found)])
+        date_problem = combine("figures", every, len(days))
     units = [
         _unit_row(farm, item, expected, date_problem)
         for farm, item in farm_inputs(conn, first, last, lead_party).items()
     ]
-    rows = _lead_party_rows(units) if by == "leadParty" else units
+    rows = _lead_party_rows(units, date_problem) if by == "leadParty" else units
     rows.sort(key=lambda r: (-r.curtailed_energy_mwh, r.lead_party_name or "", r.farm_id or ""))
     return FarmShares.model_validate(
-        {"from": first, "to": last, "by": by, "leadParty": lead_party, "rows": rows}
+        {
+            "from": first,
+            "to": last,
+            "by": by,
+            "leadParty": lead_party,
+            "rows": rows,
+            "pending": [
+                {"date": d, "expectedFrom": b1610_publication_date(d)} for d in unpublished
+            ],
+        }
     )

@@ -59,6 +59,7 @@ def reconciliation(
         generation_incomplete_dates=[
             r.settlement_date for r in rs.per_date if r.generation_reasons
         ],
+        generation_pending_dates=[r.settlement_date for r in rs.per_date if r.generation_pending],
         missing_calculations=rs.total("missing"),
         stale_calculations=rs.total("stale"),
         pending_calculations=rs.total("pending"),
@@ -78,6 +79,7 @@ def reconciliation(
                 complete=r.complete,
                 problems=r.problems,
                 generation_reasons=dict(r.generation_reasons),
+                generation_pending=dict(r.generation_pending),
             )
             for r in rs.per_date
         ],

@@ -4,14 +4,20 @@ missing figure shown as missing with its reason, never a default."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
 
-from curtailcoin.coverage import FAILED, FETCHED_EMPTY, expected_period_count
+from curtailcoin.coverage import (
+    B1610_PUBLICATION_LAG_DAYS,
+    FAILED,
+    FETCHED_EMPTY,
+    b1610_pending,
+    expected_period_count,
+)
 from curtailcoin.db.generation_tables import NATIONAL_DATASET, UNIT_DATASET
-from curtailcoin.settlement import period_start_utc, periods_in_day
+from curtailcoin.settlement import period_start_utc, periods_in_day, settlement_today
 from curtailcoin.web.legacy_schemas import (
     GenerationDatasetStatus,
     WindGenerationCheck,
@@ -21,6 +27,7 @@ from curtailcoin.web.legacy_schemas import (
 )
 from curtailcoin.web.queries.wind_generation import (
     dataset_dates,
+    empty_dates_since,
     fetch_of,
     latest_national_date,
     national_periods,
@@ -99,7 +106,17 @@ def wind_generation_check(
     )
 
 
-def wind_generation_status(conn: Connection) -> WindGenerationStatus:
+def _pending_dates(conn: Connection, now: datetime | None) -> list[date]:
+    """B1610 dates answered empty before Elexon publishes them (``coverage.b1610_pending``)."""
+    since = settlement_today(now) - timedelta(days=B1610_PUBLICATION_LAG_DAYS + 1)
+    return [
+        d
+        for d in empty_dates_since(conn, UNIT_DATASET, since)
+        if b1610_pending(d, FETCHED_EMPTY, now)
+    ]
+
+
+def wind_generation_status(conn: Connection, now: datetime | None = None) -> WindGenerationStatus:
     datasets = []
     for dataset in (NATIONAL_DATASET, UNIT_DATASET):
         d = dataset_dates(conn, dataset)
@@ -113,6 +130,7 @@ def wind_generation_status(conn: Connection) -> WindGenerationStatus:
                 failed_dates=d.failed_dates,
                 last_failed_date=d.last_failed_date,
                 last_error=d.last_error,
+                pending_dates=_pending_dates(conn, now) if dataset == UNIT_DATASET else [],
             )
         )
     return WindGenerationStatus(latest_date=latest_national_date(conn), datasets=datasets)

@@ -77,6 +77,12 @@
         "</td><td>" + mwh(r.curtailedEnergyMwh) + "</td><td>" + mwh(r.generatedEnergyMwh) + "</td><td>" +
         pct(r.curtailmentShare) + "</td><td class=\"left muted\">" + esc(r.missingReason || "") + "</td></tr>";
     }).join("");
+    var pending = body.pending || [], note = $("share-pending");
+    note.hidden = !pending.length;
+    note.innerHTML = pending.length ? '<span class="pending">Not yet published:</span> Elexon publishes metered ' +
+      "generation (B1610) five days after the settlement day, so the farm shares of " +
+      pending.map(function (p) { return esc(p.date) + " (expected from " + esc(p.expectedFrom) + ")"; }).join(", ") +
+      " appear once it is fetched; they are pending, not missing." : "";
     $("share-table").querySelector("tbody").innerHTML = html ||
       '<tr><td class="left muted" colspan="6">No wind farm curtailed or metered in this period.</td></tr>';
   }
