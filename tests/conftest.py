@@ -8,15 +8,21 @@ silently.
 Every test is marked ``unit`` or ``integration`` by its directory, and ``db`` plus ``sqlite`` /
 ``postgresql`` by the database it runs on (a ``"sqlite"`` / ``"postgresql"`` parameter, or a
 fixture that opens one), so ``-m`` selects them (``tests/README.md``).
+
+A run is two xdist workers (``pyproject.toml``); its first process makes the directory they share
+(``support.databases.run_dir``: locks and copies of built databases) and removes it, and the
+run's PostgreSQL copies, at the end.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import sqlite3
 import sqlite3.dbapi2
 import subprocess
+import tempfile
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
@@ -24,14 +30,24 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from curtailcoin.config import get_settings
 from curtailcoin.db.engine import dispose_all, get_engine
-from curtailcoin.db.schema import metadata
 from curtailcoin.testservers.elexon import ElexonTestServer
 from curtailcoin.testservers.mempool import MempoolTestServer
-from support.databases import BACKENDS, PG_ADMIN_URL, _pg_url
+from support.databases import (
+    BACKENDS,
+    PG_ADMIN_URL,
+    RUN_DIR_VARIABLE,
+    _pg_url,
+    clean,
+    drop_copies,
+    run_dir,
+)
+
+#: The dashboard modules' shared fixtures (seeded_ui, base_url, browser, page).
+pytest_plugins = ["support.browser"]
 
 #: Fixtures that open a database of one backend, whether or not a test is parametrised over it.
 _BACKEND_FIXTURES = {
@@ -50,6 +66,31 @@ def _backends(item: pytest.Item) -> set[str]:
     if callspec is not None:
         found |= {v for v in callspec.params.values() if v in ("sqlite", "postgresql")}
     return found
+
+
+#: Whether this process made the run's shared directory (the first process; not an xdist worker).
+_MADE_RUN_DIR = False
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The run's shared directory (``support.databases.run_dir``), made by its first process and
+    inherited by the xdist workers it starts."""
+    global _MADE_RUN_DIR
+    if RUN_DIR_VARIABLE not in os.environ:
+        path = Path(tempfile.gettempdir()) / f"curtailcoin-tests-{uuid.uuid4().hex[:12]}"
+        path.mkdir()
+        os.environ[RUN_DIR_VARIABLE] = str(path)
+        _MADE_RUN_DIR = True
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """After every worker: the run's copies go (PostgreSQL template databases, the directory)."""
+    if not _MADE_RUN_DIR:
+        return
+    if "postgresql" in BACKENDS and any(run_dir().glob("*postgresql*")):
+        drop_copies()
+    shutil.rmtree(run_dir(), ignore_errors=True)
+    del os.environ[RUN_DIR_VARIABLE]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -116,26 +157,12 @@ def pg_database() -> Iterator[str]:
         dispose_all()
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}_seed"')  # support.api's copy
 
 
 @pytest.fixture(scope="session")
 def sqlite_database(tmp_path_factory: pytest.TempPathFactory) -> str:
     path = tmp_path_factory.mktemp("sqlite") / "curtailcoin-test.db"
     return f"sqlite:///{path}"
-
-
-def _clean(engine: Engine) -> None:
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            # date_versions last: deleting summaries bumps it (migration 0008's triggers)
-            for table in sorted(
-                reversed(metadata.sorted_tables), key=lambda t: t.name == "date_versions"
-            ):
-                conn.execute(table.delete())
 
 
 @pytest.fixture(params=BACKENDS)
@@ -147,7 +174,7 @@ def database_url(request: pytest.FixtureRequest) -> str:
         url = request.getfixturevalue("sqlite_database")
     else:
         raise ValueError(f"unknown backend {request.param!r}: allowed sqlite, postgresql")
-    _clean(get_engine(url))
+    clean(get_engine(url))
     return url
 
 

@@ -98,6 +98,7 @@ def test_ingest_with_the_token_reingests_the_date(
             assert response.status_code == 422 and field in response.json()["error"]
 
 
+@pytest.mark.slow  # two ingests of a day through the API: 2.5-3 s here
 def test_failed_fetch_answers_502_and_keeps_the_stored_date(
     database_url: str, servers: tuple[ElexonTestServer, MempoolTestServer]
 ) -> None:

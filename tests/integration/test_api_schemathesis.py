@@ -6,16 +6,17 @@ so the whole run stays within a few seconds.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-import schemathesis
 from hypothesis import HealthCheck, given, settings
-from schemathesis.core.result import Ok
 
 from curtailcoin.web import create_app
 from support.api import Seeded, seed_database
 from support.databases import BACKENDS
+
+if TYPE_CHECKING:
+    import schemathesis
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -24,16 +25,19 @@ def seeded_fuzz(request: pytest.FixtureRequest) -> Seeded:
     return seed_database(request.getfixturevalue(fixture))
 
 
-CHECKS = [
-    schemathesis.checks.not_a_server_error,
-    schemathesis.checks.status_code_conformance,
-    schemathesis.checks.content_type_conformance,
-    schemathesis.checks.response_schema_conformance,
-]
-
-
 @pytest.mark.slow
 def test_api_conforms_and_never_errors(seeded_fuzz: Seeded) -> None:
+    # imported here: schemathesis (and the hypothesis it loads) costs ~2 s of CPU per process,
+    # paid only by the runs that fuzz (its pytest plugin is off: pyproject.toml's addopts)
+    import schemathesis
+    from schemathesis.core.result import Ok
+
+    checks = [
+        schemathesis.checks.not_a_server_error,
+        schemathesis.checks.status_code_conformance,
+        schemathesis.checks.content_type_conformance,
+        schemathesis.checks.response_schema_conformance,
+    ]
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(seeded_fuzz.settings))
     operations = []
     for result in schema.get_all_operations():
@@ -51,6 +55,6 @@ def test_api_conforms_and_never_errors(seeded_fuzz: Seeded) -> None:
             suppress_health_check=list(HealthCheck),
         )
         def check(case: schemathesis.Case[Any]) -> None:
-            case.call_and_validate(checks=CHECKS)
+            case.call_and_validate(checks=checks)
 
         check()

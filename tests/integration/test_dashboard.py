@@ -8,40 +8,15 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 
-from support.api import Seeded, seed_database
-from support.browser import READY, checked_page, chromium, open_view, serve, shot
+from support.browser import READY, open_view, shot
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def seeded_ui(sqlite_database: str) -> Seeded:
-    return seed_database(sqlite_database)
-
-
-@pytest.fixture(scope="module")
-def base_url(seeded_ui: Seeded) -> Iterator[str]:
-    with serve(seeded_ui.settings) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser(base_url: str) -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def page(browser: Browser, base_url: str) -> Iterator[Page]:
-    with checked_page(browser, base_url) as pg:
-        yield pg
 
 
 def _after(page: Page, action: object) -> None:

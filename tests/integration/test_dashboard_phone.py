@@ -13,16 +13,13 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page
 
-from support.api import Seeded, seed_database
 from support.browser import (
     ARTIFACTS,
     DESKTOP,
     PHONE,
     READY,
     checked_page,
-    chromium,
     open_view,
-    serve,
     shot,
 )
 from support.layout import assert_fits, geometry, intersect
@@ -34,23 +31,6 @@ VIEWS = [
     "?timeframe=month&date=2025-01",
     "?timeframe=year&date=2025",
 ]
-
-
-@pytest.fixture(scope="module")
-def seeded_ui(sqlite_database: str) -> Seeded:
-    return seed_database(sqlite_database)
-
-
-@pytest.fixture(scope="module")
-def base_url(seeded_ui: Seeded) -> Iterator[str]:
-    with serve(seeded_ui.settings) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser(base_url: str) -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -15,18 +14,13 @@ import pytest
 from playwright.sync_api import Browser, Page
 from sqlalchemy import text
 
-from support.api import Seeded, seed_database
-from support.browser import PHONE, READY, checked_page, chromium, open_view, serve, shot
+from support.api import Seeded
+from support.browser import PHONE, READY, checked_page, open_view, shot
 from support.layout import assert_fits
 
 pytestmark = pytest.mark.browser
 
 HEAVY = date(2025, 1, 17)
-
-
-@pytest.fixture(scope="module")
-def seeded_ui(sqlite_database: str) -> Seeded:
-    return seed_database(sqlite_database)
 
 
 @pytest.fixture(scope="module")
@@ -40,24 +34,6 @@ def lead(seeded_ui: Seeded) -> str:
             {"d": HEAVY},
         ).scalar_one()
     return str(name)
-
-
-@pytest.fixture(scope="module")
-def base_url(seeded_ui: Seeded) -> Iterator[str]:
-    with serve(seeded_ui.settings) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser(base_url: str) -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def page(browser: Browser, base_url: str) -> Iterator[Page]:
-    with checked_page(browser, base_url) as pg:
-        yield pg
 
 
 def _card(page: Page, name: str) -> str:

@@ -6,8 +6,6 @@ as the ingestion stores them. Screenshots go to ``test-artifacts/``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page
@@ -19,9 +17,7 @@ from support.browser import (
     READY,
     SHARE_READY,
     checked_page,
-    chromium,
     open_view,
-    serve,
     shot,
 )
 from support.share import seed_share
@@ -32,18 +28,6 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def seeded_ui(sqlite_database: str) -> Seeded:
     return seed_share(sqlite_database)
-
-
-@pytest.fixture(scope="module")
-def base_url(seeded_ui: Seeded) -> Iterator[str]:
-    with serve(seeded_ui.settings) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser(base_url: str) -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
 
 
 def open_share(page: Page, base_url: str, query: str) -> None:

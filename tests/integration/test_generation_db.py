@@ -83,6 +83,7 @@ def version(engine: Engine) -> int:
     return int(found or 0)
 
 
+@pytest.mark.slow  # a heavy day's generation fetched twice, the second through faults: 3-5 s here
 def test_failed_and_empty_fetches_keep_the_good_rows(
     engine: Engine, elexon_server: ElexonTestServer
 ) -> None:
@@ -355,6 +356,7 @@ def test_backfill_fetches_generation_per_date_bounded(
     assert not elexon_server.requests_matching("wind-and-solar|B1610")
 
 
+@pytest.mark.slow  # the worker's job end to end: 3-4 s here
 def test_the_worker_job_stores_generation(
     engine: Engine, source_env: dict[str, str], elexon_server: ElexonTestServer
 ) -> None:

@@ -26,7 +26,7 @@ from curtailcoin.db.engine import (
 )
 from curtailcoin.db.schema import metadata
 from curtailcoin.db.versions import range_versions, total_version
-from support.databases import PG_ADMIN_URL, _pg_url
+from support.databases import BACKENDS, PG_ADMIN_URL, _pg_url
 
 pytestmark = pytest.mark.db
 
@@ -59,7 +59,7 @@ def test_migrated_schema_equals_metadata(engine: Engine) -> None:
 BlankEngines = Callable[[], Engine]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)  # CURTAILCOIN_TEST_DATABASES, as every database test
 def blank_engines(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[BlankEngines]:

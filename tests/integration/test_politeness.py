@@ -80,6 +80,7 @@ def _closed_port() -> int:
         ("http://curtailcoin-offline.invalid/bmrs/api/v1", "does not resolve"),
         (f"http://127.0.0.1:{_closed_port()}/bmrs/api/v1", "refused"),
     ],
+    ids=["unresolvable", "refused"],  # the port differs per process: ids that do not (xdist)
 )
 def test_an_unreachable_host_fails_at_once_with_one_message(base_url: str, reason: str) -> None:
     """Not 48 failed periods: one error for the run, before any retry."""

@@ -30,7 +30,8 @@ from curtailcoin.sources.prices import COINGECKO, MEMPOOL, MEMPOOL_LIVE
 from curtailcoin.testservers.coingecko import CoinGeckoTestServer
 from curtailcoin.testservers.mempool import MempoolTestServer
 from curtailcoin.testservers.prices import PriceBook
-from support.api import clean, make_settings
+from support.api import make_settings
+from support.databases import clean
 from support.entrypoint import CURTAILCOIN
 
 START, END = date(2025, 1, 10), date(2025, 1, 14)

@@ -455,6 +455,7 @@ def test_new_wind_unit_from_the_registry_is_counted(
     assert parties == {"New Wind Ltd"}
 
 
+@pytest.mark.slow  # three reingests of a day: 3-4 s here
 @pytest.mark.db
 def test_registry_refreshes_at_most_daily_and_survives_a_failure(
     engine: Engine,

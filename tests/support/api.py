@@ -11,24 +11,21 @@ test server, and prices through ``price_updates.update_prices`` from the local m
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-from contextlib import closing
+import pickle
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
-import psycopg
-from sqlalchemy import Engine, make_url, text
+from sqlalchemy import Engine, make_url
 
 from curtailcoin.config import Settings
 from curtailcoin.db.engine import get_engine
-from curtailcoin.db.schema import metadata
 from curtailcoin.pipeline import reingest_date
 from curtailcoin.price_updates import update_prices
 from curtailcoin.sources.elexon import ElexonClient
 from curtailcoin.testservers.elexon import ElexonTestServer
 from curtailcoin.testservers.headline import DayHeadline
 from curtailcoin.testservers.mempool import MempoolTestServer
+from support.databases import clean, keep_copy, restore_copy, run_dir, run_lock
 
 FULL_DAYS: dict[date, str] = {
     date(2025, 1, 17): "heavy",
@@ -52,19 +49,6 @@ class Seeded:
     prices: dict[tuple[date, str], float]
 
 
-def clean(engine: Engine) -> None:
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            # date_versions last: deleting summaries bumps it (migration 0008's triggers)
-            for table in sorted(
-                reversed(metadata.sorted_tables), key=lambda t: t.name == "date_versions"
-            ):
-                conn.execute(table.delete())
-
-
 def make_settings(url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "database_url": url,
@@ -82,77 +66,24 @@ def make_settings(url: str, **overrides: object) -> Settings:
     return Settings(**values)  # type: ignore[arg-type]
 
 
-#: The first seed of each database URL this session, kept as a copy (an SQLite file, a PostgreSQL
-#: template database) with its headlines and prices: a later ``seed_database`` of the same URL
-#: restores the copy instead of running the pipeline again (the same rows, byte for byte).
-_SEEDS: dict[str, tuple[str, dict[date, DayHeadline], dict[tuple[date, str], float]]] = {}
-
-
 def seed_database(url: str) -> Seeded:
-    """The database at ``url`` holding exactly the days above (whatever it held before)."""
-    cached = _SEEDS.get(url)
-    if cached is not None:
-        copy, headlines, prices = cached
-        _restore(url, copy)
-        return Seeded(url, get_engine(url), make_settings(url), dict(headlines), dict(prices))
-    seeded = _seed(url)
-    _SEEDS[url] = (_keep(url), dict(seeded.headlines), dict(seeded.prices))
-    return seeded
+    """The database at ``url`` holding exactly the days above (whatever it held before).
 
-
-def _sqlite_path(url: str) -> str:
-    return make_url(url).database or ""
-
-
-def _pg_admin(url: str) -> tuple[str, str]:
-    """(the server's ``postgres`` database URL for psycopg, this database's name)."""
-    parsed = make_url(url)
-    admin = parsed.set(drivername="postgresql", database="postgres")
-    return admin.render_as_string(hide_password=False), parsed.database or ""
-
-
-def _keep(url: str) -> str:
-    """Copy the seeded database: an SQLite file beside it, or a PostgreSQL template database."""
-    engine = get_engine(url)
-    engine.dispose()
-    if engine.dialect.name == "sqlite":
-        path = _sqlite_path(url)
-        copy = f"{path}.seed"
-        with closing(sqlite3.connect(path)) as live, closing(sqlite3.connect(copy)) as kept:
-            live.backup(kept)
-        return copy
-    admin, name = _pg_admin(url)
-    copy = f"{name}_seed"  # dropped with the session's database (conftest.pg_database)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        _disconnect(conn, name)
-        conn.execute(f'DROP DATABASE IF EXISTS "{copy}"')
-        conn.execute(f'CREATE DATABASE "{copy}" TEMPLATE "{name}"')
-    return copy
-
-
-def _restore(url: str, copy: str) -> None:
-    engine = get_engine(url)
-    engine.dispose()
-    if engine.dialect.name == "sqlite":
-        with (
-            closing(sqlite3.connect(copy)) as kept,
-            closing(sqlite3.connect(_sqlite_path(url))) as live,
-        ):
-            kept.backup(live)
-        return
-    admin, name = _pg_admin(url)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{copy}"')
-
-
-def _disconnect(conn: psycopg.Connection[Any], name: str) -> None:
-    """End every other session on ``name`` (a template must have none)."""
-    conn.execute(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-        "WHERE datname = %s AND pid <> pg_backend_pid()",
-        (name,),
-    )
+    Filled through the pipeline once per backend and test run, by whichever process (xdist
+    worker) asks first, and kept as a copy with its headlines and prices; every later call, in
+    any process of the run, restores the copy (the same rows, byte for byte).
+    """
+    name = f"seed-{make_url(url).get_backend_name()}"
+    oracle = run_dir() / f"{name}.pickle"
+    with run_lock(name):
+        if not oracle.exists():
+            seeded = _seed(url)
+            keep_copy(url, name)
+            oracle.write_bytes(pickle.dumps((seeded.headlines, seeded.prices)))
+            return seeded
+        restore_copy(url, name)
+    headlines, prices = pickle.loads(oracle.read_bytes())
+    return Seeded(url, get_engine(url), make_settings(url), headlines, prices)
 
 
 def _seed(url: str) -> Seeded:

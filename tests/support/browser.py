@@ -1,5 +1,7 @@
 """Helpers of the browser tests: the app under uvicorn, Debian's Chromium via Playwright, a page
-that records console errors and every request (the dashboard must work offline).
+that records console errors and every request (the dashboard must work offline), and the
+fixtures the dashboard modules share (``seeded_ui``, ``base_url``, ``browser``, ``page``: a module
+imports them by name and may define its own ``seeded_ui``).
 
 Never downloads a browser: ``/usr/bin/chromium`` must be installed.
 """
@@ -13,12 +15,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import uvicorn
-from playwright.sync_api import Browser, Page, sync_playwright
+import pytest
 
-from curtailcoin.config import Settings
-from curtailcoin.web import create_app
+if TYPE_CHECKING:  # imported where used: tests/conftest.py loads this module in every run
+    from playwright.sync_api import Browser, Page
+
+    from curtailcoin.config import Settings
+    from support.api import Seeded
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -46,6 +51,10 @@ def _free_port() -> int:
 @contextmanager
 def serve(settings: Settings) -> Iterator[str]:
     """The application under uvicorn on a free port; yields its base URL."""
+    import uvicorn
+
+    from curtailcoin.web import create_app
+
     port = _free_port()
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
@@ -64,6 +73,8 @@ def serve(settings: Settings) -> Iterator[str]:
 def chromium() -> Iterator[Browser]:
     """Start the server first: Playwright's sync API keeps an event loop running."""
     assert Path(CHROMIUM).exists(), "Debian's chromium is required (apt-get install chromium)"
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
@@ -103,3 +114,32 @@ def open_view(page: Page, base_url: str, query: str) -> float:
 def shot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+# --- the fixtures of the dashboard modules ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def seeded_ui(sqlite_database: str) -> Seeded:
+    """The seeded database the module's dashboard serves (a module may seed its own)."""
+    from support.api import seed_database
+
+    return seed_database(sqlite_database)
+
+
+@pytest.fixture(scope="module")
+def base_url(seeded_ui: Seeded) -> Iterator[str]:
+    with serve(seeded_ui.settings) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser(base_url: str) -> Iterator[Browser]:
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture
+def page(browser: Browser, base_url: str) -> Iterator[Page]:
+    with checked_page(browser, base_url) as pg:
+        yield pg
