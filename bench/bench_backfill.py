@@ -57,7 +57,13 @@ START = date(2025, 1, 1)
 def env_for(
     url: str, elexon: ElexonTestServer, mempool: MempoolTestServer, work: Path, **extra: str
 ) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CURTAILCOIN_")}
+    # As a user runs it: with the bytecode caches an install writes (this machine's shells set
+    # PYTHONDONTWRITEBYTECODE, which would recompile every curtailcoin module on each start).
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("CURTAILCOIN_") and k != "PYTHONDONTWRITEBYTECODE"
+    }
     env.update(
         {
             "CURTAILCOIN_DATABASE_URL": url,

@@ -47,7 +47,13 @@ DAYS = {
 
 
 def base_env(work: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CURTAILCOIN_")}
+    # As a user runs it: with the bytecode caches an install writes (this machine's shells set
+    # PYTHONDONTWRITEBYTECODE, which would recompile every curtailcoin module on each start).
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("CURTAILCOIN_") and k != "PYTHONDONTWRITEBYTECODE"
+    }
     env.update(
         {
             "CURTAILCOIN_CONFIG_FILE": str(work / "none.toml"),
