@@ -95,7 +95,9 @@ def _break_things(conn: Connection) -> str:
         first = conn.execute(
             select(func.min(r.id)).where(r.settlement_date == day, r.settlement_period == 30)
         ).scalar_one()
-        conn.execute(update(curtailment_records).where(r.id == first).values(volume=r.volume - 1))
+        conn.execute(
+            update(curtailment_records).where(r.id == first).values(volume_mwh=r.volume_mwh - 1)
+        )
         conn.execute(
             settlement_periods.delete().where(p.settlement_date == day, p.settlement_period == 40)
         )

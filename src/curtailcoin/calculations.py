@@ -62,7 +62,7 @@ def farm_period_energies(
     energy is reproducible bit for bit on SQLite and PostgreSQL whatever plan the database picks.
     """
     r = curtailment_records.c
-    query = select(r.settlement_period, r.farm_id, r.volume).where(
+    query = select(r.settlement_period, r.farm_id, r.volume_mwh).where(
         r.settlement_date == settlement_date
     )
     if periods is not None:
@@ -220,7 +220,7 @@ def replace_calculations(
         c.block_subsidy_btc,
         c.hashrate_th,
         c.power_w,
-        c.bitcoin_mined,
+        c.bitcoin_mined_btc,
     ).where(*scope)
     stored = set(fetch_plain(conn, query))  # rows in the query's column order
     # the figures are positive (records are bids, volume < 0), so == compares their bits
@@ -248,7 +248,7 @@ def _may_be_unchanged(conn: Connection, scope: list[Any], rows: Sequence[tuple[A
     this: when the answer changed, the stored rows are not read only to be replaced."""
     c = historical_bitcoin_calculations.c
     count, btc, mwh = conn.execute(
-        select(func.count(), func.sum(c.bitcoin_mined), func.sum(c.curtailed_energy_mwh)).where(
+        select(func.count(), func.sum(c.bitcoin_mined_btc), func.sum(c.curtailed_energy_mwh)).where(
             *scope
         )
     ).one()
@@ -304,7 +304,11 @@ def verify_calculations(
     c = historical_bitcoin_calculations.c
     stored = conn.execute(
         select(
-            c.settlement_period, c.miner_model, c.farm_id, c.curtailed_energy_mwh, c.bitcoin_mined
+            c.settlement_period,
+            c.miner_model,
+            c.farm_id,
+            c.curtailed_energy_mwh,
+            c.bitcoin_mined_btc,
         ).where(c.settlement_date == settlement_date)
     )
     return _verify(

@@ -178,7 +178,7 @@ def bitcoin_farm_monthly_rows(
             b.farm_id,
             b.miner_model,
             b.summary_date,
-            b.bitcoin_mined,
+            b.bitcoin_mined_btc,
             b.curtailed_energy_mwh,
             g.price,
         )

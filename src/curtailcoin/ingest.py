@@ -81,8 +81,8 @@ def check_curtailment_data(conn: Connection, settlement_date: date) -> Curtailme
         select(
             func.count(),
             func.count(func.distinct(r.farm_id)),
-            func.coalesce(-func.sum(r.volume), 0.0),
-            func.coalesce(func.sum(r.payment), 0.0),
+            func.coalesce(-func.sum(r.volume_mwh), 0.0),
+            func.coalesce(func.sum(r.payment_gbp), 0.0),
             func.count(func.distinct(r.settlement_period)),
         ).where(r.settlement_date == settlement_date)
     ).one()

@@ -43,7 +43,9 @@ def stored_stack_day(conn: Connection, day: date) -> StackDay:
     """:class:`StackDay` of the date's stored lines and statuses."""
     b, p = bid_stack_lines.c, settlement_periods.c
     volumes = (
-        conn.execute(select(b.volume).where(b.settlement_date == day, b.volume < 0)).scalars().all()
+        conn.execute(select(b.volume_mwh).where(b.settlement_date == day, b.volume_mwh < 0))
+        .scalars()
+        .all()
     )
     successful = conn.execute(
         select(func.count()).where(

@@ -103,8 +103,8 @@ def farm_day_base(conn: Connection, settlement_date: date) -> Sequence[Any]:
             r.farm_id,
             r.lead_party_name,
             r.settlement_period,
-            r.volume,
-            r.payment,
+            r.volume_mwh,
+            r.payment_gbp,
             p.difficulty,
             p.block_subsidy_btc,
         )
@@ -194,7 +194,7 @@ def _calculation_base(conn: Connection, settlement_date: date, models: Sequence[
     """(farm, model, BTC, MWh) of the date's calculations of ``models``."""
     c = historical_bitcoin_calculations.c
     return conn.execute(
-        select(c.farm_id, c.miner_model, c.bitcoin_mined, c.curtailed_energy_mwh).where(
+        select(c.farm_id, c.miner_model, c.bitcoin_mined_btc, c.curtailed_energy_mwh).where(
             c.settlement_date == settlement_date, c.miner_model.in_(list(models))
         )
     ).all()
@@ -346,7 +346,7 @@ def _store_model_sums(
         {
             key: value,
             "miner_model": model,
-            "bitcoin_mined": btc,
+            "bitcoin_mined_btc": btc,
             "curtailed_energy_mwh": mwh,
             "updated_at": now,
         }
@@ -382,7 +382,7 @@ def rebuild_bitcoin_summaries(
     d = bitcoin_daily_summaries.c
     monthly = _model_sums(
         conn.execute(
-            select(d.miner_model, d.bitcoin_mined, d.curtailed_energy_mwh).where(
+            select(d.miner_model, d.bitcoin_mined_btc, d.curtailed_energy_mwh).where(
                 d.summary_date >= first, d.summary_date < following, d.miner_model.in_(models)
             )
         ).all()
@@ -400,7 +400,7 @@ def rebuild_bitcoin_summaries(
     m = bitcoin_monthly_summaries.c
     yearly = _model_sums(
         conn.execute(
-            select(m.miner_model, m.bitcoin_mined, m.curtailed_energy_mwh).where(
+            select(m.miner_model, m.bitcoin_mined_btc, m.curtailed_energy_mwh).where(
                 m.year_month.like(f"{year}-%"), m.miner_model.in_(models)
             )
         ).all()

@@ -55,7 +55,7 @@ def stored_totals(
 ) -> HeadlineTotals:
     """The stored records' headline totals of the date (or of some of its periods)."""
     r = curtailment_records.c
-    query = select(r.volume, r.payment).where(r.settlement_date == settlement_date)
+    query = select(r.volume_mwh, r.payment_gbp).where(r.settlement_date == settlement_date)
     if periods is not None:
         query = query.where(r.settlement_period.in_(list(periods)))
     rows = conn.execute(query).all()

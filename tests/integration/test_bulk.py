@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 from sqlalchemy import Engine, select
 
-from curtailcoin.db.bulk import bulk_insert, fetch_plain
+from curtailcoin.db.bulk import bulk_insert, column_named, fetch_plain
 from curtailcoin.db.curtailment_tables import historical_bitcoin_calculations as calculations
 
 COLUMNS = (
@@ -43,7 +43,9 @@ def test_rows_read_back_bit_for_bit(engine: Engine) -> None:
     c = calculations.c
     with engine.connect() as conn:
         stored = conn.execute(
-            select(*(c[name] for name in COLUMNS)).order_by(c.settlement_period)
+            select(*(column_named(calculations, name) for name in COLUMNS)).order_by(
+                c.settlement_period
+            )
         ).all()
     assert [tuple(row) for row in stored] == rows  # aware instants compare as instants
     assert all(row.calculated_at.tzinfo is not None for row in stored)
@@ -58,7 +60,7 @@ def test_fetch_plain_reads_the_rows_of_a_query_with_quoted_literals(engine: Engi
     with engine.begin() as conn:
         bulk_insert(conn, calculations, COLUMNS, rows)
     c = calculations.c
-    query = select(c.farm_id, c.bitcoin_mined).where(
+    query = select(c.farm_id, c.bitcoin_mined_btc).where(
         c.settlement_date == day, c.farm_id.in_(farms[:2])
     )
     with engine.connect() as conn:

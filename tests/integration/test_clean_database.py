@@ -32,7 +32,7 @@ def _record(period: int) -> dict[str, object]:
         "settlement_date": DAY,
         "settlement_period": period,
         "farm_id": "T_TEST-1",
-        "volume": -1.0,
+        "volume_mwh": -1.0,
         "so_flag": True,
         "sequence_number": 1,
         "fetched_at": datetime(2024, 3, 31, tzinfo=UTC),

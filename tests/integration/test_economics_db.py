@@ -63,7 +63,7 @@ def test_fleet_larger_than_every_period_is_the_stored_energy_limited_figure(
         stored_farm = {
             (farm, day): btc
             for farm, day, btc in conn.execute(
-                select(b.farm_id, b.summary_date, b.bitcoin_mined).where(b.miner_model == "S21")
+                select(b.farm_id, b.summary_date, b.bitcoin_mined_btc).where(b.miner_model == "S21")
             )
         }
         farms = sorted({farm for farm, _ in stored_farm})
@@ -80,12 +80,12 @@ def test_fleet_larger_than_every_period_is_the_stored_energy_limited_figure(
         d = bitcoin_daily_summaries.c
         daily = dict(
             conn.execute(
-                select(d.summary_date, d.bitcoin_mined).where(d.miner_model == "S21")
+                select(d.summary_date, d.bitcoin_mined_btc).where(d.miner_model == "S21")
             ).all()
         )
         c = historical_bitcoin_calculations.c
         total = conn.execute(
-            select(func.sum(c.bitcoin_mined)).where(c.miner_model == "S21")
+            select(func.sum(c.bitcoin_mined_btc)).where(c.miner_model == "S21")
         ).scalar_one()
         wind = run_scenario(
             conn,
@@ -227,7 +227,7 @@ def test_cli_scenario(
     with engine.connect() as conn:
         d = bitcoin_daily_summaries.c
         stored = conn.execute(
-            select(d.bitcoin_mined).where(d.miner_model == "S21", d.summary_date == DAY)
+            select(d.bitcoin_mined_btc).where(d.miner_model == "S21", d.summary_date == DAY)
         ).scalar_one()
         versions = conn.execute(select(date_versions)).all()
     assert payload["total"]["btc"] == pytest.approx(stored, rel=1e-13)

@@ -106,7 +106,7 @@ def test_each_problem_counted_named_and_fixed(
             )
         ).rowcount
         record = conn.execute(select(func.min(r.id)).where(r.settlement_date == D2)).scalar_one()
-        conn.execute(update(curtailment_records).where(r.id == record).values(volume=-999.0))
+        conn.execute(update(curtailment_records).where(r.id == record).values(volume_mwh=-999.0))
         conn.execute(
             delete(settlement_periods).where(p.settlement_date == D3, p.settlement_period == 7)
         )
@@ -280,7 +280,7 @@ def test_spot_fix_and_critical(
         row = conn.execute(
             select(r.id, r.settlement_period, r.farm_id).where(r.settlement_date == D1).limit(1)
         ).one()
-        conn.execute(update(curtailment_records).where(r.id == row.id).values(volume=-500.0))
+        conn.execute(update(curtailment_records).where(r.id == row.id).values(volume_mwh=-500.0))
         conn.execute(
             delete(historical_bitcoin_calculations).where(
                 historical_bitcoin_calculations.c.settlement_date == D1,

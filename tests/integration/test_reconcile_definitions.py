@@ -143,7 +143,9 @@ def _change_record_energy(engine: Engine) -> dict[str, Any]:
         first = conn.execute(
             select(func.min(r.id)).where(r.settlement_date == day, r.settlement_period == period)
         ).scalar_one()
-        conn.execute(update(curtailment_records).where(r.id == first).values(volume=r.volume - 1))
+        conn.execute(
+            update(curtailment_records).where(r.id == first).values(volume_mwh=r.volume_mwh - 1)
+        )
     return {
         "stale_calculations": 4,  # that farm-period's row of each model
         "period_total_mismatches": 1,  # records no longer add up to the fetched totals
@@ -187,7 +189,7 @@ def _tamper_bitcoin_month(engine: Engine) -> dict[str, Any]:
                 bitcoin_monthly_summaries.c.year_month == "2024-04",
                 bitcoin_monthly_summaries.c.miner_model == "S21",
             )
-            .values(bitcoin_mined=0.5)
+            .values(bitcoin_mined_btc=0.5)
         )
     return {"summary_mismatches": 2, "dates": [date(2024, 4, 1)]}  # the month, and its year
 

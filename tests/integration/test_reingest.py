@@ -104,7 +104,7 @@ def test_bitcoin_equals_the_formula_at_the_epoch_difficulty(
             select(
                 curtailment_records.c.settlement_period,
                 curtailment_records.c.farm_id,
-                func.sum(curtailment_records.c.volume),
+                func.sum(curtailment_records.c.volume_mwh),
             ).group_by(curtailment_records.c.settlement_period, curtailment_records.c.farm_id)
         ).all()
         stored_difficulties = set(
@@ -213,8 +213,8 @@ def assert_farm_days_equal_their_rows(engine: Engine) -> None:
                     r.settlement_date,
                     r.farm_id,
                     func.min(r.lead_party_name),
-                    -func.sum(r.volume),
-                    func.sum(r.payment),
+                    -func.sum(r.volume_mwh),
+                    func.sum(r.payment_gbp),
                     func.count(),
                 ).group_by(r.settlement_date, r.farm_id)
             )
@@ -222,7 +222,7 @@ def assert_farm_days_equal_their_rows(engine: Engine) -> None:
         pending = {
             (row[0], row[1]): float(row[2])
             for row in conn.execute(
-                select(r.settlement_date, r.farm_id, -func.sum(r.volume))
+                select(r.settlement_date, r.farm_id, -func.sum(r.volume_mwh))
                 .select_from(
                     curtailment_records.join(
                         settlement_periods,
@@ -241,7 +241,7 @@ def assert_farm_days_equal_their_rows(engine: Engine) -> None:
                     c.settlement_date,
                     c.farm_id,
                     c.miner_model,
-                    func.sum(c.bitcoin_mined),
+                    func.sum(c.bitcoin_mined_btc),
                     func.sum(c.curtailed_energy_mwh),
                 ).group_by(c.settlement_date, c.farm_id, c.miner_model)
             )
@@ -300,7 +300,10 @@ def test_summaries_equal_sums_of_rows(
         run(engine, day)
     with engine.connect() as conn:
         records = conn.execute(
-            select(func.sum(curtailment_records.c.volume), func.sum(curtailment_records.c.payment))
+            select(
+                func.sum(curtailment_records.c.volume_mwh),
+                func.sum(curtailment_records.c.payment_gbp),
+            )
         ).one()
         daily = conn.execute(
             select(
@@ -316,13 +319,13 @@ def test_summaries_equal_sums_of_rows(
         assert yearly == pytest.approx(-records[0], rel=1e-12)
         assert conn.execute(select(func.count()).select_from(monthly_summaries)).scalar_one() == 2
         calc_total = conn.execute(
-            select(func.sum(historical_bitcoin_calculations.c.bitcoin_mined)).where(
+            select(func.sum(historical_bitcoin_calculations.c.bitcoin_mined_btc)).where(
                 historical_bitcoin_calculations.c.miner_model == "S9"
             )
         ).scalar_one()
         for table in (bitcoin_daily_summaries, bitcoin_monthly_summaries, bitcoin_yearly_summaries):
             total = conn.execute(
-                select(func.sum(table.c.bitcoin_mined)).where(table.c.miner_model == "S9")
+                select(func.sum(table.c.bitcoin_mined_btc)).where(table.c.miner_model == "S9")
             ).scalar_one()
             assert total == pytest.approx(calc_total, rel=1e-12)
 

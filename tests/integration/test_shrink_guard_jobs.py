@@ -49,7 +49,7 @@ async def test_a_worker_job_ends_suspect_and_is_not_retried(
     assert "suspect: " in str(failed.value) and "every payment zero" in str(failed.value)
     assert _suspects(engine) == [(None, "worker")]
     with engine.connect() as conn:
-        kept = conn.execute(select(curtailment_records.c.payment)).scalars().all()
+        kept = conn.execute(select(curtailment_records.c.payment_gbp)).scalars().all()
     assert len(kept) == records and all(p != 0 for p in kept)
 
 
@@ -64,15 +64,17 @@ async def test_a_period_subset_refetch_is_guarded(
         conn.execute(
             update(curtailment_records)
             .where(r.settlement_date == DAY, r.settlement_period.in_([1, 2, 3]))
-            .values(volume=r.volume * 2)
+            .values(volume_mwh=r.volume_mwh * 2)
         )
     elexon_server.faults.add("empty_data", match=rf"/stack/all/bid/{DAY}/(1|2|3)$")
     with engine.connect() as conn:
-        edited = sorted(conn.execute(select(r.volume).where(r.settlement_date == DAY)).scalars())
+        edited = sorted(
+            conn.execute(select(r.volume_mwh).where(r.settlement_date == DAY)).scalars()
+        )
     summary = await reconcile_all(engine, get_settings())
     reason = summary.suspect[DAY.isoformat()]
     assert "with 0 records in periods 1-3: every period empty" in reason
     assert _suspects(engine) == [("1,2,3", "reconcile")]
     with engine.connect() as conn:  # nothing of the date changed, not even a recalculation
-        kept = sorted(conn.execute(select(r.volume).where(r.settlement_date == DAY)).scalars())
+        kept = sorted(conn.execute(select(r.volume_mwh).where(r.settlement_date == DAY)).scalars())
     assert kept == edited

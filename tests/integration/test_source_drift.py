@@ -216,7 +216,7 @@ def test_null_soflag_on_a_wind_unit_is_stored_unclassified_and_incomplete(
         ).scalar_one()
         bid_periods = set(
             conn.execute(
-                select(b.settlement_period).where(b.bm_unit_id == unit, b.volume < 0)
+                select(b.settlement_period).where(b.bm_unit_id == unit, b.volume_mwh < 0)
             ).scalars()
         )
     assert flags and all(flag is None for flag in flags)  # kept, the flag unknown
@@ -239,10 +239,10 @@ def test_null_original_price_keeps_the_record_with_no_payment(
     assert payload["complete"] is False and payload["written"] is True
     r = curtailment_records.c
     with engine.connect() as conn:
-        payments = conn.execute(select(r.payment).where(r.farm_id == unit)).scalars().all()
+        payments = conn.execute(select(r.payment_gbp).where(r.farm_id == unit)).scalars().all()
         periods = set(conn.execute(select(r.settlement_period).where(r.farm_id == unit)).scalars())
         others_null = conn.execute(
-            select(func.count()).where(r.farm_id != unit, r.payment.is_(None))
+            select(func.count()).where(r.farm_id != unit, r.payment_gbp.is_(None))
         ).scalar_one()
     assert len(payments) == unit_records  # every record kept
     assert all(p is None for p in payments)  # payment missing, never £0

@@ -108,7 +108,9 @@ def period_totals(engine: Engine, day: date) -> dict[int, tuple[int, float, floa
     r = curtailment_records.c
     with engine.connect() as conn:
         rows = conn.execute(
-            select(r.settlement_period, func.count(), -func.sum(r.volume), func.sum(r.payment))
+            select(
+                r.settlement_period, func.count(), -func.sum(r.volume_mwh), func.sum(r.payment_gbp)
+            )
             .where(r.settlement_date == day)
             .group_by(r.settlement_period)
         ).all()

@@ -98,8 +98,8 @@ def fill_farm_daily_summaries(conn: Connection, start: date, end: date) -> None:
             r.settlement_period,
             r.farm_id,
             func.min(r.lead_party_name).label("lead"),
-            (-func.sum(r.volume)).label("energy"),
-            func.coalesce(func.sum(r.payment), 0.0).label("payment"),
+            (-func.sum(r.volume_mwh)).label("energy"),
+            func.coalesce(func.sum(r.payment_gbp), 0.0).label("payment"),
             func.count().label("n"),
         )
         .where(r.settlement_date.between(start, end))
@@ -150,7 +150,7 @@ def fill_farm_daily_summaries(conn: Connection, start: date, end: date) -> None:
                 "summary_date",
                 "farm_id",
                 "miner_model",
-                "bitcoin_mined",
+                "bitcoin_mined_btc",
                 "curtailed_energy_mwh",
                 "updated_at",
             ],
@@ -158,7 +158,7 @@ def fill_farm_daily_summaries(conn: Connection, start: date, end: date) -> None:
                 c.settlement_date,
                 c.farm_id,
                 c.miner_model,
-                func.sum(c.bitcoin_mined),
+                func.sum(c.bitcoin_mined_btc),
                 func.sum(c.curtailed_energy_mwh),
                 literal(now, type_=bitcoin_farm_daily_summaries.c.updated_at.type),
             )
@@ -255,8 +255,8 @@ def generate(
                     "settlement_period",
                     "farm_id",
                     "lead_party_name",
-                    "volume",
-                    "payment",
+                    "volume_mwh",
+                    "payment_gbp",
                     "original_price",
                     "final_price",
                     "so_flag",
@@ -279,8 +279,8 @@ def generate(
                     r.settlement_date,
                     r.settlement_period,
                     func.count(),
-                    -func.sum(r.volume),
-                    func.sum(r.payment),
+                    -func.sum(r.volume_mwh),
+                    func.sum(r.payment_gbp),
                 )
                 .where(r.settlement_date.between(start, end))
                 .group_by(r.settlement_date, r.settlement_period)
@@ -317,7 +317,7 @@ def generate(
                 r.settlement_date,
                 r.settlement_period,
                 r.farm_id,
-                (-func.sum(r.volume)).label("energy_mwh"),
+                (-func.sum(r.volume_mwh)).label("energy_mwh"),
             )
             .where(r.settlement_date.between(start, end))
             .group_by(r.settlement_date, r.settlement_period, r.farm_id)
@@ -368,7 +368,7 @@ def generate(
                         "block_subsidy_btc",
                         "hashrate_th",
                         "power_w",
-                        "bitcoin_mined",
+                        "bitcoin_mined_btc",
                         "calculated_at",
                     ],
                     calc_source,
@@ -390,8 +390,8 @@ def generate(
                 ],
                 select(
                     r.settlement_date,
-                    -func.sum(r.volume),
-                    func.sum(r.payment),
+                    -func.sum(r.volume_mwh),
+                    func.sum(r.payment_gbp),
                     func.count(),
                     func.count(func.distinct(r.farm_id)),
                     literal(now, type_=daily_summaries.c.updated_at.type),
@@ -406,14 +406,14 @@ def generate(
                 [
                     "summary_date",
                     "miner_model",
-                    "bitcoin_mined",
+                    "bitcoin_mined_btc",
                     "curtailed_energy_mwh",
                     "updated_at",
                 ],
                 select(
                     c.settlement_date,
                     c.miner_model,
-                    func.sum(c.bitcoin_mined),
+                    func.sum(c.bitcoin_mined_btc),
                     func.sum(c.curtailed_energy_mwh),
                     literal(now, type_=bitcoin_daily_summaries.c.updated_at.type),
                 )

@@ -63,8 +63,9 @@ def test_the_seed_names_and_comments_stay() -> None:
             "total_payment",
         )
     records = metadata.tables["curtailment_records"].c
-    assert records.volume.comment == "signed MWh as Elexon (< 0)"
-    assert records.payment.comment == "£ paid to the farm = original_price × volume"
+    assert (records.volume_mwh.name, records.payment_gbp.name) == ("volume", "payment")
+    assert records.volume_mwh.comment == "signed MWh as Elexon (< 0)"
+    assert records.payment_gbp.comment == "£ paid to the farm = original_price × volume"
     assert metadata.tables["settlement_periods"].c.fetch_status.comment == (
         "fetched_with_data | fetched_empty | fetched_incomplete | missing | failed"
     )

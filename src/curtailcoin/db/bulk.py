@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Column,
     Connection,
     Date,
     DateTime,
@@ -30,6 +31,14 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeEngine
 
 from curtailcoin.db.dialect import is_postgresql
+
+
+def column_named(table: Table, name: str) -> Column[Any]:
+    """A column by its SQL name (``table.c`` is keyed by the Python key, which carries the unit)."""
+    for column in table.columns:
+        if column.name == name:
+            return column
+    raise KeyError(f"{table.name} has no column {name!r}")
 
 
 def bulk_insert(
@@ -99,7 +108,7 @@ def _copy(
     """``COPY … FROM STDIN``: binary when every column's type is known (floats travel as their
     exact bits, no text to parse), text otherwise."""
     names = ", ".join(f'"{name}"' for name in columns)
-    types = [_pg_type(table.c[name].type) for name in columns]
+    types = [_pg_type(column_named(table, name).type) for name in columns]
     binary = all(t is not None for t in types)
     statement = f'COPY "{table.name}" ({names}) FROM STDIN' + (" (FORMAT BINARY)" if binary else "")
     dbapi = conn.connection.driver_connection
@@ -150,7 +159,7 @@ def _sqlite_rows(
     converters = [
         (index, convert)
         for index, name in enumerate(columns)
-        if (convert := _converter(dialect, table.c[name].type)) is not None
+        if (convert := _converter(dialect, column_named(table, name).type)) is not None
     ]
     if not converters or not data:
         return data

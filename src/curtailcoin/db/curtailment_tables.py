@@ -73,7 +73,9 @@ bid_stack_lines = Table(
     Column("repriced_indicator", Boolean),
     Column("reserve_scarcity_price", Float),
     Column("original_price", Float, **F.BID_PRICE.column_args(commented=False)),
-    Column("volume", Float, nullable=False, **F.VOLUME.column_args(commented=False)),
+    Column(
+        "volume", Float, nullable=False, key="volume_mwh", **F.VOLUME.column_args(commented=False)
+    ),
     Column("dmat_adjusted_volume", Float),
     Column("arbitrage_adjusted_volume", Float),
     Column("niv_adjusted_volume", Float),
@@ -115,8 +117,8 @@ curtailment_records = Table(
     Column("settlement_period", Integer, nullable=False),
     Column("farm_id", String(64), nullable=False, **F.BM_UNIT.column_args()),
     Column("lead_party_name", Text),
-    Column("volume", Float, nullable=False, **F.VOLUME.column_args()),
-    Column("payment", Float, **F.RECORD_PAYMENT.column_args()),
+    Column("volume", Float, nullable=False, key="volume_mwh", **F.VOLUME.column_args()),
+    Column("payment", Float, key="payment_gbp", **F.RECORD_PAYMENT.column_args()),
     Column("original_price", Float, **F.BID_PRICE.column_args()),
     Column("final_price", Float, **F.FINAL_PRICE.column_args()),
     Column("so_flag", Boolean, nullable=False),
@@ -150,7 +152,9 @@ historical_bitcoin_calculations = Table(
     Column("block_subsidy_btc", Float, nullable=False, **F.CALCULATION_SUBSIDY.column_args()),
     Column("hashrate_th", Float, nullable=False, **F.HASHRATE.column_args()),
     Column("power_w", Float, nullable=False, **F.POWER.column_args()),
-    Column("bitcoin_mined", Float, nullable=False, **F.BITCOIN.column_args()),
+    Column(
+        "bitcoin_mined", Float, nullable=False, key="bitcoin_mined_btc", **F.BITCOIN.column_args()
+    ),
     Column("calculated_at", TZ, nullable=False),
     PrimaryKeyConstraint("settlement_date", "settlement_period", "farm_id", "miner_model"),
     *finite(
@@ -187,8 +191,8 @@ Index(
     curtailment_records.c.settlement_period,
     curtailment_records.c.farm_id,
     curtailment_records.c.lead_party_name,
-    curtailment_records.c.volume,
-    curtailment_records.c.payment,
+    curtailment_records.c.volume_mwh,
+    curtailment_records.c.payment_gbp,
 )
 Index(
     "ix_curtailment_records_lead_party_cover",
@@ -196,8 +200,8 @@ Index(
     curtailment_records.c.settlement_date,
     curtailment_records.c.settlement_period,
     curtailment_records.c.farm_id,
-    curtailment_records.c.volume,
-    curtailment_records.c.payment,
+    curtailment_records.c.volume_mwh,
+    curtailment_records.c.payment_gbp,
 )
 Index(
     "ix_hbc_model_date_cover",
@@ -205,7 +209,7 @@ Index(
     historical_bitcoin_calculations.c.settlement_date,
     historical_bitcoin_calculations.c.farm_id,
     historical_bitcoin_calculations.c.settlement_period,
-    historical_bitcoin_calculations.c.bitcoin_mined,
+    historical_bitcoin_calculations.c.bitcoin_mined_btc,
     historical_bitcoin_calculations.c.curtailed_energy_mwh,
 )
 Index(
@@ -214,6 +218,6 @@ Index(
     historical_bitcoin_calculations.c.farm_id,
     historical_bitcoin_calculations.c.settlement_date,
     historical_bitcoin_calculations.c.settlement_period,
-    historical_bitcoin_calculations.c.bitcoin_mined,
+    historical_bitcoin_calculations.c.bitcoin_mined_btc,
     historical_bitcoin_calculations.c.curtailed_energy_mwh,
 )

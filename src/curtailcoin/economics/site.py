@@ -127,7 +127,7 @@ def _site_volumes(
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], list[float]]:
     """(day number, period, volume) of the site's records, in index order (date, period)."""
     result = conn.execute(
-        select(r.settlement_date, r.settlement_period, r.volume)
+        select(r.settlement_date, r.settlement_period, r.volume_mwh)
         .where(site.record_filter(), r.settlement_date >= start, r.settlement_date <= end)
         .order_by(r.settlement_date, r.settlement_period)
     )

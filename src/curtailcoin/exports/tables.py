@@ -142,8 +142,8 @@ def _records(q: ExportRequest) -> Select[Any]:
         r.settlement_period,
         r.farm_id,
         r.lead_party_name,
-        -r.volume,
-        r.payment,
+        -r.volume_mwh,
+        r.payment_gbp,
         r.original_price,
         r.final_price,
         r.so_flag,
@@ -187,7 +187,7 @@ def _calculations(q: ExportRequest) -> Select[Any]:
         c.block_subsidy_btc,
         c.hashrate_th,
         c.power_w,
-        c.bitcoin_mined,
+        c.bitcoin_mined_btc,
     ).where(c.settlement_date >= q.start, c.settlement_date <= q.end)
     if q.bm_unit is not None:
         query = query.where(c.farm_id == q.bm_unit)
@@ -220,7 +220,7 @@ def _summaries(table: Any, btc_table: Any, key: str, low: Any, high: Any) -> Any
         if q.model is not None:
             b = btc_table.c
             source = table.outerjoin(btc_table, and_(b[key] == t[key], b.miner_model == q.model))
-            columns += [b.miner_model, b.bitcoin_mined, b.curtailed_energy_mwh]
+            columns += [b.miner_model, b.bitcoin_mined_btc, b.curtailed_energy_mwh]
         return (
             select(*columns)
             .select_from(source)
@@ -252,7 +252,7 @@ def _farm_days(q: ExportRequest) -> Select[Any]:
                 bfd.miner_model == q.model,
             ),
         )
-        columns += [bfd.miner_model, bfd.bitcoin_mined, bfd.curtailed_energy_mwh]
+        columns += [bfd.miner_model, bfd.bitcoin_mined_btc, bfd.curtailed_energy_mwh]
     query = select(*columns).select_from(source)
     query = query.where(fd.summary_date >= q.start, fd.summary_date <= q.end)
     if q.lead_party is not None:

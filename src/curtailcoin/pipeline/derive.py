@@ -110,7 +110,7 @@ def _calculation_base(
     held = derived.models
     out: list[tuple[Any, ...]] = [(r[2], r[3], r[9], r[4]) for r in derived.rows]
     c = historical_bitcoin_calculations.c
-    query = select(c.farm_id, c.miner_model, c.bitcoin_mined, c.curtailed_energy_mwh).where(
+    query = select(c.farm_id, c.miner_model, c.bitcoin_mined_btc, c.curtailed_energy_mwh).where(
         c.settlement_date == derived.settlement_date, c.miner_model.in_(models)
     )
     if derived.periods is None and derived.farm is None:

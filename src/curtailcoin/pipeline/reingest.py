@@ -310,7 +310,7 @@ def _fill_stored_totals(engine: Engine, result: ReingestResult) -> None:
         c = historical_bitcoin_calculations.c
         btc = dict(
             conn.execute(
-                select(c.miner_model, func.sum(c.bitcoin_mined))
+                select(c.miner_model, func.sum(c.bitcoin_mined_btc))
                 .where(
                     c.settlement_date == result.settlement_date, c.miner_model.in_(result.models)
                 )

@@ -104,9 +104,9 @@ def records_per_period(conn: Connection, start: date, end: date) -> dict[PeriodK
             r.settlement_period,
             func.count(),
             func.count(func.distinct(r.farm_id)),
-            func.coalesce(-func.sum(r.volume), 0.0),
-            func.coalesce(func.sum(r.payment), 0.0),
-            func.coalesce(-func.sum(r.volume * func.length(r.farm_id)), 0.0),
+            func.coalesce(-func.sum(r.volume_mwh), 0.0),
+            func.coalesce(func.sum(r.payment_gbp), 0.0),
+            func.coalesce(-func.sum(r.volume_mwh * func.length(r.farm_id)), 0.0),
         )
         .where(between(r.settlement_date, start, end))
         .group_by(r.settlement_date, r.settlement_period)
@@ -177,7 +177,7 @@ def calc_screen(
             func.count(),
             func.sum(c.curtailed_energy_mwh),
             func.sum(c.curtailed_energy_mwh * func.length(c.farm_id)),
-            func.sum(c.bitcoin_mined),
+            func.sum(c.bitcoin_mined_btc),
             func.min(c.difficulty),
             func.max(c.difficulty),
             func.min(c.block_subsidy_btc),
@@ -221,7 +221,7 @@ def btc_sums_on(conn: Connection, dates: Iterable[date]) -> BtcSums:
     out: BtcSums = {}
     for day in dates:
         rows = conn.execute(
-            select(c.miner_model, c.bitcoin_mined, c.curtailed_energy_mwh).where(
+            select(c.miner_model, c.bitcoin_mined_btc, c.curtailed_energy_mwh).where(
                 c.settlement_date == day
             )
         )
@@ -239,7 +239,7 @@ def btc_sums_in_range(conn: Connection, start: date, end: date, models: Sequence
         select(
             c.settlement_date,
             c.miner_model,
-            func.sum(c.bitcoin_mined),
+            func.sum(c.bitcoin_mined_btc),
             func.sum(c.curtailed_energy_mwh),
         )
         .where(between(c.settlement_date, start, end), c.miner_model.in_(list(models)))

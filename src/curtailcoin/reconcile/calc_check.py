@@ -143,7 +143,7 @@ def _farm_period_energies(
 ) -> dict[tuple[int, str], float]:
     """(period, farm) → curtailed MWh of its records (``periods`` None: the whole day)."""
     r = curtailment_records.c
-    query = select(r.settlement_period, r.farm_id, r.volume).where(r.settlement_date == day)
+    query = select(r.settlement_period, r.farm_id, r.volume_mwh).where(r.settlement_date == day)
     volumes: dict[tuple[int, str], list[float]] = defaultdict(list)
     for period, farm, volume in conn.execute(_only_periods(query, r.settlement_period, periods)):
         volumes[(period, farm)].append(volume)
@@ -162,7 +162,7 @@ def _calculation_rows(conn: Connection, day: date, periods: list[int] | None) ->
         c.block_subsidy_btc,
         c.hashrate_th,
         c.power_w,
-        c.bitcoin_mined,
+        c.bitcoin_mined_btc,
     ).where(c.settlement_date == day)
     return list(conn.execute(_only_periods(query, c.settlement_period, periods)).all())
 

@@ -180,7 +180,7 @@ class FarmDayChecker:
                 select(
                     b.summary_date,
                     b.miner_model,
-                    func.sum(b.bitcoin_mined),
+                    func.sum(b.bitcoin_mined_btc),
                     func.sum(b.curtailed_energy_mwh),
                 )
                 .where(between(b.summary_date, *span))
@@ -269,7 +269,7 @@ class FarmDayChecker:
         have = {
             (row[0], row[1]): (float(row[2]), float(row[3]))
             for row in self.conn.execute(
-                select(b.farm_id, b.miner_model, b.bitcoin_mined, b.curtailed_energy_mwh).where(
+                select(b.farm_id, b.miner_model, b.bitcoin_mined_btc, b.curtailed_energy_mwh).where(
                     b.summary_date == day
                 )
             )

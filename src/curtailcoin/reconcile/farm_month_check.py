@@ -163,7 +163,7 @@ class FarmMonthChecker:
                 select(
                     bm.year_month,
                     bm.miner_model,
-                    func.sum(bm.bitcoin_mined),
+                    func.sum(bm.bitcoin_mined_btc),
                     func.sum(bm.curtailed_energy_mwh),
                     func.sum(bm.value_gbp),
                     func.sum(bm.unpriced_btc),
@@ -219,7 +219,7 @@ class FarmMonthChecker:
                 select(
                     bm.farm_id,
                     bm.miner_model,
-                    bm.bitcoin_mined,
+                    bm.bitcoin_mined_btc,
                     bm.curtailed_energy_mwh,
                     bm.value_gbp,
                     bm.unpriced_btc,

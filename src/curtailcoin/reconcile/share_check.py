@@ -70,8 +70,8 @@ def same(stored: Values, expected: Values) -> bool:
 def _stack_expected(conn: Connection, start: date, end: date) -> dict[date, Values]:
     b, p = bid_stack_lines.c, settlement_periods.c
     out: dict[date, Values] = {}
-    lines = select(b.settlement_date, func.sum(b.volume), func.count()).where(
-        between(b.settlement_date, start, end), b.volume < 0
+    lines = select(b.settlement_date, func.sum(b.volume_mwh), func.count()).where(
+        between(b.settlement_date, start, end), b.volume_mwh < 0
     )
     for d, volume, count in conn.execute(lines.group_by(b.settlement_date)):
         out[as_date(d)] = _STACK_ZERO | {

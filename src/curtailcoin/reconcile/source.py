@@ -91,7 +91,9 @@ def stored_period_totals(conn: Connection, settlement_date: date) -> dict[int, T
     """The stored records' headline totals per period of one date."""
     r = curtailment_records.c
     rows = conn.execute(
-        select(r.settlement_period, r.volume, r.payment).where(r.settlement_date == settlement_date)
+        select(r.settlement_period, r.volume_mwh, r.payment_gbp).where(
+            r.settlement_date == settlement_date
+        )
     ).all()
     volumes: dict[int, list[float]] = {}
     payments: dict[int, list[float]] = {}

@@ -60,7 +60,7 @@ def validate_spot_fix(engine: Engine, settlement_date: date, period: int, farm: 
 def _farm_period(conn: Connection, settlement_date: date, period: int, farm: str) -> dict[str, Any]:
     r = curtailment_records.c
     rows = conn.execute(
-        select(r.volume, r.payment).where(
+        select(r.volume_mwh, r.payment_gbp).where(
             r.settlement_date == settlement_date,
             r.settlement_period == period,
             r.farm_id == farm,
@@ -68,7 +68,7 @@ def _farm_period(conn: Connection, settlement_date: date, period: int, farm: str
     ).all()
     c = historical_bitcoin_calculations.c
     calcs = conn.execute(
-        select(c.miner_model, c.bitcoin_mined).where(
+        select(c.miner_model, c.bitcoin_mined_btc).where(
             c.settlement_date == settlement_date,
             c.settlement_period == period,
             c.farm_id == farm,

@@ -126,7 +126,7 @@ def btc_rows(
 def _tracked_daily(conn: Connection, scope: Scope, model: MinerModel) -> dict[Any, Btc]:
     b = bitcoin_daily_summaries.c
     rows = conn.execute(
-        select(b.summary_date, b.bitcoin_mined, b.curtailed_energy_mwh).where(
+        select(b.summary_date, b.bitcoin_mined_btc, b.curtailed_energy_mwh).where(
             b.miner_model == model.key,
             b.summary_date >= scope.start,
             b.summary_date < scope.end,
@@ -181,7 +181,7 @@ def _tracked_farm_day_rows(conn: Connection, scope: Scope, model: MinerModel) ->
         scope,
         model,
         bfd.summary_date,
-        func.sum(bfd.bitcoin_mined),
+        func.sum(bfd.bitcoin_mined_btc),
         func.sum(bfd.curtailed_energy_mwh),
     ).group_by(bfd.summary_date)
     return {row[0]: Btc(as_float(row[1]), as_float(row[2])) for row in conn.execute(query)}
@@ -202,7 +202,7 @@ def _computed_btc(scope: Scope, model: MinerModel, group: GroupBy) -> Any:
     """
     cols = [r.settlement_date, r.settlement_period]
     e = (
-        select(*cols, (-func.sum(r.volume)).label("energy"))
+        select(*cols, (-func.sum(r.volume_mwh)).label("energy"))
         .where(record_filter(scope))
         .group_by(*cols)
         .subquery("e")
@@ -253,7 +253,7 @@ def _tracked_btc(scope: Scope, model: MinerModel, group: GroupBy, farms: list[st
     query = select(
         *keys,
         *extra,
-        func.sum(c.bitcoin_mined).label("btc"),
+        func.sum(c.bitcoin_mined_btc).label("btc"),
         func.sum(c.curtailed_energy_mwh).label("covered"),
     ).where(
         c.miner_model == model.key,

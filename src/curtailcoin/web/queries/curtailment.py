@@ -87,8 +87,8 @@ def scope_totals(conn: Connection, scope: Scope) -> Totals:
         return _totals(row)
     row = conn.execute(
         select(
-            -func.sum(r.volume),
-            func.sum(r.payment),
+            -func.sum(r.volume_mwh),
+            func.sum(r.payment_gbp),
             func.count(),
             func.count(func.distinct(r.farm_id)),
         ).where(record_filter(scope))
@@ -101,8 +101,8 @@ def _record_totals(scope: Scope, key: Any) -> Any:
     return (
         select(
             key,
-            -func.sum(r.volume),
-            func.sum(r.payment),
+            -func.sum(r.volume_mwh),
+            func.sum(r.payment_gbp),
             func.count(),
             func.count(func.distinct(r.farm_id)),
         )

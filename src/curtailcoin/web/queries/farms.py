@@ -90,8 +90,8 @@ def farm_totals(conn: Connection, scope: Scope) -> list[FarmRow]:
             select(
                 r.farm_id,
                 func.min(r.lead_party_name),
-                -func.sum(r.volume),
-                func.sum(r.payment),
+                -func.sum(r.volume_mwh),
+                func.sum(r.payment_gbp),
                 func.count(),
             )
             .where(record_filter(scope))
@@ -164,7 +164,7 @@ def _farm_day_btc(conn: Connection, scope: Scope, model: MinerModel, tracked: bo
             model,
             bfd.farm_id,
             bfd.summary_date.label("settlement_date"),
-            bfd.bitcoin_mined.label("btc"),
+            bfd.bitcoin_mined_btc.label("btc"),
             bfd.curtailed_energy_mwh.label("covered"),
         ).subquery("b")
     ratio = literal(model.hashrate_th / model.power_w, Float)
@@ -185,7 +185,7 @@ def _calculation_btc(scope: Scope, model: MinerModel) -> Any:
     query = select(
         c.farm_id,
         c.settlement_date,
-        c.bitcoin_mined.label("btc"),
+        c.bitcoin_mined_btc.label("btc"),
         c.curtailed_energy_mwh.label("covered"),
     ).where(
         c.miner_model == model.key,
@@ -237,8 +237,8 @@ def _record_btc(scope: Scope, model: MinerModel) -> Any:
         select(
             r.farm_id,
             r.settlement_date,
-            (-r.volume * factor.c.btc_per_mwh).label("btc"),
-            (-r.volume).label("covered"),
+            (-r.volume_mwh * factor.c.btc_per_mwh).label("btc"),
+            (-r.volume_mwh).label("covered"),
         )
         .select_from(joined)
         .where(record_filter(scope))
@@ -255,7 +255,7 @@ def _farm_btc_by_month(
         rows = conn.execute(
             select(
                 bfm.farm_id,
-                func.sum(bfm.bitcoin_mined),
+                func.sum(bfm.bitcoin_mined_btc),
                 func.sum(bfm.curtailed_energy_mwh),
                 func.sum(bfm.value_gbp),
                 func.sum(bfm.unpriced_btc),
