@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, select
 
-from curtailcoin.db.bulk import bulk_insert, fetch_plain
+from curtailcoin.db.bulk import bulk_insert, column_named, fetch_plain
 from curtailcoin.db.curtailment_tables import (
     curtailment_records,
     historical_bitcoin_calculations,
@@ -107,6 +107,12 @@ CALCULATION_COLUMNS = (
     "power_w",
     "bitcoin_mined",
     "calculated_at",
+)
+
+#: a stored calculation's figures with their keys, ``CALCULATION_COLUMNS[1:10]`` (no date, no
+#: instant): a read of these compares with a new row's ``row[1:10]``
+STORED_ROW_COLUMNS = tuple(
+    column_named(historical_bitcoin_calculations, name) for name in CALCULATION_COLUMNS[1:10]
 )
 
 
@@ -211,18 +217,7 @@ def replace_calculations(
     if not _may_be_unchanged(conn, scope, rows):
         conn.execute(delete(historical_bitcoin_calculations).where(*scope))
         return insert_calculations(conn, rows)
-    query = select(
-        c.settlement_period,
-        c.farm_id,
-        c.miner_model,
-        c.curtailed_energy_mwh,
-        c.difficulty,
-        c.block_subsidy_btc,
-        c.hashrate_th,
-        c.power_w,
-        c.bitcoin_mined_btc,
-    ).where(*scope)
-    stored = set(fetch_plain(conn, query))  # rows in the query's column order
+    stored = set(fetch_plain(conn, select(*STORED_ROW_COLUMNS).where(*scope)))
     # the figures are positive (records are bids, volume < 0), so == compares their bits
     kept = {row[1:4] for row in rows if row[1:10] in stored}
     stale = [row[:3] for row in stored if row[:3] not in kept]

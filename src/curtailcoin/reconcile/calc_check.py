@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, select
 
 from curtailcoin import mining
+from curtailcoin.calculations import STORED_ROW_COLUMNS
 from curtailcoin.db.curtailment_tables import curtailment_records, historical_bitcoin_calculations
 from curtailcoin.reconcile.aggregates import BtcSums, CalcScreen, PeriodRecords, fsum_per_model
 from curtailcoin.reconcile.expected import Expected, PeriodKey
@@ -153,17 +154,7 @@ def _farm_period_energies(
 def _calculation_rows(conn: Connection, day: date, periods: list[int] | None) -> list[Any]:
     """Every model's calculation rows of the day (``periods`` None: the whole day)."""
     c = historical_bitcoin_calculations.c
-    query = select(
-        c.settlement_period,
-        c.farm_id,
-        c.miner_model,
-        c.curtailed_energy_mwh,
-        c.difficulty,
-        c.block_subsidy_btc,
-        c.hashrate_th,
-        c.power_w,
-        c.bitcoin_mined_btc,
-    ).where(c.settlement_date == day)
+    query = select(*STORED_ROW_COLUMNS).where(c.settlement_date == day)
     return list(conn.execute(_only_periods(query, c.settlement_period, periods)).all())
 
 
