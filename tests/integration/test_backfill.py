@@ -16,12 +16,12 @@ from curtailcoin.backfill import Checkpoint
 from curtailcoin.config import Settings
 from curtailcoin.db.engine import get_engine
 from curtailcoin.testservers.elexon import ElexonTestServer
+from support.entrypoint import run_cli
 from support.worker import (
     DATA_TABLES,
     cli_env,
     duplicate_records,
     elexon,
-    run_cli,
     start_cli,
     table_contents,
     wait_for,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
@@ -41,7 +40,7 @@ from curtailcoin.web import create_app
 from curtailcoin.web.service.share import farm_share, national_share
 from curtailcoin.web.share_schemas import FarmShares
 from support.api import make_settings
-from support.entrypoint import CURTAILCOIN
+from support.entrypoint import run_cli
 
 pytestmark = pytest.mark.db
 
@@ -240,35 +239,14 @@ def test_the_api_and_the_cli_say_pending(
     assert [d["pendingDates"] for d in datasets] == [[], [iso]]
 
     env = {**source_env, "CURTAILCOIN_FETCH_GENERATION": "true", "COLUMNS": "250"}
-    share = subprocess.run(
-        [CURTAILCOIN, "share", "--from", iso, "--to", iso, "--farms", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    share = run_cli("share", "--from", iso, "--to", iso, "--farms", "--json", env=env, timeout=300)
     assert share.returncode == 0, share.stderr
     assert json.loads(share.stdout)["pending"] == [{"date": iso, "expectedFrom": expected}]
-    table = subprocess.run(
-        [CURTAILCOIN, "share", "--from", iso, "--to", iso, "--farms"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    table = run_cli("share", "--from", iso, "--to", iso, "--farms", env=env, timeout=300)
     assert table.returncode == 0, table.stderr
     assert f"pending: B1610 of {iso} not yet published" in table.stdout
     assert f"expected from {expected}" in table.stdout
-    shown = subprocess.run(
-        [CURTAILCOIN, "reconcile", "status", "--start", iso, "--end", iso],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    shown = run_cli("reconcile", "status", "--start", iso, "--end", iso, env=env, timeout=300)
     assert shown.returncode == 0, shown.stderr
     assert f"{iso} generation B1610 pending: not yet published" in shown.stdout
     assert "Generation pending (B1610 not yet published)" in shown.stdout

@@ -32,6 +32,7 @@ from curtailcoin.jobs.app import (
 from curtailcoin.jobs.schedule import LONDON
 from curtailcoin.jobs.settings import WorkerSettings
 from curtailcoin.testservers.elexon import ElexonTestServer
+from support.entrypoint import run_cli
 from support.worker import (
     clean_database,
     cli_env,
@@ -40,7 +41,6 @@ from support.worker import (
     job_counts,
     job_intervals,
     pg_url,
-    run_cli,
     start_cli,
     stop,
     stored_day,

@@ -19,7 +19,8 @@ from curtailcoin.jobs.schedule import INGEST_TODAY, dates_for_today_tick, runs_b
 from curtailcoin.settlement import periods_started
 from curtailcoin.testservers.elexon import ElexonTestServer
 from curtailcoin.testservers.mempool import MempoolTestServer
-from support.worker import cli_env, elexon, mempool, run_cli, start_cli, stop, wait_for
+from support.entrypoint import run_cli
+from support.worker import cli_env, elexon, mempool, start_cli, stop, wait_for
 
 __all__ = ["elexon", "mempool"]  # fixtures
 

@@ -121,20 +121,6 @@ def cli_env(
     return env
 
 
-def run_cli(
-    *args: str, env: dict[str, str], timeout: float = 60, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [CURTAILCOIN, *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
 def start_cli(
     *args: str, env: dict[str, str], log: Path, cwd: Path | None = None
 ) -> subprocess.Popen[bytes]:
