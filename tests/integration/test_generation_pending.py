@@ -17,6 +17,7 @@ from sqlalchemy import Engine, select
 
 from curtailcoin.config import Settings
 from curtailcoin.coverage import (
+    B1610_PUBLICATION_LAG_DAYS,
     FETCHED_EMPTY,
     FETCHED_WITH_DATA,
     b1610_pending,
@@ -246,6 +247,7 @@ def test_the_api_and_the_cli_say_pending(
     assert table.returncode == 0, table.stderr
     assert f"pending: B1610 of {iso} not yet published" in table.stdout
     assert f"expected from {expected}" in table.stdout
+    assert f"publishes it {B1610_PUBLICATION_LAG_DAYS} days after" in table.stdout
     shown = run_cli("reconcile", "status", "--start", iso, "--end", iso, env=env, timeout=300)
     assert shown.returncode == 0, shown.stderr
     assert f"{iso} generation B1610 pending: not yet published" in shown.stdout

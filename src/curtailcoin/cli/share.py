@@ -111,9 +111,11 @@ def share(
             row.missing_reason or "",
         )
     console.print(table)
+    from curtailcoin.coverage import B1610_PUBLICATION_LAG_DAYS as lag_days
+
     for pending in result.pending if isinstance(result, FarmShares) else []:
         console.print(
             f"[cyan]pending:[/] B1610 of {pending.date} not yet published (Elexon publishes it "
-            f"five days after the settlement day: expected from {pending.expected_from}); the "
-            "farm shares appear once it is fetched"
+            f"{lag_days} days after the settlement day: expected from {pending.expected_from});"
+            " the farm shares appear once it is fetched"
         )
